@@ -1,0 +1,53 @@
+"""One shared connection to the Docker engine, with a timeout on every call."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker
+import docker.utils
+
+from bot.engine.errors import explain
+
+
+class Engine:
+    """A lazily connected docker-py APIClient.
+
+    The low-level APIClient is used on purpose: the friendly models inspect every item of a listing (1 + N calls).
+    Connecting lazily (and again after a failure) means a bot started while dockerd is down recovers without a restart.
+    """
+
+    def __init__(self, docker_host: str | None = None, timeout: float = 10.0, pool_size: int = 10) -> None:
+        self._kwargs = docker.utils.kwargs_from_env()
+        if docker_host:
+            self._kwargs["base_url"] = docker_host
+        self.docker_host: str = self._kwargs.get("base_url") or "unix:///var/run/docker.sock"
+        self.timeout = timeout
+        self._pool_size = pool_size
+        self._api: docker.APIClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def api(self) -> docker.APIClient:
+        with self._lock:
+            if self._api is None:
+                with self.errors("engine"):
+                    # version="auto" asks the engine once, so one client works with old and new daemons alike.
+                    self._api = docker.APIClient(
+                        version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs
+                    )
+            return self._api
+
+    @contextmanager
+    def errors(self, subject: str) -> Iterator[None]:
+        """Turn anything the engine or the transport raises into an EngineError about `subject`."""
+        try:
+            yield
+        except Exception as error:  # explain() re-raises what it does not recognise
+            raise explain(error, subject, self.docker_host) from error
+
+    def close(self) -> None:
+        with self._lock:
+            if self._api is not None:
+                self._api.close()
+                self._api = None

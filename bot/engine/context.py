@@ -1,0 +1,26 @@
+"""What an executor gets besides the command: the engine, who asked, and where progress goes."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.engine.client import Engine
+from bot.results import PullProgress
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    wait_seconds: float = 60.0  # a foreground `run` is stopped after this long
+    memory: str | None = None  # e.g. "512m", applied to every container Shipmate creates
+    cpus: float | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    engine: Engine
+    labels: Mapping[str, str] = field(default_factory=dict)  # put on every container Shipmate creates
+    progress: Callable[[PullProgress], None] | None = None
+    limits: RunLimits = field(default_factory=RunLimits)
+
+    def report(self, progress: PullProgress) -> None:
+        if self.progress is not None:
+            self.progress(progress)

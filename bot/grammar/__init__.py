@@ -1,0 +1,111 @@
+"""docker-CLI text -> Command. The one grammar behind every slash command and the terminal.
+
+Every slash command is a prefix of a docker command line (`/img ls` is `docker image ls`), so parsing is:
+clean Slack's text, tokenise with shlex (never a shell), find the longest docker spelling, parse its options.
+"""
+
+import shlex
+import unicodedata
+
+from bot.grammar import containers, images, run
+from bot.grammar.clean import clean_slack_text
+from bot.grammar.commands import Command, Help
+from bot.grammar.errors import ParseError
+from bot.grammar.spec import CommandSpec
+
+__all__ = ["SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
+
+# slash command -> the docker words it stands for
+SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
+    "/docker": (),
+    "/img": ("image",),
+    "/container": ("container",),
+    "/run": ("run",),
+    "/ps": ("ps",),
+    "/rm": ("rm",),
+    "/logs": ("logs",),
+}
+
+SPECS: tuple[CommandSpec, ...] = (*images.SPECS, *containers.SPECS, *run.SPECS)
+
+_BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPECS for words in spec.spellings}
+_LONGEST = max(len(words) for words in _BY_SPELLING)
+_GROUPS = {"image", "container"}
+# Commands docker has and Shipmate refuses on purpose, so the answer can say so instead of "unknown".
+_REFUSED = {"exec", "attach", "cp", "build", "commit", "export", "import", "save", "load", "system", "volume",
+            "network", "swarm", "service", "stack", "plugin", "secret", "config", "node", "login", "logout",
+            "push", "tag", "update", "kill", "pause", "unpause", "prune", "rename", "create", "diff", "top",
+            "port", "stats", "events", "wait", "context", "buildx", "compose", "trust", "checkpoint", "manifest"}  # fmt: skip
+
+MAX_LENGTH = 4000
+
+
+def spec_for(name: str) -> CommandSpec | None:
+    return _BY_SPELLING.get(tuple(name.split()))
+
+
+def _tokenise(text: str) -> list[str]:
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the command is too long ({len(text):,} characters; at most {MAX_LENGTH:,})")
+    for char in text:
+        if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
+            raise ParseError(f"the command contains a control character (U+{ord(char):04X}); retype it without")
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        raise ParseError(f"{str(error).lower()}: close every quote you open, or escape it with \\") from None
+
+
+def _help(words: list[str], slash: str) -> Help:
+    topic = " ".join(words)
+    spec = spec_for(topic)
+    if spec is not None:
+        return Help(topic=spec.name)
+    if not topic or topic in _GROUPS:
+        return Help(topic=topic or None)
+    raise ParseError(f"no help for `{topic}`: type `{slash} help` for the list of commands")
+
+
+def parse(text: str, slash: str = "/docker") -> Command:
+    """Parse what followed a slash command. Raises ParseError with a one-line reason."""
+    if slash not in SLASH_COMMANDS:
+        raise ParseError(f"`{slash}` is not a Shipmate command: use one of {', '.join(SLASH_COMMANDS)}")
+    implied = SLASH_COMMANDS[slash]
+    words = [*implied, *_tokenise(clean_slack_text(text))]
+    if len(words) > len(implied) and words[len(implied)] in ("help", "--help", "-h"):
+        return _help([*implied, *words[len(implied) + 1 :]], slash)
+    for size in range(min(_LONGEST, len(words)), 0, -1):
+        spec = _BY_SPELLING.get(tuple(words[:size]))
+        if spec is not None:
+            prefix = " ".join([slash, *words[len(implied) : size]])
+            return _parse_spec(spec, words[size:], prefix)
+    raise _unknown_command(words, implied, slash)
+
+
+def _parse_spec(spec: CommandSpec, tokens: list[str], prefix: str) -> Command:
+    try:
+        parsed = spec.options.parse(tokens)
+        if parsed.flag("help"):
+            return Help(topic=spec.name)
+        return spec.build(parsed)
+    except ParseError as error:
+        raise error.with_usage(spec.usage_line(prefix)) from None
+
+
+def _unknown_command(words: list[str], implied: tuple[str, ...], slash: str) -> ParseError:
+    if len(words) == len(implied) or (words == [words[0]] and words[0] in _GROUPS):
+        return ParseError(f"`{slash}` needs a command: type `{slash} help` to see them")
+    word = words[1] if words[0] in _GROUPS else words[0]
+    if word in _REFUSED:
+        return ParseError(f"`{word}` is not something Shipmate does: type `{slash} help` for what it can do")
+    return ParseError(f"unknown command `{word}`: type `{slash} help` for the list of commands")
+
+
+def parse_line(line: str) -> Command:
+    """Parse a whole line as typed in the terminal: `/ps -a`, `/docker ps -a` or `docker ps -a`."""
+    head, _, rest = line.strip().partition(" ")
+    if head == "docker":
+        return parse(rest, "/docker")
+    if head.startswith("/"):
+        return parse(rest, head)
+    return parse(line, "/docker")

@@ -1,0 +1,43 @@
+"""Undo what Slack does to typed text before it reaches the grammar."""
+
+import html
+import re
+
+# Slack's clients "smarten" quotes as people type; shlex needs the ASCII ones.
+_SMART_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",  # en dash: "--name" typed on macOS often arrives as "–name"
+        "\u2014": "--",
+        "\u00a0": " ",
+    }
+)
+
+# <http://x.com|x.com>, <mailto:a@b|a@b>, <#C123|general>, <@U123> -> the visible text (or the raw target).
+_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _link_text(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if label is not None:
+        return label
+    if target.startswith("mailto:"):
+        return target.removeprefix("mailto:")
+    return target
+
+
+def clean_slack_text(text: str) -> str:
+    """Return the text the person typed: ASCII quotes, links unwrapped, entities decoded."""
+    text = text.translate(_SMART_QUOTES)
+    text = _SLACK_LINK.sub(_link_text, text)
+    # Slack escapes only &, < and > — decode those after unwrapping links so a literal "&lt;" stays text.
+    return html.unescape(text)

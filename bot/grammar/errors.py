@@ -1,0 +1,14 @@
+"""The one error the grammar raises: what was wrong, and the usage to type instead."""
+
+
+class ParseError(Exception):
+    def __init__(self, reason: str, usage: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.usage = usage
+
+    def with_usage(self, usage: str) -> "ParseError":
+        return self if self.usage else ParseError(self.reason, usage)
+
+    def __str__(self) -> str:
+        return f"{self.reason} — usage: {self.usage}" if self.usage else self.reason

@@ -1,0 +1,40 @@
+"""How one docker command is spelled: its words, usage line, options and the Command it builds."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.grammar.commands import Command
+from bot.grammar.errors import ParseError
+from bot.grammar.options import OptionParser, Parsed
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # canonical docker spelling, e.g. "image ls"
+    aliases: tuple[str, ...]  # other docker spellings, e.g. ("images", "image list")
+    usage: str  # what follows the command words
+    summary: str
+    options: OptionParser
+    build: Callable[[Parsed], Command]
+
+    @property
+    def spellings(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(words.split()) for words in (self.name, *self.aliases))
+
+    def usage_line(self, prefix: str) -> str:
+        """prefix is how the person reached the command, e.g. "/img ls" or "/docker image ls"."""
+        return f"`{prefix} {self.usage}`" if self.usage else f"`{prefix}`"
+
+
+def exactly(args: list[str], count: int, what: str) -> list[str]:
+    if len(args) < count:
+        raise ParseError(f"missing {what}")
+    if len(args) > count:
+        raise ParseError(f"unexpected argument `{args[count]}`")
+    return args
+
+
+def at_least_one(args: list[str], what: str) -> list[str]:
+    if not args:
+        raise ParseError(f"missing {what}")
+    return args

@@ -1,0 +1,256 @@
+"""Result -> Slack message (Block Kit), within Slack's limits.
+
+Buttons carry a docker command line as their value; a click is parsed and authorized like typed text,
+with the clicker's identity, so nothing captured when the message was drawn is trusted.
+"""
+
+from functools import singledispatch
+
+from bot.render import kit
+from bot.render.format import ago, aligned, shorten, size, state_emoji
+from bot.render.kit import Attachment, Message, code_sections, context, escape, fields, header, section
+from bot.render.text import run_summary, to_text
+from bot.results import (
+    ContainerDetails,
+    ContainerRow,
+    ContainerTable,
+    Failure,
+    HelpText,
+    ImageDetails,
+    ImageTable,
+    LogText,
+    Notice,
+    Outcomes,
+    PullDone,
+    PullProgress,
+    Result,
+    RunDone,
+)
+from bot.secrets import masked
+
+BUTTON_ACTION_PREFIX = "shipmate.command"
+MAX_CONTAINER_ROWS = 20  # two blocks each (row + buttons) under the 50-block limit
+MAX_IMAGE_ROWS = 100
+INLINE_OUTPUT_LINES = 40
+
+
+@singledispatch
+def to_message(result: Result) -> Message:
+    raise TypeError(f"no Block Kit renderer for {type(result).__name__}")
+
+
+def command_button(label: str, command: str, style: str | None = None) -> dict:
+    # action_id must be unique within a block; the command line is.
+    return kit.button(label, f"{BUTTON_ACTION_PREFIX}:{command}"[:255], command, style)
+
+
+def container_buttons(name: str, state: str) -> dict:
+    running = state in ("running", "restarting", "paused")
+    buttons = [command_button("📜 Logs", f"logs {name}")]
+    if running:
+        buttons += [command_button("🔄 Restart", f"restart {name}"), command_button("⏹️ Stop", f"stop {name}")]
+    else:
+        buttons.append(command_button("▶️ Start", f"start {name}"))
+    buttons.append(command_button("🗑️ Remove", f"rm -f {name}" if running else f"rm {name}", "danger"))
+    return kit.actions(f"container:{name}", *buttons)
+
+
+@to_message.register
+def _failure(result: Failure) -> Message:
+    blocks = [section(f"❌ {escape(result.reason)}")]
+    if result.usage:
+        blocks.append(context(f"usage: {escape(result.usage)}"))
+    return Message(text=f"❌ {result.reason}", blocks=blocks, is_error=True)
+
+
+@to_message.register
+def _help(result: HelpText) -> Message:
+    lines = [f"{escape(entry.usage)} — {escape(entry.summary)}" for entry in result.entries]
+    return Message(text=result.title, blocks=[header(result.title), section("\n".join(lines))])
+
+
+@to_message.register
+def _images(result: ImageTable) -> Message:
+    if not result.rows:
+        text = f"no images match `{result.reference}`" if result.reference else "no images"
+        return Message(text=text, blocks=[section(escape(text))])
+    shown = result.rows[:MAX_IMAGE_ROWS]
+    rows = [(r.repository, r.tag, r.short_id, ago(r.created), size(r.size)) for r in shown]
+    table = "\n".join(aligned(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows))
+    blocks, _ = code_sections(table, max_blocks=10, keep="head")
+    title = f"{len(result.rows)} image{'s' * (len(result.rows) != 1)}"
+    notes = [f"… and {len(result.rows) - len(shown)} more"] if len(result.rows) > len(shown) else []
+    return Message(text=title, blocks=[section(f"*{title}*"), *blocks, *([context(*notes)] if notes else [])])
+
+
+def _row_line(row: ContainerRow, widths: tuple[int, int, int]) -> str:
+    name_w, image_w, status_w = widths
+    ports = ", ".join(row.ports)
+    line = f"{row.name:<{name_w}}  {row.image:<{image_w}}  {row.status:<{status_w}}  {ports}".rstrip()
+    return f"{state_emoji(row.state)} `{escape(line)}`  `{row.short_id}`"
+
+
+@to_message.register
+def _containers(result: ContainerTable) -> Message:
+    if not result.rows:
+        text = "no containers" if result.all else "no running containers (`/ps -a` shows stopped ones too)"
+        return Message(text=text, blocks=[section(text)])
+    shown = result.rows[:MAX_CONTAINER_ROWS]
+    widths = (
+        max(len(shorten(r.name, 40)) for r in shown),
+        max(len(shorten(r.image, 40)) for r in shown),
+        max(len(r.status) for r in shown),
+    )
+    count = len(result.rows)
+    title = f"{count} {'' if result.all else 'running '}container{'s' * (count != 1)}"
+    blocks = [section(f"*{title}*  ·  name · image · status · ports · id")]
+    for row in shown:
+        blocks.append(section(_row_line(row, widths)))
+        blocks.append(container_buttons(row.name, row.state))
+    if count > len(shown):
+        blocks.append(context(f"… and {count - len(shown)} more: narrow with `/ps -f name=…` or `/ps -f status=…`"))
+    return Message(text=title, blocks=blocks)
+
+
+def _pairs_text(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "\n".join(f"{name}={masked(name, value)}" for name, value in pairs)
+
+
+def _words(words: tuple[str, ...] | None) -> str:
+    return f"`{escape(' '.join(words))}`" if words else "—"
+
+
+@to_message.register
+def _image(result: ImageDetails) -> Message:
+    name = ", ".join(result.tags) or result.short_id
+    blocks = [
+        header(f"🖼️ {name}"),
+        fields(
+            [
+                ("ID", f"`{result.short_id}`"),
+                ("Created", ago(result.created)),
+                ("Size", size(result.size)),
+                ("OS/Arch", f"{result.os}/{result.architecture}"),
+                ("Cmd", _words(result.cmd)),
+                ("Entrypoint", _words(result.entrypoint)),
+                ("WorkingDir", escape(result.working_dir) or "—"),
+                ("ExposedPorts", escape(", ".join(result.exposed_ports)) or "—"),
+            ]
+        ),
+        section("*Env*"),
+        *code_sections(_pairs_text(result.env) or "(none)", max_blocks=2, keep="head")[0],
+    ]
+    if result.labels:
+        blocks += [section("*Labels*"), *code_sections(_pairs_text(result.labels), max_blocks=1, keep="head")[0]]
+    return Message(text=f"image {name}", blocks=blocks)
+
+
+@to_message.register
+def _container(result: ContainerDetails) -> Message:
+    blocks = [
+        header(f"{state_emoji(result.state)} {result.name}"),
+        fields(
+            [
+                ("State", escape(result.status_detail)),
+                ("Image", f"`{escape(result.image)}`"),
+                ("ID", f"`{result.short_id}`"),
+                ("Created", ago(result.created)),
+                ("Cmd", _words(result.cmd)),
+                ("Ports", escape(", ".join(result.ports)) or "—"),
+                ("Restarts", str(result.restart_count)),
+                ("Health", result.health or "—"),
+                *([("Owner", f"<@{result.owner}>")] if result.owner else []),
+            ]
+        ),
+        section("*Env*"),
+        *code_sections(_pairs_text(result.env) or "(none)", max_blocks=2, keep="head")[0],
+        container_buttons(result.name, result.state),
+    ]
+    return Message(text=f"container {result.name}: {result.status_detail}", blocks=blocks)
+
+
+def _output_blocks(output: str, filename: str, title: str) -> tuple[list[dict], Attachment | None]:
+    """The tail of some output inline; all of it as a file when the tail is not all of it."""
+    blocks, shown = code_sections(output or "(no output)", max_blocks=1, keep="tail")
+    total = output.rstrip("\n").count("\n") + 1 if output else 0
+    if shown >= total and total <= INLINE_OUTPUT_LINES:
+        return blocks, None
+    tail = "\n".join(output.rstrip("\n").split("\n")[-min(shown, INLINE_OUTPUT_LINES) :])
+    blocks, shown = code_sections(tail, max_blocks=1, keep="tail")
+    note = context(f"output truncated, last {shown} lines shown — the full output is attached as `{filename}`")
+    return [*blocks, note], Attachment(filename=filename, content=output, title=title)
+
+
+@to_message.register
+def _logs(result: LogText) -> Message:
+    if not result.text:
+        text = f"no output from {result.container}"
+        return Message(text=text, blocks=[section(f"📜 {escape(text)}")])
+    blocks, attachment = _output_blocks(result.text, f"{result.container}.log", f"logs of {result.container}")
+    notes = [context("output capped by size: older lines were dropped")] if result.truncated else []
+    title = f"📜 logs of *{escape(result.container)}* ({result.lines} lines)"
+    return Message(text=f"logs of {result.container}", blocks=[section(title), *blocks, *notes], attachment=attachment)
+
+
+@to_message.register
+def _outcomes(result: Outcomes) -> Message:
+    lines = [
+        f"✅ `{escape(o.target)}` {result.verb}" if o.ok else f"❌ `{escape(o.target)}`: {escape(o.detail)}"
+        for o in result.outcomes
+    ]
+    return Message(text=to_text(result), blocks=[section("\n".join(lines))], is_error=not result.all_ok)
+
+
+@to_message.register
+def _pulled(result: PullDone) -> Message:
+    icon = "✅" if result.updated else "👌"
+    return Message(text=to_text(result), blocks=[section(f"{icon} {escape(to_text(result))}")])
+
+
+def progress_bar(percent: int, width: int = 20) -> str:
+    filled = round(width * max(0, min(percent, 100)) / 100)
+    return "▓" * filled + "░" * (width - filled)
+
+
+@to_message.register
+def _progress(result: PullProgress) -> Message:
+    line = f"⏳ pulling `{escape(result.reference)}`  {progress_bar(result.percent)} {result.percent}%"
+    detail = f"{result.layers_done}/{result.layers_total} layers"
+    return Message(text=to_text(result), blocks=[section(line), context(detail)])
+
+
+@to_message.register
+def _run(result: RunDone) -> Message:
+    summary = run_summary(result)
+    ok = result.detached or (result.exit_code == 0 and result.timed_out_after is None)
+    blocks = [
+        section(f"{'🚀' if result.detached else ('✅' if ok else '⚠️')} {escape(summary)}"),
+        fields(
+            [
+                ("Name", f"`{escape(result.name)}`"),
+                ("ID", f"`{result.short_id}`"),
+                ("Image", f"`{escape(result.image)}`"),
+                ("State", f"{state_emoji(result.state)} {result.state}"),
+                *([("Ports", escape(", ".join(result.ports)))] if result.ports else []),
+                *([("Exit code", str(result.exit_code))] if result.exit_code is not None else []),
+            ]
+        ),
+    ]
+    attachment = None
+    if not result.detached:
+        output_blocks, attachment = _output_blocks(result.output, f"{result.name}.out", f"output of {result.name}")
+        blocks += output_blocks
+    if result.pulled:
+        blocks.append(context(f"pulled `{escape(result.image)}` first"))
+    if not result.removed:
+        blocks.append(container_buttons(result.name, result.state))
+    return Message(text=summary, blocks=blocks, attachment=attachment)
+
+
+@to_message.register
+def _notice(result: Notice) -> Message:
+    body = "\n".join(result.lines)
+    blocks = [section(f"*{escape(result.title)}*")]
+    if body:
+        blocks += code_sections(body, max_blocks=5, keep="head")[0]
+    return Message(text=result.title, blocks=blocks)

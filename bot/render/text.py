@@ -1,0 +1,153 @@
+"""Result -> terminal text, laid out like the docker CLI's own output."""
+
+from functools import singledispatch
+
+from bot.render.format import ago, aligned, size, state_emoji
+from bot.results import (
+    ContainerDetails,
+    ContainerTable,
+    Failure,
+    HelpText,
+    ImageDetails,
+    ImageTable,
+    LogText,
+    Notice,
+    Outcomes,
+    PullDone,
+    PullProgress,
+    Result,
+    RunDone,
+)
+from bot.secrets import masked
+
+
+@singledispatch
+def to_text(result: Result) -> str:
+    raise TypeError(f"no text renderer for {type(result).__name__}")
+
+
+@to_text.register
+def _failure(result: Failure) -> str:
+    return f"error: {result.reason}" + (f" — usage: {result.usage.strip('`')}" if result.usage else "")
+
+
+@to_text.register
+def _help(result: HelpText) -> str:
+    lines = [result.title, ""]
+    lines += [f"  {entry.usage.strip('`')}\n      {entry.summary}" for entry in result.entries]
+    return "\n".join(lines)
+
+
+@to_text.register
+def _images(result: ImageTable) -> str:
+    if not result.rows:
+        return f"no images match {result.reference}" if result.reference else "no images"
+    rows = [(r.repository, r.tag, r.short_id, ago(r.created), size(r.size)) for r in result.rows]
+    return "\n".join(aligned(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows))
+
+
+def _pairs_block(title: str, pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"{title}:", *(f"  {name}={masked(name, value)}" for name, value in pairs)] if pairs else [f"{title}: —"]
+
+
+def _words(words: tuple[str, ...] | None) -> str:
+    return " ".join(words) if words else "—"
+
+
+@to_text.register
+def _image(result: ImageDetails) -> str:
+    lines = [
+        f"Image {', '.join(result.tags) or result.short_id}",
+        f"ID:          {result.short_id}",
+        f"Created:     {ago(result.created)}",
+        f"Size:        {size(result.size)}",
+        f"OS/Arch:     {result.os}/{result.architecture}",
+        f"Cmd:         {_words(result.cmd)}",
+        f"Entrypoint:  {_words(result.entrypoint)}",
+        f"WorkingDir:  {result.working_dir or '—'}",
+        f"Ports:       {', '.join(result.exposed_ports) or '—'}",
+        *_pairs_block("Env", result.env),
+        *_pairs_block("Labels", result.labels),
+    ]
+    return "\n".join(lines)
+
+
+@to_text.register
+def _containers(result: ContainerTable) -> str:
+    if not result.rows:
+        return "no containers" if result.all else "no running containers (`ps -a` shows stopped ones too)"
+    rows = [
+        (r.short_id, r.image, f'"{r.command[:20]}"', r.status, ", ".join(r.ports), f"{state_emoji(r.state)} {r.name}")
+        for r in result.rows
+    ]
+    return "\n".join(aligned(("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES"), rows))
+
+
+@to_text.register
+def _container(result: ContainerDetails) -> str:
+    lines = [
+        f"Container {result.name} ({result.short_id})",
+        f"State:     {state_emoji(result.state)} {result.status_detail}",
+        f"Image:     {result.image}",
+        f"Created:   {ago(result.created)}",
+        f"Cmd:       {_words(result.cmd)}",
+        f"Ports:     {', '.join(result.ports) or '—'}",
+        f"Restarts:  {result.restart_count}",
+        f"Health:    {result.health or '—'}",
+        *([f"Owner:     {result.owner}"] if result.owner else []),
+        *_pairs_block("Env", result.env),
+    ]
+    return "\n".join(lines)
+
+
+@to_text.register
+def _logs(result: LogText) -> str:
+    note = f"(output truncated, last {result.lines} lines shown)\n" if result.truncated else ""
+    return note + (result.text.rstrip("\n") or f"no output from {result.container}")
+
+
+@to_text.register
+def _outcomes(result: Outcomes) -> str:
+    return "\n".join(
+        f"{outcome.target}: {result.verb}" if outcome.ok else f"{outcome.target}: error: {outcome.detail}"
+        for outcome in result.outcomes
+    )
+
+
+@to_text.register
+def _pulled(result: PullDone) -> str:
+    if not result.updated:
+        return f"{result.reference} is up to date ({result.short_id}, {size(result.size)})"
+    return f"pulled {result.reference} ({result.short_id}, {size(result.size)})"
+
+
+@to_text.register
+def _progress(result: PullProgress) -> str:
+    return f"pulling {result.reference}: {result.percent}% ({result.layers_done}/{result.layers_total} layers)"
+
+
+def run_summary(result: RunDone) -> str:
+    """One line both renderers lead with."""
+    if result.detached:
+        return f"started {result.name} ({result.short_id}) from {result.image}: {result.state}"
+    if result.timed_out_after is not None:
+        return f"{result.name} was still running after {result.timed_out_after:g} s and was stopped"
+    removed = ", removed" if result.removed else ""
+    return f"{result.name} exited with code {result.exit_code}{removed}"
+
+
+@to_text.register
+def _run(result: RunDone) -> str:
+    lines = [run_summary(result)]
+    if result.ports:
+        lines.append(f"ports: {', '.join(result.ports)}")
+    if not result.detached:
+        if result.output_truncated:
+            lines.append("(output truncated, last lines shown)")
+        lines.append(result.output.rstrip("\n") or "(no output)")
+    return "\n".join(lines)
+
+
+@to_text.register
+def _notice(result: Notice) -> str:
+    return "\n".join((result.title, *result.lines))
