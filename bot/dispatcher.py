@@ -78,6 +78,11 @@ class Dispatcher:
         except ParseError as error:
             return Failure(error.reason, error.usage)
 
+    def pending(self, request: Request) -> str | None:
+        """The "working on it" line when the request is for slow work (pull, foreground run, stop), else None."""
+        command = self.parse(request)
+        return command.pending if isinstance(command, Command) and command.slow else None
+
     def handle(self, request: Request, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         command = self.parse(request)
         if isinstance(command, Failure):

@@ -1,0 +1,63 @@
+"""The Bolt app: every slash command of the grammar and the button actions, all through the one dispatcher."""
+
+import logging
+import re
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.dispatcher import Dispatcher
+from bot.grammar import SLASH_COMMANDS
+from bot.render.blocks import BUTTON_ACTION_PREFIX
+from bot.slack.delivery import RETRIES, Delivery
+from bot.slack.listeners import Listeners
+from bot.slack.work import WorkPools
+
+log = logging.getLogger(__name__)
+
+WEB_API_TIMEOUT = 10
+
+
+@dataclass
+class SlackRuntime:
+    app: App
+    client: WebClient
+    dispatcher: Dispatcher
+    pools: WorkPools
+
+    def shutdown(self, grace_seconds: float) -> None:
+        left = self.pools.shutdown(grace_seconds)
+        if left:
+            log.warning("%d command(s) were interrupted by the shutdown; their users were told", left)
+
+
+def web_client(bot_token: str, api_url: str | None) -> WebClient:
+    return WebClient(
+        token=bot_token, base_url=api_url or WebClient.BASE_URL, timeout=WEB_API_TIMEOUT, retry_handlers=list(RETRIES)
+    )
+
+
+def build_app(
+    client: WebClient,
+    dispatcher: Dispatcher,
+    pools: WorkPools,
+    *,
+    signing_secret: str | None,
+    reads_in_channel: bool,
+) -> App:
+    # process_before_response: the listener runs on the request thread and returns quickly (the work goes to
+    # our pools), so Bolt's own 5-thread listener executor is never what stands between Slack and its ack.
+    app = App(
+        client=client,
+        token=client.token,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        request_verification_enabled=False,  # the HTTP layer verifies (and audits) signatures itself
+        logger=logging.getLogger("slack_bolt"),
+    )
+    listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools)
+    for slash in SLASH_COMMANDS:
+        app.command(slash)(listeners.slash_command)
+    app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)
+    return app

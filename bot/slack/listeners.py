@@ -1,0 +1,139 @@
+"""Thin Bolt listeners: Slack payload in, dispatcher call, reply out.
+
+Every slash command is acked within Slack's 3 s: slow work (pull, foreground run, stop) acks at once with a
+"⏳" line; anything else gets ACK_BUDGET_SECONDS to answer in the ack itself, after which it too acks with a
+"⏳" line and answers later. The work itself always runs on Shipmate's own pools (bot/slack/work.py).
+"""
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from bot.dispatcher import Caller, Dispatcher, Reply, Request
+from bot.render.blocks import to_message
+from bot.render.kit import Message, section
+from bot.results import PullProgress
+from bot.slack.delivery import Delivery, LiveMessage, Origin
+from bot.slack.work import Job, ShuttingDown, WorkPools
+
+log = logging.getLogger(__name__)
+
+ACK_BUDGET_SECONDS = 2.0
+WORKING = "⏳ working on it…"
+INTERRUPTED = "⚠️ Shipmate was restarted before this finished; check `/ps -a` for the state it left"
+RESTARTING = "⚠️ Shipmate is restarting; try again in a moment"
+
+
+def _notice(text: str) -> Message:
+    return Message(text=text, blocks=[section(text)], is_error=True)
+
+
+class Listeners:
+    def __init__(self, dispatcher: Dispatcher, delivery: Delivery, pools: WorkPools) -> None:
+        self.dispatcher = dispatcher
+        self.delivery = delivery
+        self.pools = pools
+
+    def _in_channel(self, reply: Reply[Message]) -> bool:
+        changes = reply.command is not None and reply.command.changes
+        return self.delivery.in_channel(reply.ok, changes, reply.message.is_error)
+
+    def _work(self, request: Request, live: LiveMessage, run: Callable[[Request], Reply[Message]]) -> Reply[Message]:
+        def progress(update: PullProgress) -> None:
+            live.progress(to_message(update))
+
+        return run(Request(request.text, request.slash, request.caller, progress))
+
+    def _submit(
+        self, request: Request, origin: Origin, slow: bool, run: Callable[[Request], Reply[Message]]
+    ) -> tuple[LiveMessage, "Future[Reply[Message]]"]:
+        live = LiveMessage(self.delivery, origin, in_channel=True)
+        job = Job(
+            work=lambda: self._work(request, live, run),
+            interrupted=lambda: self.delivery.deliver(origin, _notice(INTERRUPTED), in_channel=False),
+        )
+        return live, self.pools.submit(job, slow)
+
+    def _finish_later(
+        self, future: "Future[Reply[Message]]", live: LiveMessage, replace_original: bool = False
+    ) -> None:
+        def done(finished: "Future[Reply[Message]]") -> None:  # runs on the worker thread
+            if finished.cancelled() or finished.exception() is not None:
+                return  # cancelled by shutdown (the interrupted notice went out) or a logged bug
+            reply = finished.result()
+            if live.opened:
+                live.close(reply.message, self._in_channel(reply))
+            else:
+                self.delivery.deliver(live.origin, reply.message, self._in_channel(reply), replace_original)
+
+        future.add_done_callback(done)
+
+    def _handle(self, request: Request) -> Reply[Message]:
+        return self.dispatcher.handle(request, to_message)
+
+    def slash_command(self, ack: Callable[..., None], command: dict) -> None:
+        caller = Caller(
+            user_id=command.get("user_id", ""),
+            team_id=command.get("team_id", ""),
+            channel_id=command.get("channel_id", ""),
+            user_name=command.get("user_name", ""),
+        )
+        request = Request(text=command.get("text", ""), slash=command.get("command", "/docker"), caller=caller)
+        origin = Origin(
+            user_id=caller.user_id,
+            channel_id=caller.channel_id,
+            response_url=command.get("response_url"),
+            command_line=f"{request.slash} {request.text}".strip(),
+        )
+        pending = self.dispatcher.pending(request)
+        try:
+            live, future = self._submit(request, origin, slow=pending is not None, run=self._handle)
+        except ShuttingDown:
+            ack(text=RESTARTING, response_type="ephemeral")
+            return
+        if pending is None:
+            try:
+                reply = future.result(timeout=ACK_BUDGET_SECONDS)
+            except FutureTimeout:
+                pass
+            else:
+                if not live.opened:
+                    in_channel = self._in_channel(reply)
+                    ack(**self.delivery.payload(reply.message, origin, in_channel))
+                    if reply.message.attachment:
+                        self._upload_later(origin, reply.message, in_channel)
+                    return
+        ack(text=pending or WORKING, response_type="ephemeral")
+        self._finish_later(future, live)
+
+    def _upload_later(self, origin: Origin, message: Message, in_channel: bool) -> None:
+        attachment = message.attachment
+        assert attachment is not None
+        job = Job(work=lambda: self.delivery.upload(origin, attachment, in_channel), interrupted=lambda: None)
+        try:
+            self.pools.submit(job, slow=False)
+        except ShuttingDown:
+            log.warning("upload dropped: shutting down")
+
+    def _click(self, body: dict, run: Callable[[Request], Reply[Message]], text: str, replace: bool) -> None:
+        user = body.get("user") or {}
+        caller = Caller(
+            user_id=user.get("id", ""),
+            team_id=(body.get("team") or {}).get("id", "") or user.get("team_id", ""),
+            channel_id=(body.get("channel") or {}).get("id", ""),
+            user_name=user.get("username", "") or user.get("name", ""),
+        )
+        request = Request(text=text, slash="/docker", caller=caller)
+        origin = Origin(caller.user_id, caller.channel_id, body.get("response_url"), f"/docker {text}")
+        try:
+            live, future = self._submit(request, origin, slow=True, run=run)
+        except ShuttingDown:
+            self.delivery.deliver(origin, _notice(RESTARTING), in_channel=False)
+            return
+        self._finish_later(future, live, replace_original=replace)
+
+    def button(self, ack: Callable[..., None], body: dict, action: dict) -> None:
+        """A container button: its value is a docker command line, run with the clicker's identity."""
+        ack()
+        self._click(body, self._handle, action.get("value", ""), replace=False)

@@ -1,0 +1,132 @@
+"""`shipmate serve` (HTTP under gunicorn) and `shipmate socket` (Socket Mode): start-up and shutdown."""
+
+import logging
+import signal
+import threading
+
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackClientError
+
+from bot.config import ConfigError, CoreSettings, SlackSettings
+from bot.slack.app import SlackRuntime, build_app, web_client
+from bot.slack.work import WorkPools
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are a few KB; anything bigger is not Slack
+SHUTDOWN_GRACE_SECONDS = 7  # in-flight work gets this long, then an "interrupted" reply (all within 10 s)
+
+
+def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
+    from bot.dispatcher import Dispatcher
+    from bot.engine import Engine, RunLimits
+
+    pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
+    engine = Engine(core.docker_host, timeout=core.docker_timeout, pool_size=slack.workers * 3)
+    dispatcher = Dispatcher(engine, limits=RunLimits(wait_seconds=core.run_timeout))
+    client = web_client(slack.bot_token, slack.api_url)
+    try:
+        app = build_app(
+            client,
+            dispatcher,
+            pools,
+            signing_secret=slack.signing_secret or None,
+            reads_in_channel=slack.reads_in_channel,
+        )
+    except (BoltError, SlackClientError, OSError) as error:  # Bolt checks the token with auth.test at start-up
+        raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
+    return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools)
+
+
+def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
+    from flask import Flask, jsonify, request
+    from slack_bolt.adapter.flask import SlackRequestHandler
+    from werkzeug.exceptions import HTTPException
+
+    from bot.slack.verify import RequestGuard
+
+    flask_app = Flask("shipmate")
+    flask_app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    handler = SlackRequestHandler(runtime.app)
+    guard = RequestGuard(signing_secret)
+
+    @flask_app.post("/slack/events")
+    def events():
+        body = request.get_data(cache=True)
+        refusal = guard.refusal(
+            body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
+        )
+        if refusal:
+            log.warning("refused an HTTP request: %s", refusal)
+            return jsonify(error=refusal), 401
+        return handler.handle(request)
+
+    @flask_app.get("/healthz")
+    def health():
+        return "ok"
+
+    @flask_app.errorhandler(Exception)
+    def bad_request(error: Exception):
+        # A body Slack would never send (broken form, non-JSON payload) is the sender's fault: 4xx, no work done.
+        if isinstance(error, HTTPException):
+            return jsonify(error=error.name), error.code
+        log.warning("bad request: %s", type(error).__name__)
+        return jsonify(error="bad request"), 400
+
+    return flask_app
+
+
+def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    runtime_holder: list[SlackRuntime] = []
+
+    class ShipmateServer(BaseApplication):
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{host}:{port}",
+                "workers": 1,  # one process: the work pools and live progress messages live in it
+                "worker_class": "gthread",
+                "threads": max(16, slack.workers * 4),
+                "graceful_timeout": 10,
+                "timeout": 120,
+                "keepalive": 5,
+                "loglevel": "warning",
+                "worker_exit": lambda _server, _worker: (
+                    runtime_holder and runtime_holder[0].shutdown(SHUTDOWN_GRACE_SECONDS)
+                ),
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            runtime = build_runtime(core, slack)
+            runtime_holder.append(runtime)
+            return _flask_app(runtime, slack.signing_secret)
+
+    ShipmateServer().run()
+    return 0
+
+
+def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    runtime = build_runtime(core, slack)
+    handler = SocketModeHandler(runtime.app, slack.app_token, web_client=runtime.client)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    handler.connect()
+    log.info("connected to Slack over Socket Mode")
+    stop.wait()
+    handler.close()
+    runtime.shutdown(SHUTDOWN_GRACE_SECONDS)
+    return 0
+
+
+def run_server(mode: str, host: str | None, port: int | None) -> int:
+    core = CoreSettings.from_env()
+    slack = SlackSettings.from_env(socket_mode=mode == "socket")
+    if mode == "socket":
+        return _serve_socket(core, slack)
+    return _serve_http(core, slack, host or "0.0.0.0", port or 3000)

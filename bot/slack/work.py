@@ -1,0 +1,70 @@
+"""Worker pools of Shipmate's own, so long Docker work never holds the threads that must ack Slack.
+
+Quick commands and slow ones (pulls, foreground runs, stops) get separate bounded pools: five slow pulls
+cannot delay a `/ps`. Jobs are tracked so a shutdown can let them finish, or tell their users they were cut off.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+log = logging.getLogger(__name__)
+
+
+class ShuttingDown(Exception):
+    """New work arrived after shutdown began."""
+
+
+class Job:
+    def __init__(self, work: Callable[[], object], interrupted: Callable[[], None]) -> None:
+        self.work = work
+        self.interrupted = interrupted  # tells the user the work was cut off by a shutdown
+
+
+class WorkPools:
+    def __init__(self, quick_workers: int, slow_workers: int) -> None:
+        self._quick = ThreadPoolExecutor(max_workers=quick_workers, thread_name_prefix="shipmate-quick")
+        self._slow = ThreadPoolExecutor(max_workers=slow_workers, thread_name_prefix="shipmate-slow")
+        self._jobs: set[Job] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+
+    def submit(self, job: Job, slow: bool) -> Future:
+        with self._lock:
+            if self._closing:
+                raise ShuttingDown
+            self._jobs.add(job)
+        return (self._slow if slow else self._quick).submit(self._run, job)
+
+    def _run(self, job: Job) -> object:
+        try:
+            return job.work()
+        except Exception:
+            log.exception("background job failed")
+            raise
+        finally:
+            with self._lock:
+                self._jobs.discard(job)
+
+    def shutdown(self, grace_seconds: float) -> int:
+        """Stop taking work, wait up to `grace_seconds`, then send "interrupted" for what is left. Returns that count."""
+        with self._lock:
+            self._closing = True
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._jobs:
+                    break
+            time.sleep(0.05)
+        with self._lock:
+            left = list(self._jobs)
+        for job in left:
+            try:
+                job.interrupted()
+            except Exception:
+                log.exception("could not send the interrupted notice")
+        self._quick.shutdown(wait=False, cancel_futures=True)
+        self._slow.shutdown(wait=False, cancel_futures=True)
+        return len(left)
