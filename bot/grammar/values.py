@@ -6,16 +6,18 @@ import re
 from bot.grammar.commands import PortMapping
 from bot.grammar.errors import ParseError
 
+# Every pattern is used with fullmatch: `$` would let a trailing newline through.
 # docker's own rule for container names (daemon/names.go); ids are hex, so they match too.
-_CONTAINER = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_CONTAINER = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 # A docker reference: [host[:port]/]path[/path…][:tag][@digest]; path components are lowercase.
 _HOST = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
 _PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-_TAG = r"[\w][\w.-]{0,127}"
-_IMAGE = re.compile(rf"^(?P<repo>{_HOST}?{_PATH})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[a-f0-9]{{64}}))?$")
-_IMAGE_ID = re.compile(r"^(?:sha256:)?[a-f0-9]{12,64}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_TAG = r"[\w][\w.-]{0,127}"  # \w as in Go: ASCII only (re.ASCII below)
+_IMAGE = re.compile(rf"(?P<repo>{_HOST}?{_PATH})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[a-f0-9]{{64}}))?", re.ASCII)
+_IMAGE_ID = re.compile(r"(?:sha256:)?[a-f0-9]{12,64}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII)
+_INTEGER = re.compile(r"-?[0-9]+")  # str.isdigit() also accepts "²", which int() refuses
 
 MAX_TAIL = 10_000
 MAX_NAME = 128
@@ -23,20 +25,20 @@ MAX_NAME = 128
 
 def container_name(value: str) -> str:
     """A name for a new container (--name)."""
-    if len(value) > MAX_NAME or not _CONTAINER.match(value) or value.startswith("/"):
+    if len(value) > MAX_NAME or not _CONTAINER.fullmatch(value) or value.startswith("/"):
         raise ParseError(f"`{value}` is not a valid container name: use letters, digits, `_`, `.` and `-`")
     return value
 
 
 def container_ref(value: str) -> str:
     """A name or id of an existing container."""
-    if len(value) > MAX_NAME or not _CONTAINER.match(value):
+    if len(value) > MAX_NAME or not _CONTAINER.fullmatch(value):
         raise ParseError(f"`{value}` is not a container name or id")
     return value.removeprefix("/")
 
 
 def image_ref(value: str) -> str:
-    if len(value) > 255 or not (_IMAGE.match(value) or _IMAGE_ID.match(value)):
+    if len(value) > 255 or not (_IMAGE.fullmatch(value) or _IMAGE_ID.fullmatch(value)):
         raise ParseError(
             f"`{value}` is not a valid image reference: use e.g. `nginx`, `nginx:1.25`, `registry:5000/team/app:v2`"
         )
@@ -45,7 +47,7 @@ def image_ref(value: str) -> str:
 
 def split_image(value: str) -> tuple[str, str | None]:
     """nginx:1.25 -> ("nginx", "1.25"); registry:5000/app -> ("registry:5000/app", None)."""
-    match = _IMAGE.match(image_ref(value))
+    match = _IMAGE.fullmatch(image_ref(value))
     if match is None:  # a bare image id
         return value, None
     return match.group("repo"), match.group("tag") or match.group("digest")
@@ -55,7 +57,7 @@ def env_pair(value: str) -> tuple[str, str]:
     name, sep, content = value.partition("=")
     if not sep:
         raise ParseError(f"`--env {value}` needs a value: write `--env {value or 'KEY'}=VALUE`")
-    if not _ENV_NAME.match(name):
+    if not _ENV_NAME.fullmatch(name):
         raise ParseError(
             f"`{name or '(empty)'}` is not a valid variable name in `--env {value}`: write `--env KEY=VALUE`"
         )
@@ -65,7 +67,7 @@ def env_pair(value: str) -> tuple[str, str]:
 
 
 def _port(value: str, what: str, spec: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not _INTEGER.fullmatch(value) or not 1 <= int(value) <= 65535:
         raise ParseError(f"`{value or '(empty)'}` is not a valid {what} port in `-p {spec}`: ports are 1–65535")
     return int(value)
 
@@ -96,7 +98,7 @@ def port_mapping(spec: str) -> PortMapping:
 def tail_lines(value: str) -> int:
     if value == "all":
         return MAX_TAIL
-    if not value.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(value):
         raise ParseError(f"`--tail {value}` is not a number of lines: write e.g. `--tail 50`")
     lines = int(value)
     if not 0 <= lines <= MAX_TAIL:
@@ -106,7 +108,7 @@ def tail_lines(value: str) -> int:
 
 def duration_seconds(value: str) -> int:
     """10m, 1h30m, 2d, 45s -> seconds (what `--since` takes here)."""
-    match = _DURATION.match(value)
+    match = _DURATION.fullmatch(value)
     if not value or match is None or not any(match.groups()):
         raise ParseError(f"`--since {value}` is not a duration: write e.g. `--since 10m`, `--since 2h`, `--since 1d`")
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
@@ -125,6 +127,6 @@ def ps_filter(value: str) -> tuple[str, str]:
         raise ParseError(f"`{key}` is not a filter: use one of {', '.join(sorted(PS_FILTERS))}")
     if key == "status" and content not in _STATUSES:
         raise ParseError(f"`{content}` is not a container status: use one of {', '.join(sorted(_STATUSES))}")
-    if key == "exited" and not content.lstrip("-").isdigit():
+    if key == "exited" and not _INTEGER.fullmatch(content):
         raise ParseError(f"`exited={content}` needs an exit code, e.g. `exited=0`")
     return key, content
