@@ -3,6 +3,8 @@
 
 class ParseError(Exception):
     def __init__(self, reason: str, usage: str | None = None) -> None:
+        # A reason may quote what was typed, and a quoted argument may hold line breaks; the answer stays one line.
+        reason = " ".join(reason.splitlines())
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
