@@ -16,7 +16,8 @@ _SMART_QUOTES = str.maketrans(
         "\u201f": '"',
         "\u00ab": '"',
         "\u00bb": '"',
-        "\u2013": "-",  # en dash: "--name" typed on macOS often arrives as "–name"
+        # Smart punctuation turns a typed "--" into a dash (en or em, by platform); a single "-" is never changed.
+        "\u2013": "--",
         "\u2014": "--",
         "\u00a0": " ",
     }
