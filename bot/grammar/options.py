@@ -24,6 +24,10 @@ DANGEROUS_FLAGS = {
     "-u": "choosing the user",
     "--user": "choosing the user",
     "--group-add": "extra groups",
+    # Not dangerous, but impossible: a chat has no terminal. (`-t` stays unknown: in `logs`/`stop` it means other things.)
+    "-i": "interactive sessions (a chat has no terminal)",
+    "--interactive": "interactive sessions (a chat has no terminal)",
+    "--tty": "a terminal (a chat has none)",
 }
 
 
