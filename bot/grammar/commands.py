@@ -5,8 +5,8 @@ Docker's state (such results are shown to the whole channel); `slow` says the co
 chat client's patience (pull, a foreground run, stop's grace period), and `pending` is the line shown meanwhile.
 """
 
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Self
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Command:
     def targets(self) -> tuple[str, ...]:
         """Containers this command acts on (for ownership checks)."""
         return ()
+
+    def with_targets(self, targets: tuple[str, ...]) -> Self:
+        """The same command on other containers: authorization pins checked names to container ids."""
+        return self
 
     def images(self) -> tuple[str, ...]:
         """Image references this command may pull or run (for the image allowlist)."""
@@ -58,7 +62,8 @@ class ImagePull(Command):
 
     @property
     def reference(self) -> str:
-        return f"{self.repository}:{self.tag}"
+        separator = "@" if self.tag.startswith("sha256:") else ":"  # `tag` holds the digest of `pull IMAGE@sha256:…`
+        return f"{self.repository}{separator}{self.tag}"
 
     @property
     def slow(self) -> bool:
@@ -134,6 +139,9 @@ class ContainerRemove(Command):
     def targets(self) -> tuple[str, ...]:
         return self.containers
 
+    def with_targets(self, targets: tuple[str, ...]) -> Self:
+        return replace(self, containers=targets)
+
 
 @dataclass(frozen=True)
 class ContainerInspect(Command):
@@ -142,6 +150,10 @@ class ContainerInspect(Command):
 
     def targets(self) -> tuple[str, ...]:
         return (self.container,)
+
+    def with_targets(self, targets: tuple[str, ...]) -> Self:
+        (container,) = targets
+        return replace(self, container=container)
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,10 @@ class ContainerLogs(Command):
 
     def targets(self) -> tuple[str, ...]:
         return (self.container,)
+
+    def with_targets(self, targets: tuple[str, ...]) -> Self:
+        (container,) = targets
+        return replace(self, container=container)
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,9 @@ class ContainerLifecycle(Command):
 
     def targets(self) -> tuple[str, ...]:
         return self.containers
+
+    def with_targets(self, targets: tuple[str, ...]) -> Self:
+        return replace(self, containers=targets)
 
 
 @dataclass(frozen=True)
