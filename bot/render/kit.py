@@ -113,4 +113,5 @@ class Message:
     is_error: bool = False
 
     def payload(self) -> dict:
-        return {"text": _cut(self.text, MAX_FALLBACK_TEXT), "blocks": self.blocks[:MAX_BLOCKS]}
+        # Slack reads the fallback as mrkdwn too: unescaped, a "<!channel>" in it would notify the channel.
+        return {"text": _cut(escape(self.text), MAX_FALLBACK_TEXT), "blocks": self.blocks[:MAX_BLOCKS]}
