@@ -8,7 +8,17 @@ from functools import singledispatch
 
 from bot.render import kit
 from bot.render.format import ago, aligned, shorten, size, state_emoji
-from bot.render.kit import Attachment, Message, code_sections, context, escape, fields, header, section
+from bot.render.kit import (
+    Attachment,
+    Message,
+    code_sections,
+    context,
+    escape,
+    fields,
+    fits_one_code_section,
+    header,
+    section,
+)
 from bot.render.text import run_summary, to_text
 from bot.results import (
     ContainerDetails,
@@ -32,6 +42,7 @@ BUTTON_ACTION_PREFIX = "shipmate.command"
 MAX_CONTAINER_ROWS = 20  # two blocks each (row + buttons) under the 50-block limit
 MAX_IMAGE_ROWS = 100
 INLINE_OUTPUT_LINES = 40
+MAX_CELL = 40  # container names and images wider than this are shortened in the rows
 
 
 @singledispatch
@@ -77,16 +88,18 @@ def _images(result: ImageTable) -> Message:
     shown = result.rows[:MAX_IMAGE_ROWS]
     rows = [(r.repository, r.tag, r.short_id, ago(r.created), size(r.size)) for r in shown]
     table = "\n".join(aligned(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows))
-    blocks, _ = code_sections(table, max_blocks=10, keep="head")
+    blocks, lines_shown = code_sections(table, max_blocks=10, keep="head")
+    hidden = len(result.rows) - (lines_shown - 1)  # the first line is the header
     title = f"{len(result.rows)} image{'s' * (len(result.rows) != 1)}"
-    notes = [f"… and {len(result.rows) - len(shown)} more"] if len(result.rows) > len(shown) else []
+    notes = [f"… and {hidden} more"] if hidden > 0 else []
     return Message(text=title, blocks=[section(f"*{title}*"), *blocks, *([context(*notes)] if notes else [])])
 
 
 def _row_line(row: ContainerRow, widths: tuple[int, int, int]) -> str:
     name_w, image_w, status_w = widths
     ports = ", ".join(row.ports)
-    line = f"{row.name:<{name_w}}  {row.image:<{image_w}}  {row.status:<{status_w}}  {ports}".rstrip()
+    name, image = shorten(row.name, MAX_CELL), shorten(row.image, MAX_CELL)
+    line = f"{name:<{name_w}}  {image:<{image_w}}  {row.status:<{status_w}}  {ports}".rstrip()
     return f"{state_emoji(row.state)} `{escape(line)}`  `{row.short_id}`"
 
 
@@ -97,8 +110,8 @@ def _containers(result: ContainerTable) -> Message:
         return Message(text=text, blocks=[section(text)])
     shown = result.rows[:MAX_CONTAINER_ROWS]
     widths = (
-        max(len(shorten(r.name, 40)) for r in shown),
-        max(len(shorten(r.image, 40)) for r in shown),
+        max(len(shorten(r.name, MAX_CELL)) for r in shown),
+        max(len(shorten(r.image, MAX_CELL)) for r in shown),
         max(len(r.status) for r in shown),
     )
     count = len(result.rows)
@@ -112,8 +125,18 @@ def _containers(result: ContainerTable) -> Message:
     return Message(text=title, blocks=blocks)
 
 
-def _pairs_text(pairs: tuple[tuple[str, str], ...]) -> str:
-    return "\n".join(f"{name}={masked(name, value)}" for name, value in pairs)
+def _listing(lines: list[str], max_blocks: int) -> list[dict]:
+    """One item per line in monospace, and a count of the items that did not fit."""
+    # An item keeps to its line (a value may hold line breaks); an empty one stays a line.
+    items = [line.replace("\n", "\\n") or " " for line in lines]
+    blocks, shown = code_sections("\n".join(items), max_blocks=max_blocks, keep="head")
+    hidden = len(items) - shown
+    return [*blocks, context(f"… and {hidden} more")] if hidden > 0 else blocks
+
+
+def _pairs(pairs: tuple[tuple[str, str], ...], max_blocks: int) -> list[dict]:
+    """KEY=VALUE lines with secret-looking values masked."""
+    return _listing([f"{name}={masked(name, value)}" for name, value in pairs] or ["(none)"], max_blocks)
 
 
 def _words(words: tuple[str, ...] | None) -> str:
@@ -138,10 +161,10 @@ def _image(result: ImageDetails) -> Message:
             ]
         ),
         section("*Env*"),
-        *code_sections(_pairs_text(result.env) or "(none)", max_blocks=2, keep="head")[0],
+        *_pairs(result.env, max_blocks=2),
     ]
     if result.labels:
-        blocks += [section("*Labels*"), *code_sections(_pairs_text(result.labels), max_blocks=1, keep="head")[0]]
+        blocks += [section("*Labels*"), *_pairs(result.labels, max_blocks=1)]
     return Message(text=f"image {name}", blocks=blocks)
 
 
@@ -163,20 +186,18 @@ def _container(result: ContainerDetails) -> Message:
             ]
         ),
         section("*Env*"),
-        *code_sections(_pairs_text(result.env) or "(none)", max_blocks=2, keep="head")[0],
+        *_pairs(result.env, max_blocks=2),
         container_buttons(result.name, result.state),
     ]
     return Message(text=f"container {result.name}: {result.status_detail}", blocks=blocks)
 
 
 def _output_blocks(output: str, filename: str, title: str) -> tuple[list[dict], Attachment | None]:
-    """The tail of some output inline; all of it as a file when the tail is not all of it."""
-    blocks, shown = code_sections(output or "(no output)", max_blocks=1, keep="tail")
-    total = output.rstrip("\n").count("\n") + 1 if output else 0
-    if shown >= total and total <= INLINE_OUTPUT_LINES:
-        return blocks, None
-    tail = "\n".join(output.rstrip("\n").split("\n")[-min(shown, INLINE_OUTPUT_LINES) :])
-    blocks, shown = code_sections(tail, max_blocks=1, keep="tail")
+    """Short output inline; else its tail inline and all of it as a file (a line cut short counts as long)."""
+    lines = output.rstrip("\n").split("\n")
+    if len(lines) <= INLINE_OUTPUT_LINES and fits_one_code_section(output):
+        return code_sections(output or "(no output)", max_blocks=1)[0], None
+    blocks, shown = code_sections("\n".join(lines[-INLINE_OUTPUT_LINES:]), max_blocks=1, keep="tail")
     note = context(f"output truncated, last {shown} lines shown — the full output is attached as `{filename}`")
     return [*blocks, note], Attachment(filename=filename, content=output, title=title)
 
@@ -249,8 +270,7 @@ def _run(result: RunDone) -> Message:
 
 @to_message.register
 def _notice(result: Notice) -> Message:
-    body = "\n".join(result.lines)
     blocks = [section(f"*{escape(result.title)}*")]
-    if body:
-        blocks += code_sections(body, max_blocks=5, keep="head")[0]
+    if result.lines:
+        blocks += _listing(list(result.lines), max_blocks=5)
     return Message(text=result.title, blocks=blocks)

@@ -69,13 +69,22 @@ def actions(block_id: str | None, *elements: dict) -> dict:
     return block
 
 
+def _code_lines(text: str) -> list[str]:
+    return escape(text.rstrip("\n")).replace("```", "`\u200b``").split("\n")
+
+
+def fits_one_code_section(text: str) -> bool:
+    """Whether `code_sections(text, max_blocks=1)` shows all of the text, no line cut short."""
+    return sum(len(line) + 1 for line in _code_lines(text)) <= MAX_SECTION_TEXT - _CODE_FENCE_OVERHEAD
+
+
 def code_sections(text: str, max_blocks: int = 3, keep: str = "tail") -> tuple[list[dict], int]:
     """Text in monospace sections of at most 3000 characters each, at most `max_blocks` of them.
 
     keep="tail" keeps the last lines (logs: the newest matter), "head" the first. Returns the blocks and
-    how many lines were shown.
+    how many lines were shown (a line too long for a section is shown cut short).
     """
-    lines = escape(text.rstrip("\n")).replace("```", "`\u200b``").split("\n")
+    lines = _code_lines(text)
     limit = MAX_SECTION_TEXT - _CODE_FENCE_OVERHEAD
     ordered = lines if keep == "head" else list(reversed(lines))
     chunks: list[list[str]] = [[]]
