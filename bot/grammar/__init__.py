@@ -72,8 +72,10 @@ def parse(text: str, slash: str = "/docker") -> Command:
         raise ParseError(f"`{slash}` is not a Shipmate command: use one of {', '.join(SLASH_COMMANDS)}")
     implied = SLASH_COMMANDS[slash]
     words = [*implied, *_tokenise(clean_slack_text(text))]
-    if len(words) > len(implied) and words[len(implied)] in ("help", "--help", "-h"):
-        return _help([*implied, *words[len(implied) + 1 :]], slash)
+    # help may follow the slash command or a group word: `/img help`, `/docker image --help`, `/docker help ps`
+    at = len(implied) + (1 if not implied and words and words[0] in _GROUPS else 0)
+    if len(words) > at and words[at] in ("help", "--help", "-h"):
+        return _help([*words[:at], *words[at + 1 :]], slash)
     for size in range(min(_LONGEST, len(words)), 0, -1):
         spec = _BY_SPELLING.get(tuple(words[:size]))
         if spec is not None:
