@@ -1,12 +1,15 @@
 """A private Docker engine for the test suite.
 
 Runs its own registry, containerd and dockerd out of one temp dir so tests never
-touch a developer's Docker: own sockets, data root, exec root, bridge and pid
-files. Docker Hub is unreachable here, so the fixture images are built from
-busybox-static, pushed to the private registry and served to dockerd as its
-registry mirror: a plain ``docker pull nginx:1.25`` works as it would on a host.
+touch a developer's Docker: own sockets, data root, exec root and pid files, and
+its own network namespace. Docker Hub is unreachable here, so the fixture images
+are built from busybox-static, pushed to the private registry and served to
+dockerd as its registry mirror: ``docker pull nginx:1.25`` works as on a host.
 
-No traffic goes to containers or published ports; only 127.0.0.1 is dialled.
+The network namespace holds docker0, the registry's 127.0.0.1 and every
+published port (docker-proxy binds there), so `-p 8081:3000` never takes a host
+port and two test sessions on one machine cannot collide. Clients reach dockerd
+through its unix socket only. No traffic goes to containers or published ports.
 
 Run ``python -m tests.private_engine up`` for an engine in the foreground.
 """
@@ -15,20 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import ipaddress
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +37,8 @@ import docker
 
 BUSYBOX = Path("/bin/busybox")
 REGISTRY_BIN = "/usr/bin/docker-registry"
+TMP_PREFIX = "shm-"
+REGISTRY_ADDR = "127.0.0.1:5000"  # inside the engine's own network namespace
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 BIG_LAYERS = 3
@@ -91,6 +93,21 @@ def _big_layers() -> dict[str, bytes]:
 
 
 FIXTURE_IMAGES: tuple[FixtureImage, ...] = (
+    # Slowest first: it is built in parallel with the rest.
+    FixtureImage(
+        repository="library/bigimage",
+        tags=("latest",),
+        dockerfile="""\
+FROM scratch
+COPY rootfs/ /
+COPY blob1 /data/blob1
+COPY blob2 /data/blob2
+COPY blob3 /data/blob3
+ENV PATH=/bin
+CMD ["sh"]
+""",
+        files=_big_layers,
+    ),
     FixtureImage(
         repository="library/nginx",
         tags=("latest", "1.25"),
@@ -131,20 +148,6 @@ CMD ["sh"]
 """,
         pull_back=("busybox:latest",),
     ),
-    FixtureImage(
-        repository="library/bigimage",
-        tags=("latest",),
-        dockerfile="""\
-FROM scratch
-COPY rootfs/ /
-COPY blob1 /data/blob1
-COPY blob2 /data/blob2
-COPY blob3 /data/blob3
-ENV PATH=/bin
-CMD ["sh"]
-""",
-        files=_big_layers,
-    ),
 )
 
 
@@ -163,6 +166,7 @@ class _Service:
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     def spawn(self) -> None:
+        self.stop()  # reap a crashed predecessor and close its log
         self._log = self.log_path.open("ab")
         # Own session: a Ctrl-C in the terminal must not kill it before close().
         self.proc = subprocess.Popen(
@@ -200,15 +204,7 @@ class _Service:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until(
-    ready: Callable[[], bool], service: _Service, timeout: float = START_TIMEOUT
-) -> None:
+def _wait_until(ready: Callable[[], bool], service: _Service, timeout: float = START_TIMEOUT) -> None:
     """Poll until ready; fail fast with the log tail if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -218,26 +214,6 @@ def _wait_until(
             raise EngineError(f"{service.name} exited during start:\n{service.log_tail()}")
         time.sleep(0.1)
     raise EngineError(f"{service.name} not ready after {timeout:.0f}s:\n{service.log_tail()}")
-
-
-def _pick_subnet() -> ipaddress.IPv4Network:
-    """A /24 in 10.0.0.0/8 that no host route overlaps, so no docker0 clash."""
-    out = subprocess.run(
-        ["ip", "-j", "-4", "route", "show", "table", "all"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    used = []
-    for route in json.loads(out or "[]"):
-        with contextlib.suppress(ValueError):  # "default", "multicast", ...
-            used.append(ipaddress.ip_network(route.get("dst", ""), strict=False))
-    rng = random.Random()
-    for _ in range(200):
-        net = ipaddress.ip_network(f"10.{rng.randint(200, 254)}.{rng.randint(0, 255)}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return net
-    raise EngineError("no free 10.x.y.0/24 subnet for the private bridge")
 
 
 def _ip(*args: str, check: bool = True) -> None:
@@ -263,10 +239,16 @@ def _tar(files: dict[str, bytes], symlinks: dict[str, str]) -> io.BytesIO:
     return buf
 
 
+def _read_static_busybox() -> bytes:
+    data = BUSYBOX.read_bytes()
+    # A dynamic busybox (Debian's "busybox" package) cannot run in a scratch image.
+    if b"/lib64/ld-linux" in data[:4096] or b"/lib/ld-linux" in data[:4096]:
+        raise EngineError(f"{BUSYBOX} is dynamically linked; install busybox-static")
+    return data
+
+
 def _busybox_applets() -> list[str]:
-    out = subprocess.run(
-        [str(BUSYBOX), "--list"], check=True, capture_output=True, text=True
-    ).stdout
+    out = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True, text=True).stdout
     return [a for a in out.split() if a != "busybox"]
 
 
@@ -287,8 +269,106 @@ def _check_stream(events: Iterable[dict[str, Any]], what: str) -> None:
             raise EngineError(f"{what}: {event.get('error') or event['errorDetail']}")
 
 
+def _netns_path(tmpdir: Path) -> Path:
+    # Named after the dir so a reaper can find it.
+    return Path("/run/netns") / tmpdir.name
+
+
+def _pid_alive(pid: int) -> bool:
+    """True unless gone or a zombie (a killed owner may wait a while for its reaping)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _processes_under(tmpdir: Path) -> dict[int, bytes]:
+    """Processes whose command line names the dir (registry, containerd, dockerd, shims)."""
+    marker = f"{tmpdir}/".encode()
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if marker in cmdline:
+                found[int(entry)] = cmdline
+    return found
+
+
+def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM a process we do not parent, then wait for it to be gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+
+
+def _kill_processes_under(tmpdir: Path, names: tuple[bytes, ...]) -> None:
+    """Stop processes of this engine by pid, in the given order of names."""
+    for name in names:
+        for pid, cmdline in _processes_under(tmpdir).items():
+            if cmdline.split(b"\0")[0].endswith(name):
+                _terminate(pid)
+
+
+def _kill_shims(tmpdir: Path) -> None:
+    """Shims outlive containerd if dockerd could not stop its containers.
+
+    SIGKILL each container's init (which ends its whole pid namespace), then
+    the shim itself, which would otherwise wait for a containerd that is gone.
+    """
+    for pid, cmdline in _processes_under(tmpdir).items():
+        if b"containerd-shim" not in cmdline.split(b"\0")[0]:
+            continue
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                for child in (task / "children").read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(child), signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _unmount_under(tmpdir: Path) -> None:
+    prefix = f"{tmpdir}/"
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def _teardown_dir(tmpdir: Path) -> None:
+    """Remove every trace of an engine dir: processes, mounts, files, netns."""
+    # dockerd first: it stops its containers and docker-proxy port listeners.
+    _kill_processes_under(tmpdir, (b"dockerd",))
+    _kill_shims(tmpdir)
+    _kill_processes_under(tmpdir, (b"containerd", b"docker-registry"))
+    _unmount_under(tmpdir)
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    if _netns_path(tmpdir).exists():
+        _ip("netns", "del", tmpdir.name, check=False)
+
+
+def reap_stale_engines(tmp_root: str = "/tmp") -> list[Path]:
+    """Tear down engines whose owning process died without close() (SIGKILL)."""
+    reaped = []
+    for tmpdir in Path(tmp_root).glob(f"{TMP_PREFIX}*"):
+        try:
+            owner = int((tmpdir / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or just being created
+        if not _pid_alive(owner):
+            _teardown_dir(tmpdir)
+            reaped.append(tmpdir)
+    return reaped
+
+
 class PrivateEngine:
-    """Registry + containerd + dockerd under one temp dir, with fixture images."""
+    """Registry + containerd + dockerd under one temp dir and netns, with fixture images."""
 
     def __init__(self, tmp_root: str = "/tmp") -> None:
         self.tmp_root = tmp_root
@@ -297,8 +377,7 @@ class PrivateEngine:
         self.docker_host = ""
         self.log_path = Path()
         self.storage_driver: str | None = None
-        self.bridge = ""
-        self.subnet: ipaddress.IPv4Network | None = None
+        self.netns: Path | None = None
         self.images_ready = False
         self._registry: _Service | None = None
         self._containerd: _Service | None = None
@@ -310,8 +389,8 @@ class PrivateEngine:
         """Start everything; build fixture images on the first start only."""
         if self.tmpdir is None:
             self._prepare()
+        self._ensure_netns()
         self._start_registry()
-        self._ensure_bridge()
         self._start_containerd()
         self.start_daemon()
         if not self.images_ready:
@@ -325,21 +404,21 @@ class PrivateEngine:
         for service in (self._containerd, self._registry):
             if service is not None:
                 service.stop()
-        self._kill_leftover_shims()
+        if self.tmpdir is not None:
+            _kill_shims(self.tmpdir)
 
     def close(self) -> None:
-        """Tear down everything: containers, processes, mounts, dir, bridge."""
+        """Tear down everything: containers, processes, mounts, dir, netns."""
         if self.tmpdir is None:
             return
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(docker.errors.DockerException, OSError):
             if self.daemon_running:
                 self.reset()
         self.stop()
-        self._unmount_leftovers()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-        if self.bridge:
-            _ip("link", "del", self.bridge, check=False)
+        _teardown_dir(self.tmpdir)
         self.tmpdir = None
+        self.storage_driver = None
+        self.images_ready = False
 
     def start_daemon(self) -> None:
         """(Re)start dockerd on the same data root; images survive."""
@@ -381,13 +460,15 @@ class PrivateEngine:
     # -- setup -------------------------------------------------------------
 
     def _prepare(self) -> None:
-        tmp = Path(tempfile.mkdtemp(prefix="shm-", dir=self.tmp_root))
+        reap_stale_engines(self.tmp_root)
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.tmp_root))
+        (tmp / "owner.pid").write_text(str(os.getpid()))
         self.tmpdir = tmp
         # Unix socket paths are limited to 108 bytes, containerd's shim paths included.
         self.docker_host = f"unix://{tmp}/docker.sock"
         self.log_path = tmp / "dockerd.log"
-        self.bridge = "shm" + tmp.name.removeprefix("shm-")[:8].replace("_", "0")
-        self.registry = f"127.0.0.1:{_free_port()}"
+        self.netns = _netns_path(tmp)
+        self.registry = REGISTRY_ADDR
         # Our own config file: /etc/docker/daemon.json is ignored, and the trust
         # key is kept here instead of dockerd 20.10's default /etc/docker/key.json.
         (tmp / "daemon.json").write_text(json.dumps({"deprecated-key-path": f"{tmp}/key.json"}))
@@ -428,52 +509,45 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   path = "{self.tmpdir}/data/containerd/opt"
 """
 
+    def _in_netns(self, *argv: str) -> list[str]:
+        # nsenter execs the program: the pid we hold is the real process.
+        return ["nsenter", f"--net={self.netns}", "--", *argv]
+
+    def _ensure_netns(self) -> None:
+        assert self.tmpdir is not None and self.netns is not None
+        if not self.netns.exists():
+            _ip("netns", "add", self.tmpdir.name)
+            _ip("-n", self.tmpdir.name, "link", "set", "lo", "up")
+
     def _start_registry(self) -> None:
-        if self._registry is not None and self._registry.running:
-            return
         assert self.tmpdir is not None
-        self._registry = _Service(
-            "registry",
-            [REGISTRY_BIN, "serve", str(self.tmpdir / "registry.yml")],
-            self.tmpdir / "registry.log",
-        )
-        self._registry.spawn()
-        _wait_until(self._registry_answers, self._registry)
+        if self._registry is None:
+            argv = self._in_netns(REGISTRY_BIN, "serve", str(self.tmpdir / "registry.yml"))
+            self._registry = _Service("registry", argv, self.tmpdir / "registry.log")
+        if not self._registry.running:
+            self._registry.spawn()
+            _wait_until(self._registry_answers, self._registry)
 
     def _registry_answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://{self.registry}/v2/", timeout=1) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    def _ensure_bridge(self) -> None:
-        """Own bridge so containers never land on (or create) docker0."""
-        if Path(f"/sys/class/net/{self.bridge}").exists():
-            return
-        self.subnet = _pick_subnet()
-        gateway = next(self.subnet.hosts())
-        _ip("link", "add", self.bridge, "type", "bridge")
-        _ip("addr", "add", f"{gateway}/{self.subnet.prefixlen}", "dev", self.bridge)
-        _ip("link", "set", self.bridge, "up")
+        # Its 127.0.0.1 is the netns's own loopback: probe from in there.
+        probe = self._in_netns(str(BUSYBOX), "wget", "-q", "-O", "/dev/null", f"http://{self.registry}/v2/")
+        return subprocess.run(probe, capture_output=True, timeout=5).returncode == 0
 
     def _start_containerd(self) -> None:
-        if self._containerd is not None and self._containerd.running:
-            return
         assert self.tmpdir is not None
-        sock = self.tmpdir / "containerd.sock"
-        self._containerd = _Service(
-            "containerd",
-            ["containerd", "--config", str(self.tmpdir / "containerd.toml")],
-            self.tmpdir / "containerd.log",
-        )
-        self._containerd.spawn()
-        _wait_until(sock.exists, self._containerd)
+        if self._containerd is None:
+            argv = self._in_netns("containerd", "--config", str(self.tmpdir / "containerd.toml"))
+            self._containerd = _Service("containerd", argv, self.tmpdir / "containerd.log")
+        if not self._containerd.running:
+            sock = self.tmpdir / "containerd.sock"
+            sock.unlink(missing_ok=True)  # a crashed one's socket would look ready
+            self._containerd.spawn()
+            _wait_until(sock.exists, self._containerd)
 
     def dockerd_argv(self, driver: str) -> list[str]:
         assert self.tmpdir is not None
         tmp = self.tmpdir
-        return [
+        return self._in_netns(
             "dockerd",
             f"--config-file={tmp}/daemon.json",
             f"--host={self.docker_host}",
@@ -482,18 +556,19 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
             f"--exec-root={tmp}/exec",
             f"--pidfile={tmp}/docker.pid",
             f"--storage-driver={driver}",
-            f"--bridge={self.bridge}",
-            # No rules in the host's shared iptables tables: a developer's
-            # Docker owns those chains. Port allocation (and its "already
-            # allocated" error) works without them; docker-proxy still binds.
+            # No iptables rules: nothing outside needs to reach in, and the
+            # iptables binary or kernel tables may be missing. Port allocation
+            # (and its "already allocated" error) works without them, and
+            # docker-proxy still binds the published ports inside the netns.
             "--iptables=false",
             "--ip6tables=false",
             "--ip-masq=false",
             f"--registry-mirror=http://{self.registry}",
             f"--insecure-registry={self.registry}",
-        ]
+        )
 
     def _spawn_dockerd(self, driver: str) -> None:
+        self.stop_daemon()  # reap a crashed one and close its log
         self._dockerd = _Service("dockerd", self.dockerd_argv(driver), self.log_path)
         self._dockerd.spawn()
         _wait_until(self._pings, self._dockerd)
@@ -507,7 +582,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
             self.stop_daemon()
             # Whatever overlay2 left behind is unusable by vfs.
             assert self.tmpdir is not None
-            self._unmount_leftovers()
+            _unmount_under(self.tmpdir)
             shutil.rmtree(self.tmpdir / "data" / "overlay2", ignore_errors=True)
             self._spawn_dockerd("vfs")
             return "vfs"
@@ -522,28 +597,37 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 return bool(client.ping())
             finally:
                 client.close()
-        except Exception:
+        except (docker.errors.DockerException, OSError):
             return False
 
     # -- fixture images ------------------------------------------------------
 
     def _build_fixture_images(self) -> None:
-        busybox = BUSYBOX.read_bytes()
+        busybox = _read_static_busybox()
         applets = _busybox_applets()
+        # Two workers: bigimage (first in the list) builds while the small ones
+        # go one by one; saves about a third of start().
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = [pool.submit(self._build_and_push, image, busybox, applets) for image in FIXTURE_IMAGES]
+            for job in jobs:
+                job.result()
         client = self.api()
         try:
             for image in FIXTURE_IMAGES:
-                self._build_and_push(client, image, busybox, applets)
-            for image in FIXTURE_IMAGES:
                 for name in image.pull_back:
                     repo, tag = name.rsplit(":", 1)
-                    _check_stream(
-                        client.pull(repo, tag=tag, stream=True, decode=True), f"pull {name}"
-                    )
+                    _check_stream(client.pull(repo, tag=tag, stream=True, decode=True), f"pull {name}")
         finally:
             client.close()
 
-    def _build_and_push(
+    def _build_and_push(self, image: FixtureImage, busybox: bytes, applets: list[str]) -> None:
+        client = self.api()
+        try:
+            self._build_push_remove(client, image, busybox, applets)
+        finally:
+            client.close()
+
+    def _build_push_remove(
         self,
         client: docker.APIClient,
         image: FixtureImage,
@@ -553,9 +637,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         ref = f"{self.registry}/{image.repository}"
         first = f"{ref}:{image.tags[0]}"
         context = _build_context(image, busybox, applets)
-        events = client.build(
-            fileobj=context, custom_context=True, tag=first, rm=True, forcerm=True, decode=True
-        )
+        events = client.build(fileobj=context, custom_context=True, tag=first, rm=True, forcerm=True, decode=True)
         _check_stream(events, f"build {first}")
         for tag in image.tags:
             client.tag(first, ref, tag)
@@ -564,40 +646,6 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         # pull_back names had been pulled from Docker Hub.
         for tag in image.tags:
             client.remove_image(f"{ref}:{tag}", force=True)
-
-    # -- teardown helpers ----------------------------------------------------
-
-    def _own_mounts(self) -> list[str]:
-        if self.tmpdir is None:
-            return []
-        prefix = str(self.tmpdir) + "/"
-        with open("/proc/self/mountinfo") as f:
-            points = [line.split()[4] for line in f]
-        return sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True)
-
-    def _unmount_leftovers(self) -> None:
-        for point in self._own_mounts():
-            subprocess.run(["umount", "-l", point], capture_output=True)
-
-    def _kill_leftover_shims(self) -> None:
-        """containerd shims outlive containerd; end ours (matched by our socket)."""
-        if self.tmpdir is None:
-            return
-        marker = f"{self.tmpdir}/containerd.sock".encode()
-        for pid in _pids():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"containerd-shim" in cmdline and marker in cmdline:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-
-def _pids() -> Iterator[int]:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            yield int(entry)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -612,14 +660,20 @@ def _serve_forever() -> None:
         started = time.monotonic()
         engine.start()
         print(f"DOCKER_HOST={engine.docker_host}")
-        print(f"# registry={engine.registry} storage={engine.storage_driver} "
-              f"bridge={engine.bridge} tmpdir={engine.tmpdir} "
-              f"started in {time.monotonic() - started:.1f}s", flush=True)
+        print(
+            f"# registry={engine.registry} (in netns {engine.netns}) "
+            f"storage={engine.storage_driver} tmpdir={engine.tmpdir} "
+            f"started in {time.monotonic() - started:.1f}s",
+            flush=True,
+        )
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C/SIGTERM must not cut the teardown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         engine.close()
 
 

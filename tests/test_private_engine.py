@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -16,6 +18,22 @@ def api(clean_engine: PrivateEngine) -> Iterator[docker.APIClient]:
     client = clean_engine.api()
     yield client
     client.close()
+
+
+def _daemon_pid(engine: PrivateEngine) -> int:
+    assert engine.tmpdir is not None
+    return int((engine.tmpdir / "docker.pid").read_text())
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """TCP ports in LISTEN state in the network namespace of `pid` (kernel tables, no traffic)."""
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A":
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _drain(stream: Iterator[dict]) -> list[dict]:
@@ -33,6 +51,9 @@ def test_engine_is_private(engine: PrivateEngine) -> None:
     assert info["DockerRootDir"] == f"{engine.tmpdir}/data"
     assert info["Driver"] == engine.storage_driver
     assert info["RegistryConfig"]["Mirrors"] == [f"http://{engine.registry}/"]
+    # dockerd, and with it docker0 and every published port, lives in its own netns.
+    assert engine.netns is not None and engine.netns.exists()
+    assert os.readlink(f"/proc/{_daemon_pid(engine)}/ns/net") != os.readlink("/proc/self/ns/net")
 
 
 def test_fixture_images_present_with_config(api: docker.APIClient) -> None:
@@ -69,17 +90,16 @@ def test_pull_through_mirror(api: docker.APIClient) -> None:
     assert api.inspect_image("bigimage:latest")["Size"] > 60 * 1024 * 1024
 
 
-def test_port_binding_recorded(api: docker.APIClient) -> None:
+def test_port_binding_recorded(clean_engine: PrivateEngine, api: docker.APIClient) -> None:
     host_config = api.create_host_config(port_bindings={3000: 8081})
-    c = api.create_container(
-        "devwikirepo/envnodecolorapp", ports=[3000], host_config=host_config, name="app1"
-    )
+    c = api.create_container("devwikirepo/envnodecolorapp", ports=[3000], host_config=host_config, name="app1")
     api.start(c)
     state = api.inspect_container(c)
     assert state["State"]["Running"]
     assert state["HostConfig"]["PortBindings"] == {"3000/tcp": [{"HostIp": "", "HostPort": "8081"}]}
     bound = state["NetworkSettings"]["Ports"]["3000/tcp"]
-    assert {b["HostPort"] for b in bound} == {"8081"}
+    assert {(b["HostIp"], b["HostPort"]) for b in bound} >= {("0.0.0.0", "8081")}
+    assert 8081 in _listening_ports(_daemon_pid(clean_engine))  # docker-proxy, inside the netns
 
 
 def test_same_host_port_twice_fails(api: docker.APIClient) -> None:
