@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
+from tests.bot_process import BotProcess, shipmate
 from tests.private_engine import PrivateEngine
+from tests.slack_standin import SlackStandin
 
 # -- Docker engine ------------------------------------------------------------
 
@@ -28,3 +32,46 @@ def clean_engine(engine: PrivateEngine) -> PrivateEngine:
     engine.start_daemon()  # a test may have left it stopped
     engine.reset()
     return engine
+
+
+# -- Slack stand-in and the bot as a process ------------------------------------
+
+
+@pytest.fixture
+def signing_secret() -> str:
+    return "8f742231b10e8888abcd99yyyzzz85a5-shipmate-test"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    """A running Slack stand-in (Web API, response_urls, uploads, Socket Mode) on 127.0.0.1."""
+    with SlackStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def bot_server(
+    slack: SlackStandin, signing_secret: str, engine: PrivateEngine, tmp_path: Path
+) -> Iterator[Callable[..., BotProcess]]:
+    """Start the bot: `bot_server()` serves HTTP, `bot_server("socket")` uses Socket Mode; keyword
+    arguments are extra environment variables. Every bot started is stopped after the test, and one that
+    does not stop on SIGTERM fails it."""
+    started: list[BotProcess] = []
+
+    def start(mode: str = "serve", **env: str) -> BotProcess:
+        workdir = tmp_path / f"bot-{len(started)}"
+        bot = shipmate(
+            mode,
+            standin=slack,
+            signing_secret=signing_secret,
+            docker_host=engine.docker_host,
+            workdir=workdir,
+            extra_env=env,
+        )
+        started.append(bot.start())
+        return bot.wait_ready()
+
+    yield start
+    with ExitStack() as stops:  # stop every bot even if one of them fails to stop
+        for bot in started:
+            stops.callback(bot.stop)
