@@ -57,10 +57,12 @@ def _tokenise(text: str) -> list[str]:
 
 
 def _help(words: list[str], slash: str) -> Help:
+    # The longest command the words start with: `/logs -h web1` is help for logs, as in docker.
+    for size in range(len(words), 0, -1):
+        spec = _BY_SPELLING.get(tuple(words[:size]))
+        if spec is not None:
+            return Help(topic=spec.name)
     topic = " ".join(words)
-    spec = spec_for(topic)
-    if spec is not None:
-        return Help(topic=spec.name)
     if not topic or topic in _GROUPS:
         return Help(topic=topic or None)
     raise ParseError(f"no help for `{topic}`: type `{slash} help` for the list of commands")
