@@ -1,0 +1,606 @@
+"""The command language: every command, alias, slash prefix and flag spelling, and every kind of refusal."""
+
+import pytest
+
+from bot.grammar import SLASH_COMMANDS, ParseError, containers, images, parse, parse_line, run, spec_for
+from bot.grammar.clean import clean_slack_text
+from bot.grammar.commands import (
+    Command,
+    ContainerInspect,
+    ContainerList,
+    ContainerLogs,
+    ContainerRemove,
+    ContainerRestart,
+    ContainerRun,
+    ContainerStart,
+    ContainerStop,
+    Help,
+    ImageInspect,
+    ImageList,
+    ImagePull,
+    ImageRemove,
+    PortMapping,
+)
+from bot.grammar.options import DANGEROUS_FLAGS
+
+DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *run.SPECS)
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+RUN_USAGE = "[-d] [--name NAME] [-e KEY=VALUE]… [-p [IP:]HOST:CONTAINER[/tcp|udp]]… [--rm] IMAGE [COMMAND [ARG…]]"
+
+
+def refusal(text: str, slash: str) -> ParseError:
+    with pytest.raises(ParseError) as caught:
+        parse(text, slash)
+    error = caught.value
+    assert "\n" not in str(error), str(error)
+    return error
+
+
+# -- every command, through every spelling -------------------------------------------------------------
+
+SPELLINGS: list[tuple[str, str, Command]] = [
+    # images
+    ("/img", "ls", ImageList()),
+    ("/img", "list", ImageList()),
+    ("/img", "ls nginx", ImageList(reference="nginx")),
+    ("/img", "ls nginx:1.25", ImageList(reference="nginx:1.25")),
+    ("/img", "ls 127.0.0.1:5000/team/app:v2", ImageList(reference="127.0.0.1:5000/team/app:v2")),
+    ("/docker", "images", ImageList()),
+    ("/docker", "images busybox", ImageList(reference="busybox")),
+    ("/docker", "image ls", ImageList()),
+    ("/docker", "image list", ImageList()),
+    ("/img", "inspect nginx", ImageInspect(image="nginx")),
+    ("/img", "inspect nginx:1.25", ImageInspect(image="nginx:1.25")),
+    ("/docker", "image inspect devwikirepo/envnodecolorapp", ImageInspect(image="devwikirepo/envnodecolorapp")),
+    ("/img", "pull nginx", ImagePull(repository="nginx", tag="latest")),
+    ("/img", "pull nginx:1.25", ImagePull(repository="nginx", tag="1.25")),
+    ("/img", f"pull nginx@{DIGEST}", ImagePull(repository="nginx", tag=DIGEST)),
+    ("/img", "pull 127.0.0.1:5000/bigimage", ImagePull(repository="127.0.0.1:5000/bigimage", tag="latest")),
+    ("/img", "pull registry:5000/team/app:v2", ImagePull(repository="registry:5000/team/app", tag="v2")),
+    ("/docker", "pull nginx", ImagePull(repository="nginx", tag="latest")),
+    ("/docker", "pull busybox:1.36", ImagePull(repository="busybox", tag="1.36")),
+    ("/docker", "image pull nginx", ImagePull(repository="nginx", tag="latest")),
+    ("/img", "rm nginx", ImageRemove(image_refs=("nginx",))),
+    ("/img", "rm -f nginx:1.25 busybox", ImageRemove(image_refs=("nginx:1.25", "busybox"), force=True)),
+    ("/img", "remove --force nginx", ImageRemove(image_refs=("nginx",), force=True)),
+    ("/docker", "rmi nginx", ImageRemove(image_refs=("nginx",))),
+    ("/docker", "image rm 0123456789ab", ImageRemove(image_refs=("0123456789ab",))),
+    # containers: ls
+    ("/ps", "", ContainerList()),
+    ("/ps", "-a", ContainerList(all=True)),
+    ("/ps", "--all", ContainerList(all=True)),
+    ("/ps", "-f status=exited", ContainerList(filters=(("status", "exited"),))),
+    ("/ps", "--filter=name=web", ContainerList(filters=(("name", "web"),))),
+    ("/ps", "-fname=web", ContainerList(filters=(("name", "web"),))),
+    (
+        "/ps",
+        "-a -f status=running -f name=web --filter label=team=blue",
+        ContainerList(all=True, filters=(("status", "running"), ("name", "web"), ("label", "team=blue"))),
+    ),
+    ("/ps", "-af status=exited", ContainerList(all=True, filters=(("status", "exited"),))),
+    ("/ps", "-a -f exited=137", ContainerList(all=True, filters=(("exited", "137"),))),
+    ("/docker", "ps -a", ContainerList(all=True)),
+    ("/docker", "container ls", ContainerList()),
+    ("/docker", "container ps -a", ContainerList(all=True)),
+    ("/docker", "container list --all", ContainerList(all=True)),
+    ("/container", "ls", ContainerList()),
+    ("/container", "ps -a", ContainerList(all=True)),
+    ("/container", "list", ContainerList()),
+    # containers: rm
+    ("/rm", "web1", ContainerRemove(containers=("web1",))),
+    ("/rm", "-f web1 web2", ContainerRemove(containers=("web1", "web2"), force=True)),
+    ("/rm", "web1 --force", ContainerRemove(containers=("web1",), force=True)),
+    ("/rm", "web1 web1 web2", ContainerRemove(containers=("web1", "web2"))),
+    ("/rm", "/web1", ContainerRemove(containers=("web1",))),
+    ("/rm", "3f4e5d6c7b8a", ContainerRemove(containers=("3f4e5d6c7b8a",))),
+    ("/docker", "rm -f web1", ContainerRemove(containers=("web1",), force=True)),
+    ("/docker", "container rm web1", ContainerRemove(containers=("web1",))),
+    ("/docker", "container remove web1", ContainerRemove(containers=("web1",))),
+    ("/container", "rm -f web1", ContainerRemove(containers=("web1",), force=True)),
+    # containers: inspect
+    ("/docker", "container inspect web1", ContainerInspect(container="web1")),
+    ("/container", "inspect web1", ContainerInspect(container="web1")),
+    # containers: logs
+    ("/logs", "web1", ContainerLogs(container="web1")),
+    ("/logs", "--tail 5 web1", ContainerLogs(container="web1", tail=5)),
+    ("/logs", "--tail=5 web1", ContainerLogs(container="web1", tail=5)),
+    ("/logs", "-n 5 web1", ContainerLogs(container="web1", tail=5)),
+    ("/logs", "-n5 web1", ContainerLogs(container="web1", tail=5)),
+    ("/logs", "--tail 0 web1", ContainerLogs(container="web1", tail=0)),
+    ("/logs", "--tail all web1", ContainerLogs(container="web1", tail=10_000)),
+    ("/logs", "--since 10m web1", ContainerLogs(container="web1", since_seconds=600)),
+    ("/logs", "--since=1h30m web1", ContainerLogs(container="web1", since_seconds=5400)),
+    ("/logs", "--since 2d web1", ContainerLogs(container="web1", since_seconds=172_800)),
+    ("/logs", "--since 45s web1", ContainerLogs(container="web1", since_seconds=45)),
+    ("/logs", "web1 --tail 3 --since 1m", ContainerLogs(container="web1", tail=3, since_seconds=60)),
+    ("/docker", "logs web1", ContainerLogs(container="web1")),
+    ("/docker", "container logs -n 7 web1", ContainerLogs(container="web1", tail=7)),
+    ("/container", "logs web1", ContainerLogs(container="web1")),
+    ("/container", "logs --tail 20 --since 5m web1", ContainerLogs(container="web1", tail=20, since_seconds=300)),
+    # containers: lifecycle
+    ("/docker", "stop web1", ContainerStop(containers=("web1",))),
+    ("/docker", "stop web1 web2", ContainerStop(containers=("web1", "web2"))),
+    ("/docker", "start web1", ContainerStart(containers=("web1",))),
+    ("/docker", "restart web1 web2", ContainerRestart(containers=("web1", "web2"))),
+    ("/docker", "container stop web1", ContainerStop(containers=("web1",))),
+    ("/docker", "container start web1", ContainerStart(containers=("web1",))),
+    ("/docker", "container restart web1", ContainerRestart(containers=("web1",))),
+    ("/container", "stop web1", ContainerStop(containers=("web1",))),
+    ("/container", "start web1 web2", ContainerStart(containers=("web1", "web2"))),
+    ("/container", "restart web1", ContainerRestart(containers=("web1",))),
+    # run
+    ("/run", "nginx", ContainerRun(image="nginx")),
+    ("/docker", "run nginx", ContainerRun(image="nginx")),
+    ("/docker", "container run nginx", ContainerRun(image="nginx")),
+    ("/container", "run -d nginx", ContainerRun(image="nginx", detach=True)),
+]
+
+
+@pytest.mark.parametrize(("slash", "text", "expected"), SPELLINGS, ids=[f"{s} {t}" for s, t, _ in SPELLINGS])
+def test_every_spelling_parses_to_its_command(slash: str, text: str, expected: Command) -> None:
+    assert parse(text, slash) == expected
+
+
+def test_every_docker_spelling_is_covered_above() -> None:
+    """A new docker command or alias must get a line in SPELLINGS (and so a test)."""
+    typed = {" ".join([*SLASH_COMMANDS[slash], *text.split()]) for slash, text, _ in SPELLINGS}
+    for spec in DOCKER_SPECS:
+        for words in spec.spellings:
+            spelling = " ".join(words)
+            assert any(line == spelling or line.startswith(spelling + " ") for line in typed), spelling
+
+
+def test_every_slash_prefix_reaches_a_command() -> None:
+    seen = {slash for slash, _, _ in SPELLINGS}
+    assert seen == set(SLASH_COMMANDS)
+
+
+# -- run: every flag form ------------------------------------------------------------------------------
+
+RUN_FORMS: list[tuple[str, ContainerRun]] = [
+    ("-d nginx", ContainerRun(image="nginx", detach=True)),
+    ("--detach nginx", ContainerRun(image="nginx", detach=True)),
+    ("--detach=true nginx", ContainerRun(image="nginx", detach=True)),
+    ("--detach=false nginx", ContainerRun(image="nginx", detach=False)),
+    ("--name web1 nginx", ContainerRun(image="nginx", name="web1")),
+    ("--name=web1 nginx", ContainerRun(image="nginx", name="web1")),
+    ("-e COLOR=blue nginx", ContainerRun(image="nginx", env=(("COLOR", "blue"),))),
+    ("--env COLOR=blue nginx", ContainerRun(image="nginx", env=(("COLOR", "blue"),))),
+    ("--env=COLOR=blue nginx", ContainerRun(image="nginx", env=(("COLOR", "blue"),))),
+    ("-eCOLOR=blue nginx", ContainerRun(image="nginx", env=(("COLOR", "blue"),))),
+    ("-e=COLOR=blue nginx", ContainerRun(image="nginx", env=(("COLOR", "blue"),))),
+    ("-e COLOR= nginx", ContainerRun(image="nginx", env=(("COLOR", ""),))),
+    ("-e URL=http://x/?a=b nginx", ContainerRun(image="nginx", env=(("URL", "http://x/?a=b"),))),
+    ("-e 'GREETING=hello world' nginx", ContainerRun(image="nginx", env=(("GREETING", "hello world"),))),
+    ("-e A=1 -e B=2 --env C=3 nginx", ContainerRun(image="nginx", env=(("A", "1"), ("B", "2"), ("C", "3")))),
+    ("-p 8081:3000 nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 3000),))),
+    ("--publish 8081:3000 nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 3000),))),
+    ("--publish=8081:3000 nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 3000),))),
+    ("-p=8081:3000 nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 3000),))),
+    ("-p8081:3000 nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 3000),))),
+    ("-p 127.0.0.1:8081:80 nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 80, "tcp", "127.0.0.1"),))),
+    ("-p 8081:80/tcp nginx", ContainerRun(image="nginx", ports=(PortMapping(8081, 80, "tcp"),))),
+    ("-p 5353:53/udp nginx", ContainerRun(image="nginx", ports=(PortMapping(5353, 53, "udp"),))),
+    (
+        "-p 8080:80 -p 8080:80/udp nginx",
+        ContainerRun(image="nginx", ports=(PortMapping(8080, 80, "tcp"), PortMapping(8080, 80, "udp"))),
+    ),
+    ("--rm nginx", ContainerRun(image="nginx", remove=True)),
+    ("--rm busybox echo hi", ContainerRun(image="busybox", command=("echo", "hi"), remove=True)),
+    ("busybox sh -c 'echo a; echo b'", ContainerRun(image="busybox", command=("sh", "-c", "echo a; echo b"))),
+    # after IMAGE everything belongs to the container's command, flags included, as in docker
+    ("busybox ls -la --color", ContainerRun(image="busybox", command=("ls", "-la", "--color"))),
+    ("busybox -d", ContainerRun(image="busybox", command=("-d",))),
+    ("nginx --privileged", ContainerRun(image="nginx", command=("--privileged",))),
+    ("-d -- busybox -x", ContainerRun(image="busybox", command=("-x",), detach=True)),
+    ("busybox:1.36 true", ContainerRun(image="busybox:1.36", command=("true",))),
+    (f"busybox@{DIGEST}", ContainerRun(image=f"busybox@{DIGEST}")),
+    ("127.0.0.1:5000/team/app:v2", ContainerRun(image="127.0.0.1:5000/team/app:v2")),
+    (
+        "-d --name web1 --env COLOR=blue -p 8081:3000 devwikirepo/envnodecolorapp",
+        ContainerRun(
+            image="devwikirepo/envnodecolorapp",
+            name="web1",
+            env=(("COLOR", "blue"),),
+            ports=(PortMapping(8081, 3000),),
+            detach=True,
+        ),
+    ),
+    (
+        "--rm -d --name=w.2_x -e=A=1 -eB=2 --env=C=3 -p=127.0.0.1:9000:90/udp -p 9001:91 busybox sleep 60",
+        ContainerRun(
+            image="busybox",
+            command=("sleep", "60"),
+            name="w.2_x",
+            env=(("A", "1"), ("B", "2"), ("C", "3")),
+            ports=(PortMapping(9000, 90, "udp", "127.0.0.1"), PortMapping(9001, 91)),
+            detach=True,
+            remove=True,
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), RUN_FORMS, ids=[text for text, _ in RUN_FORMS])
+def test_run_flag_forms(text: str, expected: ContainerRun) -> None:
+    assert parse(text, "/run") == expected
+
+
+def test_run_attributes_follow_the_flags() -> None:
+    foreground = parse("--name web1 nginx", "/run")
+    detached = parse("-d --name web1 nginx", "/run")
+    assert isinstance(foreground, ContainerRun) and isinstance(detached, ContainerRun)
+    assert foreground.action == "container.run" and foreground.changes
+    assert foreground.slow and not detached.slow
+    assert foreground.images() == ("nginx",)
+    assert "web1" in foreground.pending and "nginx" in foreground.pending
+
+
+# -- what each command means: permission, state change, slowness, targets -------------------------------
+
+MEANINGS = [
+    ("/img", "ls", "image.ls", False, False, (), ()),
+    ("/img", "inspect nginx", "image.inspect", False, False, (), ()),
+    ("/img", "pull nginx", "image.pull", True, True, (), ("nginx:latest",)),
+    ("/img", f"pull nginx@{DIGEST}", "image.pull", True, True, (), (f"nginx@{DIGEST}",)),
+    ("/img", "rm nginx", "image.rm", True, False, (), ()),
+    ("/ps", "-a", "container.ls", False, False, (), ()),
+    ("/rm", "-f a b", "container.rm", True, False, ("a", "b"), ()),
+    ("/docker", "container inspect a", "container.inspect", False, False, ("a",), ()),
+    ("/logs", "a", "container.logs", False, False, ("a",), ()),
+    ("/docker", "start a b", "container.start", True, False, ("a", "b"), ()),
+    ("/docker", "stop a", "container.stop", True, True, ("a",), ()),
+    ("/docker", "restart a", "container.restart", True, False, ("a",), ()),
+    ("/run", "-d --name a nginx:1.25", "container.run", True, False, (), ("nginx:1.25",)),
+    ("/docker", "help", "help", False, False, (), ()),
+]
+
+
+@pytest.mark.parametrize(("slash", "text", "action", "changes", "slow", "targets", "images"), MEANINGS)
+def test_command_meaning(
+    slash: str, text: str, action: str, changes: bool, slow: bool, targets: tuple, images: tuple
+) -> None:
+    command = parse(text, slash)
+    assert (command.action, command.changes, command.slow) == (action, changes, slow)
+    assert command.targets() == targets
+    assert command.images() == images
+    assert command.pending.startswith("⏳")
+
+
+def test_pull_reference_and_pending_line() -> None:
+    pull = parse("pull nginx:1.25", "/img")
+    assert isinstance(pull, ImagePull)
+    assert pull.reference == "nginx:1.25"
+    assert pull.pending == "⏳ pulling nginx:1.25…"
+    assert parse("stop a b", "/docker").pending == "⏳ stopping a, b…"
+
+
+# -- help ----------------------------------------------------------------------------------------------
+
+HELP = [
+    ("/docker", "help", None),
+    ("/docker", "--help", None),
+    ("/docker", "-h", None),
+    ("/docker", "help image", "image"),
+    ("/docker", "image --help", "image"),
+    ("/docker", "image help", "image"),
+    ("/docker", "container -h", "container"),
+    ("/img", "help", "image"),
+    ("/img", "--help", "image"),
+    ("/container", "help", "container"),
+    ("/docker", "help ps", "container ls"),
+    ("/docker", "help images", "image ls"),
+    ("/docker", "help container logs", "container logs"),
+    ("/docker", "image help ls", "image ls"),
+    ("/img", "help pull", "image pull"),
+    ("/img", "ls --help", "image ls"),
+    ("/img", "inspect -h", "image inspect"),
+    ("/img", "pull --help", "image pull"),
+    ("/img", "rm -h", "image rm"),
+    ("/docker", "images -h", "image ls"),
+    ("/docker", "pull --help", "image pull"),
+    ("/run", "help", "run"),
+    ("/run", "--help", "run"),
+    ("/run", "-d -h", "run"),
+    ("/ps", "--help", "container ls"),
+    ("/ps", "-a -h", "container ls"),
+    ("/rm", "-h", "container rm"),
+    ("/rm", "-f web1 --help", "container rm"),
+    ("/logs", "--help", "container logs"),
+    ("/logs", "-h web1", "container logs"),
+    ("/docker", "stop --help", "container stop"),
+    ("/docker", "start -h", "container start"),
+    ("/container", "restart --help", "container restart"),
+    ("/container", "inspect --help", "container inspect"),
+    ("/docker", "container logs --help", "container logs"),
+]
+
+
+@pytest.mark.parametrize(("slash", "text", "topic"), HELP, ids=[f"{s} {t}" for s, t, _ in HELP])
+def test_help_on_any_command(slash: str, text: str, topic: str | None) -> None:
+    assert parse(text, slash) == Help(topic=topic)
+
+
+def test_help_topics_are_commands_the_grammar_knows() -> None:
+    for spec in DOCKER_SPECS:
+        assert spec_for(spec.name) is spec
+        assert parse(f"help {spec.name}", "/docker") == Help(topic=spec.name)
+
+
+def test_help_for_an_unknown_topic_is_refused() -> None:
+    error = refusal("help frobnicate", "/docker")
+    assert error.reason == "no help for `frobnicate`: type `/docker help` for the list of commands"
+
+
+# -- refusals: unknown commands and flags ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slash", "text", "word"),
+    [
+        ("/docker", "frob", "frob"),
+        ("/docker", "image frob", "frob"),
+        ("/img", "frob x", "frob"),
+        ("/container", "lss", "lss"),
+    ],
+)
+def test_unknown_command_is_named(slash: str, text: str, word: str) -> None:
+    error = refusal(text, slash)
+    assert error.reason == f"unknown command `{word}`: type `{slash} help` for the list of commands"
+    assert error.usage is None
+
+
+@pytest.mark.parametrize("word", ["exec", "cp", "build", "system", "volume", "network", "push", "kill", "compose"])
+def test_docker_commands_shipmate_refuses_say_so(word: str) -> None:
+    error = refusal(f"{word} x", "/docker")
+    assert error.reason == f"`{word}` is not something Shipmate does: type `/docker help` for what it can do"
+
+
+@pytest.mark.parametrize(("slash", "text"), [("/docker", ""), ("/img", ""), ("/container", ""), ("/docker", "image")])
+def test_a_group_without_a_command_asks_for_one(slash: str, text: str) -> None:
+    assert "needs a command" in refusal(text, slash).reason
+
+
+def test_unknown_slash_command_lists_the_real_ones() -> None:
+    error = refusal("ps", "/dokcer")
+    assert "`/dokcer` is not a Shipmate command" in error.reason
+    assert all(slash in error.reason for slash in SLASH_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("slash", "text", "flag", "usage"),
+    [
+        ("/ps", "--frob", "--frob", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+        ("/ps", "-x", "-x", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+        ("/ps", "-ax", "-x", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+        ("/docker", "ps --quiet", "--quiet", "`/docker ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+        ("/docker", "container ls -q", "-q", "`/docker container ls [-a|--all] [-f|--filter KEY=VALUE]…`"),
+        ("/run", "--restart always nginx", "--restart", f"`/run {RUN_USAGE}`"),
+        ("/run", "-ti nginx", "-t", f"`/run {RUN_USAGE}`"),
+        ("/rm", "--volumes web1", "--volumes", "`/rm [-f|--force] CONTAINER…`"),
+        ("/logs", "--follow web1", "--follow", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+        ("/logs", "-f web1", "-f", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+        ("/img", "ls --digests", "--digests", "`/img ls [REPOSITORY[:TAG]]`"),
+        ("/img", "pull --all-tags nginx", "--all-tags", "`/img pull IMAGE[:TAG]`"),
+        ("/docker", "stop -t 5 web1", "-t", "`/docker stop CONTAINER…`"),
+    ],
+)
+def test_unknown_flag_is_named_with_usage(slash: str, text: str, flag: str, usage: str) -> None:
+    error = refusal(text, slash)
+    assert error.reason == f"unknown flag `{flag}`"
+    assert error.usage == usage
+    assert str(error) == f"unknown flag `{flag}` — usage: {usage}"
+
+
+@pytest.mark.parametrize("flag", sorted(DANGEROUS_FLAGS))
+@pytest.mark.parametrize("spelling", ["{flag} x nginx", "{flag}=x nginx"])
+def test_dangerous_flags_are_refused_with_their_own_reason(flag: str, spelling: str) -> None:
+    error = refusal(spelling.format(flag=flag), "/run")
+    assert error.reason == f"`{flag}` is not allowed: Shipmate never grants {DANGEROUS_FLAGS[flag]}"
+    assert error.usage == f"`/run {RUN_USAGE}`"
+
+
+@pytest.mark.parametrize(
+    ("text", "flag", "why"),
+    [
+        ("--privileged nginx", "--privileged", "privileged containers"),
+        ("-v /:/host nginx", "-v", "host mounts"),
+        ("-v/:/host nginx", "-v", "host mounts"),
+        ("-dv /:/host nginx", "-v", "host mounts"),
+        ("--volume=/:/host nginx", "--volume", "host mounts"),
+        ("--mount type=bind,src=/,dst=/h nginx", "--mount", "host mounts"),
+        ("--network host nginx", "--network", "network selection"),
+        ("--net=host nginx", "--net", "network selection"),
+        ("--pid host nginx", "--pid", "host PID namespace"),
+        ("--cap-add ALL nginx", "--cap-add", "added capabilities"),
+        ("--device /dev/sda nginx", "--device", "host devices"),
+        ("--security-opt seccomp=unconfined nginx", "--security-opt", "security options"),
+        ("-u root nginx", "-u", "choosing the user"),
+        ("-it nginx", "-i", "interactive sessions"),
+        ("-dit nginx", "-i", "interactive sessions"),
+        ("--interactive nginx", "--interactive", "interactive sessions"),
+        ("--tty nginx", "--tty", "a terminal"),
+    ],
+)
+def test_dangerous_flag_spellings(text: str, flag: str, why: str) -> None:
+    error = refusal(text, "/run")
+    assert error.reason.startswith(f"`{flag}` is not allowed: Shipmate never grants {why}")
+
+
+def test_dangerous_flags_are_refused_on_any_command() -> None:
+    assert "is not allowed" in refusal("--privileged", "/ps").reason
+    assert "is not allowed" in refusal("run --privileged nginx", "/docker").reason
+    assert "is not allowed" in refusal("run -v /:/h nginx", "/container").reason
+
+
+# -- refusals: arguments -------------------------------------------------------------------------------
+
+ARGUMENT_ERRORS = [
+    ("/run", "", "missing IMAGE", f"`/run {RUN_USAGE}`"),
+    ("/run", "-d --name web1", "missing IMAGE", f"`/run {RUN_USAGE}`"),
+    ("/run", "--name", "`--name` needs a value", f"`/run {RUN_USAGE}`"),
+    ("/run", "nginx -e", None, None),  # `-e` after IMAGE is the container's business: no error
+    ("/run", "-e", "`-e` needs a value", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p", "`-p` needs a value", f"`/run {RUN_USAGE}`"),
+    ("/run", "--rm=maybe nginx", "`--rm` takes no value (got `maybe`)", f"`/run {RUN_USAGE}`"),
+    ("/run", "NGINX", "`NGINX` is not a valid image reference", f"`/run {RUN_USAGE}`"),
+    ("/run", "--name -web nginx", "`-web` is not a valid container name", f"`/run {RUN_USAGE}`"),
+    ("/run", "--name " + "a" * 129 + " nginx", "is not a valid container name", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p 8080:80 -p 8080:81 nginx", "the same host port is published twice", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p 8080:80/sctp nginx", "`sctp` is not a protocol in `-p 8080:80/sctp`", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p 300.1.1.1:80:80 nginx", "`300.1.1.1` is not an IPv4 address", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p 0:80 nginx", "`0` is not a valid host port in `-p 0:80`", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p 80:65536 nginx", "`65536` is not a valid container port", f"`/run {RUN_USAGE}`"),
+    ("/run", "-p 80 nginx", "`-p 80` is not a port mapping", f"`/run {RUN_USAGE}`"),
+    ("/run", "-e 1A=x nginx", "`1A` is not a valid variable name in `--env 1A=x`", f"`/run {RUN_USAGE}`"),
+    ("/img", "ls a b", "unexpected argument `b`", "`/img ls [REPOSITORY[:TAG]]`"),
+    ("/img", "ls Nginx", "`Nginx` is not a valid image reference", "`/img ls [REPOSITORY[:TAG]]`"),
+    ("/img", "inspect", "missing IMAGE", "`/img inspect IMAGE`"),
+    ("/img", "inspect a b", "unexpected argument `b`", "`/img inspect IMAGE`"),
+    ("/img", "pull", "missing IMAGE", "`/img pull IMAGE[:TAG]`"),
+    ("/img", "pull nginx busybox", "unexpected argument `busybox`", "`/img pull IMAGE[:TAG]`"),
+    ("/img", "pull nginx:1:2", "`nginx:1:2` is not a valid image reference", "`/img pull IMAGE[:TAG]`"),
+    ("/img", "pull http://nginx", "`http://nginx` is not a valid image reference", "`/img pull IMAGE[:TAG]`"),
+    ("/img", "pull nginx@sha256:abc", "is not a valid image reference", "`/img pull IMAGE[:TAG]`"),
+    ("/img", "rm", "missing IMAGE", "`/img rm [-f|--force] IMAGE…`"),
+    ("/docker", "images a b", "unexpected argument `b`", "`/docker images [REPOSITORY[:TAG]]`"),
+    ("/ps", "web1", "unexpected argument `web1`", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    ("/ps", "-f", "`-f` needs a value", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    ("/ps", "-f status", "`--filter status` needs KEY=VALUE", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    ("/ps", "-f color=red", "`color` is not a filter", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    ("/ps", "-f status=sleepy", "`sleepy` is not a container status", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    ("/ps", "-f exited=x", "`exited=x` needs an exit code", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    ("/rm", "", "missing CONTAINER", "`/rm [-f|--force] CONTAINER…`"),
+    ("/rm", "-f", "missing CONTAINER", "`/rm [-f|--force] CONTAINER…`"),
+    ("/rm", " ".join(f"c{i}" for i in range(21)), "too many containers (21)", "`/rm [-f|--force] CONTAINER…`"),
+    ("/docker", "container inspect", "missing CONTAINER", "`/docker container inspect CONTAINER`"),
+    ("/docker", "container inspect a b", "unexpected argument `b`", "`/docker container inspect CONTAINER`"),
+    ("/logs", "", "missing CONTAINER", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/logs", "a b", "unexpected argument `b`", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/logs", "--tail", "`--tail` needs a value", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/logs", "--tail x a", "`--tail x` is not a number of lines", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    (
+        "/logs",
+        "--tail 10001 a",
+        "`--tail 10001` is out of range: use 0–10000",
+        "`/logs [--tail N] [--since DURATION] CONTAINER`",
+    ),
+    ("/logs", "--since 10 a", "`--since 10` is not a duration", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/logs", "--since= a", "`--since ` is not a duration", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/container", "logs", "missing CONTAINER", "`/container logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/docker", "stop", "missing CONTAINER", "`/docker stop CONTAINER…`"),
+    ("/container", "start", "missing CONTAINER", "`/container start CONTAINER…`"),
+    ("/docker", "restart 'a b'", "`a b` is not a container name or id", "`/docker restart CONTAINER…`"),
+]
+
+
+@pytest.mark.parametrize(
+    ("slash", "text", "reason", "usage"), ARGUMENT_ERRORS, ids=[f"{s} {t}"[:60] for s, t, _, _ in ARGUMENT_ERRORS]
+)
+def test_argument_errors_say_what_and_show_usage(slash: str, text: str, reason: str | None, usage: str | None) -> None:
+    if reason is None:
+        assert isinstance(parse(text, slash), Command)
+        return
+    error = refusal(text, slash)
+    assert reason in error.reason, error.reason
+    assert error.usage == usage
+
+
+# -- Slack's mangling of typed text --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slack_text", "typed"),
+    [
+        ("\u201chello world\u201d", '"hello world"'),
+        ("\u2018hello\u2019", "'hello'"),
+        ("\u201ehello\u201f", '"hello"'),
+        ("\u00abhello\u00bb", '"hello"'),
+        ("\u2014name web", "--name web"),
+        ("\u2013name web", "--name web"),
+        ("a\u00a0b", "a b"),
+        ("<http://example.com|example.com>", "example.com"),
+        ("<http://example.com>", "http://example.com"),
+        ("<mailto:ops@example.com|ops@example.com>", "ops@example.com"),
+        ("<mailto:ops@example.com>", "ops@example.com"),
+        ("<#C123|general>", "general"),
+        ("<@U123>", "@U123"),
+        ("a &amp;&amp; b", "a && b"),
+        ("&lt;none&gt;", "<none>"),
+        ("&amp;lt;", "&lt;"),
+        ("plain -d --name web1 nginx", "plain -d --name web1 nginx"),
+    ],
+)
+def test_clean_slack_text(slack_text: str, typed: str) -> None:
+    assert clean_slack_text(slack_text) == typed
+
+
+SLACK_MANGLED = [
+    (
+        "/run",
+        "-e \u201cGREETING=hello world\u201d nginx",
+        ContainerRun(image="nginx", env=(("GREETING", "hello world"),)),
+    ),
+    ("/run", "\u2014name web1 nginx", ContainerRun(image="nginx", name="web1")),
+    ("/run", "\u2013name web1 \u2013rm nginx", ContainerRun(image="nginx", name="web1", remove=True)),
+    ("/run", "\u2014detach nginx", ContainerRun(image="nginx", detach=True)),
+    ("/run", "busybox echo \u2018it works\u2019", ContainerRun(image="busybox", command=("echo", "it works"))),
+    (
+        "/run",
+        "-e URL=<http://example.com/a?b=c|example.com/a?b=c> nginx",
+        ContainerRun(image="nginx", env=(("URL", "example.com/a?b=c"),)),
+    ),
+    (
+        "/run",
+        "-e URL=<http://example.com/a?b=c&amp;d=e> nginx",
+        ContainerRun(image="nginx", env=(("URL", "http://example.com/a?b=c&d=e"),)),
+    ),
+    (
+        "/run",
+        "-e MAIL=<mailto:ops@example.com|ops@example.com> nginx",
+        ContainerRun(image="nginx", env=(("MAIL", "ops@example.com"),)),
+    ),
+    (
+        "/run",
+        "busybox sh -c 'echo a &amp;&amp; echo b'",
+        ContainerRun(image="busybox", command=("sh", "-c", "echo a && echo b")),
+    ),
+    ("/run", "busybox sh -c 'echo &lt;x&gt;'", ContainerRun(image="busybox", command=("sh", "-c", "echo <x>"))),
+    ("/run", "-e A=x&amp;y nginx", ContainerRun(image="nginx", env=(("A", "x&y"),))),
+    ("/img", "pull <http://nginx|nginx>", ImagePull(repository="nginx", tag="latest")),
+    ("/logs", "\u2014tail 5 web1", ContainerLogs(container="web1", tail=5)),
+    ("/ps", "-f \u201cname=web\u201d", ContainerList(filters=(("name", "web"),))),
+    ("/ps", "-a\u00a0-f\u00a0status=exited", ContainerList(all=True, filters=(("status", "exited"),))),
+]
+
+
+@pytest.mark.parametrize(("slash", "text", "expected"), SLACK_MANGLED, ids=[t for _, t, _ in SLACK_MANGLED])
+def test_slack_mangled_text_parses_as_typed(slash: str, text: str, expected: Command) -> None:
+    assert parse(text, slash) == expected
+
+
+# -- the terminal's whole-line form ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/ps -a", ContainerList(all=True)),
+        ("/docker ps -a", ContainerList(all=True)),
+        ("docker ps -a", ContainerList(all=True)),
+        ("ps -a", ContainerList(all=True)),
+        ("  /img ls nginx  ", ImageList(reference="nginx")),
+        ("/run -d --name web1 nginx", ContainerRun(image="nginx", name="web1", detach=True)),
+        ("docker container logs --tail 3 web1", ContainerLogs(container="web1", tail=3)),
+        ("/ps", ContainerList()),
+    ],
+)
+def test_parse_line(line: str, expected: Command) -> None:
+    assert parse_line(line) == expected
+
+
+def test_parse_error_text_is_reason_then_usage() -> None:
+    error = refusal("-f status", "/ps")
+    assert str(error) == f"{error.reason} — usage: {error.usage}"
+    assert refusal("frob", "/docker").usage is None
+    assert str(refusal("frob", "/docker")) == refusal("frob", "/docker").reason
