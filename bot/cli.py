@@ -6,9 +6,14 @@ Local mode imports nothing from Slack or HTTP servers, so it starts about as fas
 import argparse
 import json
 import logging
+import re
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, CoreSettings, load_dotenv_file
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Caller
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,6 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="run one command against DOCKER_HOST and print the reply")
     local.add_argument("line", help="e.g. '/ps -a', '/img ls nginx', '/run -d --name web1 nginx'")
     local.add_argument("--json", action="store_true", help="print the Slack message payload instead of text")
+    local.add_argument(
+        "--user", help="act as this Slack user (U…): the policy applies; without it you are the local admin"
+    )
+    local.add_argument(
+        "--channel", help="with --user: the channel (C…, or D… for a direct message) the command comes from"
+    )
+    local.add_argument("--yes", action="store_true", help="with --user: confirm a destructive command at once")
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests on /slack/events")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
@@ -24,25 +36,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local(line: str, as_json: bool) -> int:
-    from bot.dispatcher import Dispatcher, Request
-    from bot.engine import Engine, RunLimits
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
+
+def _local_caller(user: str | None, channel: str | None) -> "Caller":
+    from bot.dispatcher import Caller
+
+    if user is None:
+        if channel is not None:
+            raise ConfigError("--channel applies only with --user (without --user you are the local admin)")
+        return Caller()
+    if not _USER_ID.match(user):
+        raise ConfigError(f"--user {user}: give a Slack user id, e.g. --user U0123ABCD")
+    if channel is not None and not _CHANNEL_ID.match(channel):
+        raise ConfigError(f"--channel {channel}: give a channel id, e.g. --channel C0123OPS (D… for a direct message)")
+    return Caller(user_id=user, channel_id=channel or "")
+
+
+def _local(args: argparse.Namespace) -> int:
+    from bot.dispatcher import Request
+    from bot.results import ConfirmationRequest
+    from bot.wiring import make_dispatcher
+
+    caller = _local_caller(args.user, args.channel)
     settings = CoreSettings.from_env()
-    engine = Engine(settings.docker_host, timeout=settings.docker_timeout)
-    dispatcher = Dispatcher(engine, limits=RunLimits(wait_seconds=settings.run_timeout))
+    # Records still go to the audit database; the terminal shows the answer, not the JSON log line.
+    logging.getLogger("shipmate.audit").setLevel(logging.WARNING)
+    dispatcher = make_dispatcher(settings, local_admin=args.user is None)
+    line = args.line
     slash, _, text = line.strip().partition(" ")
     if not slash.startswith("/"):
         slash, text = "/docker", line.removeprefix("docker ")
-    if as_json:
-        from bot.render.blocks import to_message
-
-        reply = dispatcher.handle(Request(text=text, slash=slash), to_message)
+    if args.json:
+        from bot.render.blocks import to_message as render
+    else:
+        from bot.render.text import to_text as render
+    try:
+        reply = dispatcher.handle(Request(text=text, slash=slash, caller=caller), render)
+        if isinstance(reply.result, ConfirmationRequest) and args.yes:
+            reply = dispatcher.confirm(reply.result.token, caller, render)
+    finally:
+        dispatcher.close()
+    if args.json:
         print(json.dumps(reply.message.payload(), ensure_ascii=False, indent=2))
     else:
-        from bot.render.text import to_text
-
-        reply = dispatcher.handle(Request(text=text, slash=slash), to_text)
         print(reply.message, file=sys.stdout if reply.ok else sys.stderr)
     return 0 if reply.ok else 1
 
@@ -53,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_dotenv_file()
         if args.mode == "local":
-            return _local(args.line, args.json)
+            return _local(args)
         from bot.slack.server import run_server
 
         return run_server(args.mode, getattr(args, "host", None), getattr(args, "port", None))

@@ -3,7 +3,10 @@
 A missing or malformed setting raises ConfigError naming it; the CLI prints that one line and exits.
 """
 
+import hashlib
+import hmac
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,11 +49,43 @@ def _flag(name: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a yes/no value (use true or false)")
 
 
+def _beside_dotenv(name: str, default: str) -> Path:
+    """A path setting; the default file sits beside the .env (or in the working directory without one)."""
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    from dotenv import find_dotenv
+
+    found = find_dotenv(usecwd=True)
+    return (Path(found).parent if found else Path.cwd()) / default
+
+
+MIN_SECRET_LENGTH = 16
+
+
+def _confirm_secret() -> bytes | None:
+    """Explicit, or derived from the signing secret so every replica signs alike; None: make one per process."""
+    explicit = os.environ.get("SHIPMATE_CONFIRM_SECRET", "").strip()
+    if explicit:
+        if len(explicit) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"SHIPMATE_CONFIRM_SECRET is too short: use at least {MIN_SECRET_LENGTH} random characters"
+            )
+        return explicit.encode()
+    signing_secret = os.environ.get("SLACK_SIGNING_SECRET", "").strip()
+    if signing_secret:
+        return hmac.new(signing_secret.encode(), b"shipmate confirmation secret", hashlib.sha256).digest()
+    return None
+
+
 @dataclass(frozen=True)
 class CoreSettings:
     docker_host: str | None
     docker_timeout: float
     run_timeout: float
+    policy_path: Path = Path("policy.yml")
+    audit_db: Path = Path("shipmate-audit.db")
+    confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
 
     @classmethod
     def from_env(cls) -> "CoreSettings":
@@ -58,6 +93,9 @@ class CoreSettings:
             docker_host=os.environ.get("DOCKER_HOST") or None,
             docker_timeout=_number("SHIPMATE_DOCKER_TIMEOUT", 10, 1, 600),
             run_timeout=_number("SHIPMATE_RUN_TIMEOUT", 60, 1, 3600),
+            policy_path=_beside_dotenv("SHIPMATE_POLICY", "policy.yml"),
+            audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
+            confirm_secret=_confirm_secret(),
         )
 
 
@@ -70,6 +108,13 @@ def _token(name: str, prefix: str) -> str:
     return value
 
 
+def _channel_id(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    if value and not re.match(r"^[CG][A-Z0-9]{2,}$", value):
+        raise ConfigError(f"{name}={value!r} is not a channel id: copy it from the channel's About tab (C…)")
+    return value or None
+
+
 @dataclass(frozen=True)
 class SlackSettings:
     bot_token: str
@@ -78,6 +123,7 @@ class SlackSettings:
     api_url: str | None
     reads_in_channel: bool
     workers: int
+    audit_channel: str | None = None  # where change-making commands are also posted
 
     @classmethod
     def from_env(cls, socket_mode: bool) -> "SlackSettings":
@@ -97,4 +143,5 @@ class SlackSettings:
             api_url=api_url,
             reads_in_channel=_flag("SHIPMATE_READS_IN_CHANNEL"),
             workers=int(_number("SHIPMATE_WORKERS", 8, 1, 64)),
+            audit_channel=_channel_id("SHIPMATE_AUDIT_CHANNEL"),
         )

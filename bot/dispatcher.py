@@ -1,18 +1,50 @@
-"""parse → authorize → execute → render: the only place that knows the order.
+"""parse → authorize → confirm → execute → render, with an audit record of each request: the only place that
+knows the order.
 
 Every way in (slash command, button click, terminal) builds a Request and gets a Reply; nothing here knows
-how the request arrived or how the reply travels.
+how the request arrived or how the reply travels. Confirm and Cancel clicks come in through `confirm()` and
+`cancel()` with the token their button carried, and are checked and recorded the same way.
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Generic, Protocol, TypeVar
 
+from bot.about import answer
+from bot.audit import (
+    ALLOWED,
+    CANCELLED,
+    CONFIRM,
+    CONFIRMED,
+    INVALID,
+    REFUSED,
+    REJECTED,
+    AuditLog,
+    AuditRecord,
+    describe,
+)
+from bot.confirm import Confirmation, Confirmer, InvalidToken, Pending, TokenTooLong, confirmation_for, wants_targets
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.engine.targets import find_containers
 from bot.grammar import Command, ParseError, parse
-from bot.results import Failure, Outcomes, PullProgress, Result
+from bot.grammar.clean import clean_slack_text
+from bot.grammar.shipmate import AboutShipmate
+from bot.policy import Decision, LocalAdmin
+from bot.results import (
+    ConfirmationRequest,
+    Failure,
+    Identity,
+    LogText,
+    Notice,
+    Outcome,
+    Outcomes,
+    PolicySummary,
+    PullProgress,
+    Result,
+)
 
 log = logging.getLogger(__name__)
 Rendered = TypeVar("Rendered")
@@ -36,41 +68,70 @@ class Request:
     progress: Callable[[PullProgress], None] | None = None
 
 
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""
-
-
 class Authorizer(Protocol):
     def authorize(self, command: Command, caller: Caller) -> Decision: ...
-
-
-class AllowEverything:
-    """The authorize stage before a policy is configured: an explicit, visible hook."""
-
-    def authorize(self, command: Command, caller: Caller) -> Decision:
-        return Decision(allowed=True)
+    def identity(self, caller: Caller) -> Identity: ...
+    def summary(self) -> PolicySummary: ...
 
 
 @dataclass(frozen=True)
 class Reply(Generic[Rendered]):
     message: Rendered
     result: Result
-    command: Command | None
+    command: Command | None  # the command that ran; None when nothing did (bad text, a rejected click)
 
     @property
     def ok(self) -> bool:
-        if isinstance(self.result, Failure):
+        """Done, and done well. Refusals, errors and confirmation requests are not: show them to the requester only."""
+        if isinstance(self.result, Failure | ConfirmationRequest):
             return False
         return not isinstance(self.result, Outcomes) or self.result.all_ok
 
+    @property
+    def needs_confirmation(self) -> bool:
+        return isinstance(self.result, ConfirmationRequest)
+
+
+def _line(slash: str, text: str) -> str:
+    """The command as the grammar saw it, for the audit (masked there)."""
+    return f"{slash} {clean_slack_text(text)}".strip()
+
+
+def _unpin(result: Result, pinned: Mapping[str, str]) -> Result:
+    """Put back the names the caller used where the command ran on pinned container ids."""
+    if not pinned:
+        return result
+
+    def named(text: str) -> str:
+        for container_id, name in pinned.items():
+            text = text.replace(container_id, name)
+        return text
+
+    if isinstance(result, Outcomes):
+        return replace(result, outcomes=tuple(Outcome(named(o.target), o.ok, named(o.detail)) for o in result.outcomes))
+    if isinstance(result, LogText):
+        return replace(result, container=named(result.container))
+    if isinstance(result, Failure):
+        return replace(result, reason=named(result.reason))
+    return result
+
 
 class Dispatcher:
-    def __init__(self, engine: Engine, authorizer: Authorizer | None = None, limits: RunLimits | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        authorizer: Authorizer | None = None,
+        limits: RunLimits | None = None,
+        *,
+        audit: AuditLog | None = None,
+        confirmer: Confirmer | None = None,
+    ) -> None:
+        """Without an authorizer everything is allowed (the local admin); without a confirmer nothing waits for a click."""
         self.engine = engine
-        self.authorizer = authorizer or AllowEverything()
+        self.authorizer: Authorizer = authorizer or LocalAdmin()
         self.limits = limits or RunLimits()
+        self.audit = audit
+        self.confirmer = confirmer
 
     def parse(self, request: Request) -> Command | Failure:
         try:
@@ -84,22 +145,202 @@ class Dispatcher:
         return command.pending if isinstance(command, Command) and command.slow else None
 
     def handle(self, request: Request, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
+        started = time.monotonic()
+        line = _line(request.slash, request.text)
         command = self.parse(request)
         if isinstance(command, Failure):
+            self._record(request.caller, line, None, INVALID, command, started)
             return Reply(render(command), command, None)
-        result = self._authorized_result(command, request)
+        decision = self._authorize(command, request.caller)
+        if isinstance(decision, Failure):
+            self._record(request.caller, line, command, REFUSED, decision, started)
+            return Reply(render(decision), decision, command)
+        if self.confirmer is not None:
+            asked = self._confirmation(command, decision, request.caller)
+            if asked is not None:
+                self._record(request.caller, line, command, CONFIRM, asked, started)
+                return Reply(render(asked), asked, command)
+        result = self._execute(command, decision, request)
+        self._record(request.caller, line, command, ALLOWED, result, started)
         return Reply(render(result), result, command)
 
-    def _authorized_result(self, command: Command, request: Request) -> Result:
-        decision = self.authorizer.authorize(command, request.caller)
-        if not decision.allowed:
-            return Failure(decision.reason)
-        labels = {OWNER_LABEL: request.caller.user_id, TEAM_LABEL: request.caller.team_id}
-        context = Context(engine=self.engine, labels=labels, progress=request.progress, limits=self.limits)
+    def confirm(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
+        """A Confirm click: the token must be genuine, the clicker its requester, and the command still allowed."""
+        started = time.monotonic()
+        opened = self._open(token, caller)
+        if isinstance(opened, Failure):
+            self._record(caller, "(confirmation)", None, REJECTED, opened, started)
+            return Reply(render(opened), opened, None)
+        confirmation, command = opened
+        rejected = self._unusable(confirmation, caller)
+        if rejected is not None:
+            self._record(caller, confirmation.line, command, REJECTED, rejected, started)
+            return Reply(render(rejected), rejected, None)
+        decision = self._authorize(command, caller)  # the policy, ownership and state of now, not of the request
+        if isinstance(decision, Failure):
+            self._record(caller, confirmation.line, command, REFUSED, decision, started)
+            return Reply(render(decision), decision, None)
+        assert self.confirmer is not None
+        earlier = self.confirmer.store.claim(confirmation.nonce, CONFIRMED, caller.user_id, confirmation.expires_at)
+        if earlier is not None:  # another click (or replica) got there first
+            result = self._already(earlier, confirmation)
+            self._record(caller, confirmation.line, command, REJECTED, result, started, detail=f"already {earlier}")
+            return Reply(render(result), result, None)
+        request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
+        result = self._execute(command, decision, request)
+        self._record(caller, confirmation.line, command, CONFIRMED, result, started)
+        return Reply(render(result), result, command)
+
+    def cancel(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
+        """A Cancel click: only the requester may cancel, and a cancelled token can never be confirmed."""
+        started = time.monotonic()
+        opened = self._open(token, caller)
+        if isinstance(opened, Failure):
+            self._record(caller, "(confirmation)", None, REJECTED, opened, started)
+            return Reply(render(opened), opened, None)
+        confirmation, command = opened
+        if not self._requester(confirmation, caller):
+            result = Failure(f"only {confirmation.user_id} can cancel this: they asked for it")
+            self._record(caller, confirmation.line, command, REJECTED, result, started)
+            return Reply(render(result), result, None)
+        assert self.confirmer is not None
+        earlier = self.confirmer.store.claim(confirmation.nonce, CANCELLED, caller.user_id, confirmation.expires_at)
+        if earlier is not None:
+            result = self._already(earlier, confirmation)
+            self._record(caller, confirmation.line, command, REJECTED, result, started, detail=f"already {earlier}")
+            return Reply(render(result), result, None)
+        result = Notice("Cancelled: nothing was done", (confirmation.line,))
+        self._record(caller, confirmation.line, command, CANCELLED, result, started)
+        return Reply(render(result), result, None)
+
+    def close(self) -> None:
+        """Store what the audit still has queued (call at shutdown)."""
+        if self.audit is not None:
+            self.audit.close()
+
+    # -- stages ---------------------------------------------------------------------
+
+    def _authorize(self, command: Command, caller: Caller) -> Decision | Failure:
         try:
-            return execute(command, context)
+            decision = self.authorizer.authorize(command, caller)
+        except EngineError as error:  # the targets could not be looked up: refuse rather than guess
+            return Failure(str(error))
+        return decision if decision.allowed else Failure(decision.reason)
+
+    def _confirmation(self, command: Command, decision: Decision, caller: Caller) -> Result | None:
+        """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked)."""
+        assert self.confirmer is not None
+        targets = decision.targets
+        try:
+            if targets is None and wants_targets(command):
+                targets = find_containers(self.engine, command.targets())
         except EngineError as error:
             return Failure(str(error))
+        pending = confirmation_for(command, targets)
+        return None if pending is None else self._ask(pending, caller)
+
+    def _ask(self, pending: Pending, caller: Caller) -> Result:
+        assert self.confirmer is not None
+        try:
+            token = self.confirmer.issue("/docker", pending.text, caller.user_id, caller.team_id)
+        except TokenTooLong:
+            return Failure("this command is too long to confirm with a button: name fewer at a time")
+        return ConfirmationRequest(
+            summary=pending.summary,
+            details=pending.details,
+            command=f"/docker {pending.text}",
+            token=token,
+            expires_in=int(self.confirmer.ttl),
+        )
+
+    def _execute(self, command: Command, decision: Decision, request: Request) -> Result:
+        try:
+            if isinstance(command, AboutShipmate):
+                return answer(command, request.caller, self.authorizer, self.audit)
+            labels = {OWNER_LABEL: request.caller.user_id, TEAM_LABEL: request.caller.team_id}
+            limits = replace(
+                self.limits,
+                memory=decision.run.memory or self.limits.memory,
+                cpus=decision.run.cpus or self.limits.cpus,
+            )
+            context = Context(engine=self.engine, labels=labels, progress=request.progress, limits=limits)
+            return _unpin(execute(decision.command or command, context), decision.pinned)
+        except EngineError as error:
+            return _unpin(Failure(str(error)), decision.pinned)
         except Exception:  # a bug must cost one reply, never the bot or a traceback in chat
             log.exception("command failed unexpectedly: %s", type(command).__name__)
             return Failure("Shipmate hit an internal error; the details are in its log")
+
+    # -- confirmation clicks -----------------------------------------------------------
+
+    def _open(self, token: str, caller: Caller) -> tuple[Confirmation, Command] | Failure:
+        if self.confirmer is None:
+            return Failure("this Shipmate does not ask for confirmations; nothing was done")
+        try:
+            confirmation = self.confirmer.open(token)
+        except InvalidToken:
+            return Failure("this confirmation is not valid here (altered, or from another Shipmate); nothing was done")
+        try:
+            return confirmation, parse(confirmation.text, confirmation.slash)
+        except ParseError as error:  # a token from an older Shipmate whose grammar differed
+            return Failure(f"this confirmation no longer makes sense ({error.reason}); nothing was done")
+
+    @staticmethod
+    def _requester(confirmation: Confirmation, caller: Caller) -> bool:
+        same_team = not confirmation.team_id or not caller.team_id or confirmation.team_id == caller.team_id
+        return caller.user_id == confirmation.user_id and same_team
+
+    def _unusable(self, confirmation: Confirmation, caller: Caller) -> Result | None:
+        """Why this click cannot run the command: someone else's, already used, or expired."""
+        assert self.confirmer is not None
+        if not self._requester(confirmation, caller):
+            return Failure(f"only {confirmation.user_id} can confirm this: they asked for it. Nothing was done")
+        earlier = self.confirmer.store.used(confirmation.nonce)
+        if earlier is not None:
+            return self._already(earlier, confirmation)
+        if self.confirmer.expired(confirmation):
+            minutes = max(1, round(self.confirmer.ttl / 60))
+            return Failure(
+                f"this confirmation expired (they last {minutes} min): nothing was done — run the command again"
+            )
+        return None
+
+    @staticmethod
+    def _already(state: str, confirmation: Confirmation) -> Result:
+        if state == CANCELLED:
+            return Notice("Already cancelled: nothing was done", (confirmation.line,))
+        return Notice("Already done: a confirmation runs only once", (confirmation.line,))
+
+    # -- audit ------------------------------------------------------------------------
+
+    def _record(
+        self,
+        caller: Caller,
+        line: str,
+        command: Command | None,
+        decision: str,
+        result: Result,
+        started: float,
+        detail: str | None = None,
+    ) -> None:
+        if self.audit is None:
+            return
+        outcome, described = describe(result)
+        if decision in (REFUSED, REJECTED, CANCELLED):
+            outcome = decision
+        self.audit.record(
+            AuditRecord(
+                at=time.time(),
+                team_id=caller.team_id,
+                user_id=caller.user_id,
+                user_name=caller.user_name,
+                channel_id=caller.channel_id,
+                command=line,
+                action=command.action if command else "",
+                changes=bool(command and command.changes),
+                decision=decision,
+                outcome=outcome,
+                detail=detail or described,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+        )

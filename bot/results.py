@@ -161,3 +161,72 @@ class Notice(Result):
 
     title: str
     lines: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ConfirmationRequest(Result):
+    """A destructive command waits for its requester's Confirm click; nothing has been done yet."""
+
+    summary: str  # "remove `web1` (running: it will be stopped first)"
+    details: tuple[str, ...]  # one line per target, when there are several
+    command: str  # what Confirm runs, e.g. "/docker rm -f web1"
+    token: str  # signed; both buttons carry it
+    expires_in: int  # seconds
+
+
+@dataclass(frozen=True)
+class Identity(Result):
+    """`whoami`: who Shipmate thinks the caller is, and what the policy lets them do here."""
+
+    user_id: str
+    user_name: str
+    team_id: str
+    channel_id: str
+    roles: tuple[str, ...]
+    granted_by: tuple[str, ...]  # the members entries that gave the roles: the user's id, group ids, or "*"
+    actions: tuple[str, ...]  # "container.rm:own" for an action limited to the caller's own containers
+    channel_allowed: bool
+    note: str = ""  # local admin, no policy yet, …
+
+
+@dataclass(frozen=True)
+class RoleSummary:
+    name: str
+    actions: tuple[str, ...]  # effective, includes expanded; "container.rm:own" when limited
+    members: tuple[str, ...]  # user ids, group ids and "*" that have the role
+
+
+@dataclass(frozen=True)
+class PolicySummary(Result):
+    """`/docker policy`: the policy in force, as Shipmate understood it."""
+
+    path: str
+    loaded_at: datetime | None  # None when there is no policy file
+    roles: tuple[RoleSummary, ...]
+    channels: tuple[str, ...] | None  # None: anywhere
+    images: tuple[str, ...] | None  # None: any image
+    run_memory: str | None
+    run_cpus: float | None
+    problem: str | None = None  # why the file on disk is not what is in force
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    user_id: str
+    channel_id: str
+    command: str  # masked
+    decision: str
+    outcome: str
+    detail: str
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class AuditTrail(Result):
+    """`/docker audit`: the latest records, newest first."""
+
+    entries: tuple[AuditEntry, ...]
+    user: str | None
+    limit: int

@@ -14,12 +14,20 @@ def masked(name: str, value: str) -> str:
     return MASK if looks_secret(name) and value else value
 
 
-# KEY=VALUE anywhere in a command line (as in `--env DB_PASSWORD=x` or `-eTOKEN=x`).
-_ASSIGNMENT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>\"[^\"]*\"|'[^']*'|\S*)")
+# One shell word with its quotes: unquoted runs and quoted runs (an unclosed quote runs to the end).
+_WORD = re.compile(r"""(?:[^\s"']+|"[^"]*"?|'[^']*'?)+""")
+
+
+def _mask_word(word: str) -> str:
+    # `--env=DB_PASSWORD=x`, `-e=TOKEN=x`, `"API_KEY=a b"`: everything after the first `NAME=` whose NAME
+    # looks secret is the secret, whatever flag spelling or quoting came before it.
+    parts = word.replace('"', "").replace("'", "").split("=")
+    for index, name in enumerate(parts[:-1]):
+        if looks_secret(name) and any(parts[index + 1 :]):
+            return "=".join([*parts[: index + 1], MASK])
+    return word
 
 
 def mask_command_text(text: str) -> str:
     """The command text with secret-looking assignments masked, for logs, audit records and echoes."""
-    return _ASSIGNMENT.sub(
-        lambda m: f"{m['name']}={MASK}" if looks_secret(m["name"]) and m["value"] else m.group(0), text
-    )
+    return _WORD.sub(lambda m: _mask_word(m.group(0)), text)

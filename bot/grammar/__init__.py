@@ -7,7 +7,7 @@ clean Slack's text, tokenise with shlex (never a shell), find the longest docker
 import shlex
 import unicodedata
 
-from bot.grammar import containers, images, run
+from bot.grammar import containers, images, run, shipmate
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import Command, Help
 from bot.grammar.errors import ParseError
@@ -26,7 +26,7 @@ SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
     "/logs": ("logs",),
 }
 
-SPECS: tuple[CommandSpec, ...] = (*images.SPECS, *containers.SPECS, *run.SPECS)
+SPECS: tuple[CommandSpec, ...] = (*images.SPECS, *containers.SPECS, *run.SPECS, *shipmate.SPECS)
 
 _BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPECS for words in spec.spellings}
 _LONGEST = max(len(words) for words in _BY_SPELLING)

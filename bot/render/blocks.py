@@ -19,18 +19,22 @@ from bot.render.kit import (
     header,
     section,
 )
-from bot.render.text import run_summary, to_text
+from bot.render.text import audit_table, run_limits, run_summary, to_text
 from bot.results import (
+    AuditTrail,
+    ConfirmationRequest,
     ContainerDetails,
     ContainerRow,
     ContainerTable,
     Failure,
     HelpText,
+    Identity,
     ImageDetails,
     ImageTable,
     LogText,
     Notice,
     Outcomes,
+    PolicySummary,
     PullDone,
     PullProgress,
     Result,
@@ -39,9 +43,13 @@ from bot.results import (
 from bot.secrets import masked
 
 BUTTON_ACTION_PREFIX = "shipmate.command"
+# The buttons of a confirmation request; each carries the signed token as its value.
+CONFIRM_ACTION = "shipmate.confirm"
+CANCEL_ACTION = "shipmate.cancel"
 MAX_CONTAINER_ROWS = 20  # two blocks each (row + buttons) under the 50-block limit
 MAX_IMAGE_ROWS = 100
 INLINE_OUTPUT_LINES = 40
+MAX_POLICY_ROLES = 30
 MAX_CELL = 40  # container names and images wider than this are shortened in the rows
 
 
@@ -274,3 +282,83 @@ def _notice(result: Notice) -> Message:
     if result.lines:
         blocks += _listing(list(result.lines), max_blocks=5)
     return Message(text=result.title, blocks=blocks)
+
+
+@to_message.register
+def _confirmation(result: ConfirmationRequest) -> Message:
+    blocks = [section(f"⚠️ *Confirm:* {escape(result.summary)}")]
+    if result.details:
+        blocks.append(section("\n".join(f"• {escape(detail)}" for detail in result.details)))
+    minutes = max(1, round(result.expires_in / 60))
+    blocks.append(context(f"Confirm runs `{escape(result.command)}` · only you can confirm · expires in {minutes} min"))
+    blocks.append(
+        kit.actions(
+            "shipmate.confirmation",
+            kit.button("Confirm", CONFIRM_ACTION, result.token, "danger"),
+            kit.button("Cancel", CANCEL_ACTION, result.token),
+        )
+    )
+    return Message(text=f"Confirm: {result.summary}", blocks=blocks)
+
+
+def _mention(user_id: str) -> str:
+    return f"<@{user_id}>" if user_id[:1] in ("U", "W") and user_id.isalnum() else f"`{escape(user_id)}`"
+
+
+@to_message.register
+def _identity(result: Identity) -> Message:
+    granted = ", ".join(result.granted_by)
+    pairs = [
+        ("User", f"{_mention(result.user_id)} `{escape(result.user_id)}`"),
+        ("Role", escape(" and ".join(result.roles)) or "none"),
+        *([("From", f"`{escape(granted)}`")] if granted else []),
+        *(
+            [("Channel", f"`{escape(result.channel_id)}`" + ("" if result.channel_allowed else " (not here)"))]
+            if result.channel_id
+            else []
+        ),
+        *([("Team", f"`{escape(result.team_id)}`")] if result.team_id else []),
+    ]
+    actions = " ".join(f"`{escape(action)}`" for action in result.actions) or "only `help` and `whoami`"
+    blocks = [section("👤 *whoami*"), fields(pairs), section(f"*May do:* {actions}")]
+    if result.note:
+        blocks.append(context(escape(result.note)))
+    return Message(text=f"you are {result.user_id}: {' and '.join(result.roles) or 'no role'}", blocks=blocks)
+
+
+@to_message.register
+def _policy(result: PolicySummary) -> Message:
+    title = f"📜 *policy* `{escape(result.path)}`"
+    if result.loaded_at is None:
+        blocks = [section(f"{title}\nno policy file: Slack users may use only `help` and `whoami`")]
+    else:
+        blocks = [section(f"{title} · loaded {ago(result.loaded_at)}")]
+        for role in result.roles[:MAX_POLICY_ROLES]:
+            members = ", ".join(f"`{escape(member)}`" for member in role.members) or "nobody"
+            actions = " ".join(f"`{escape(action)}`" for action in role.actions) or "nothing"
+            blocks.append(section(f"*{escape(role.name)}* — {members}\n{actions}"))
+        if len(result.roles) > MAX_POLICY_ROLES:
+            blocks.append(
+                context(
+                    f"… and {len(result.roles) - MAX_POLICY_ROLES} more roles: `shipmate local '/docker policy'` lists all"
+                )
+            )
+        channels = ", ".join(f"`{escape(c)}`" for c in result.channels) if result.channels is not None else "any"
+        images = ", ".join(f"`{escape(i)}`" for i in result.images) if result.images is not None else "any"
+        blocks.append(fields([("Channels", channels), ("Images", images), ("Run limits", escape(run_limits(result)))]))
+    if result.problem:
+        blocks.append(section(f"⚠️ {escape(result.problem)}"))
+    if result.note:
+        blocks.append(context(escape(result.note)))
+    return Message(text=f"policy {result.path}", blocks=blocks)
+
+
+@to_message.register
+def _audit(result: AuditTrail) -> Message:
+    whose = f" of {result.user}" if result.user else ""
+    if not result.entries:
+        text = f"no audit records{whose}"
+        return Message(text=text, blocks=[section(escape(text))])
+    title = f"🧾 latest {len(result.entries)} audit records{whose}, newest first"
+    table, _ = code_sections("\n".join(audit_table(result)), max_blocks=10, keep="head")
+    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *table])

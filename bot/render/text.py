@@ -4,15 +4,19 @@ from functools import singledispatch
 
 from bot.render.format import ago, aligned, size, state_emoji
 from bot.results import (
+    AuditTrail,
+    ConfirmationRequest,
     ContainerDetails,
     ContainerTable,
     Failure,
     HelpText,
+    Identity,
     ImageDetails,
     ImageTable,
     LogText,
     Notice,
     Outcomes,
+    PolicySummary,
     PullDone,
     PullProgress,
     Result,
@@ -151,3 +155,84 @@ def _run(result: RunDone) -> str:
 @to_text.register
 def _notice(result: Notice) -> str:
     return "\n".join((result.title, *result.lines))
+
+
+@to_text.register
+def _confirmation(result: ConfirmationRequest) -> str:
+    lines = [f"needs confirmation: {result.summary}", *(f"  {detail}" for detail in result.details)]
+    lines.append(f"confirming runs {result.command}; only you can confirm, within {result.expires_in} s")
+    return "\n".join(lines)
+
+
+def identity_lines(result: Identity) -> list[str]:
+    """whoami as label/value pairs, shared by both renderers."""
+    granted = f" (from {', '.join(result.granted_by)})" if result.granted_by else ""
+    return [
+        f"user:     {result.user_id}" + (f" ({result.user_name})" if result.user_name else ""),
+        *([f"team:     {result.team_id}"] if result.team_id else []),
+        *([f"channel:  {result.channel_id}"] if result.channel_id else []),
+        f"role:     {' and '.join(result.roles) or 'none'}{granted}",
+        f"may:      {', '.join(result.actions) or 'help and whoami only'}",
+    ]
+
+
+@to_text.register
+def _identity(result: Identity) -> str:
+    return "\n".join([*identity_lines(result), *([result.note] if result.note else [])])
+
+
+def run_limits(result: PolicySummary) -> str:
+    limits = []
+    if result.run_memory:
+        limits.append(f"memory {result.run_memory}")
+    if result.run_cpus:
+        limits.append(f"cpus {result.run_cpus:g}")
+    return ", ".join(limits) or "no limits"
+
+
+def policy_lines(result: PolicySummary) -> list[str]:
+    if result.loaded_at is None:
+        head = [f"no policy file at {result.path}: Slack users may use only help and whoami"]
+        return head + ([f"problem: {result.problem}"] if result.problem else [])
+    lines = [f"policy {result.path} (loaded {ago(result.loaded_at)})"]
+    if result.problem:
+        lines.append(f"problem: {result.problem}")
+    lines.append("roles:")
+    for role in result.roles:
+        members = f"  [{', '.join(role.members)}]" if role.members else "  [nobody]"
+        lines.append(f"  {role.name}{members}: {', '.join(role.actions) or 'nothing'}")
+    lines.append(f"channels: {', '.join(result.channels) if result.channels is not None else 'any'}")
+    lines.append(f"images:   {', '.join(result.images) if result.images is not None else 'any'}")
+    lines.append(f"run:      {run_limits(result)}")
+    return lines
+
+
+@to_text.register
+def _policy(result: PolicySummary) -> str:
+    return "\n".join([*policy_lines(result), *([result.note] if result.note else [])])
+
+
+def audit_table(result: AuditTrail) -> list[str]:
+    rows = [
+        (
+            entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.user_id,
+            entry.channel_id or "-",
+            entry.decision,
+            entry.outcome,
+            f"{entry.duration_ms} ms",
+            entry.command,
+            entry.detail[:80],
+        )
+        for entry in result.entries
+    ]
+    header = ("TIME (UTC)", "USER", "CHANNEL", "DECISION", "OUTCOME", "TOOK", "COMMAND", "DETAIL")
+    return aligned(header, rows)
+
+
+@to_text.register
+def _audit(result: AuditTrail) -> str:
+    whose = f" of {result.user}" if result.user else ""
+    if not result.entries:
+        return f"no audit records{whose}"
+    return "\n".join([f"latest {len(result.entries)} audit records{whose}, newest first", *audit_table(result)])

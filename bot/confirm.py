@@ -1,0 +1,174 @@
+"""Confirmations for destructive commands: which commands need one, and the signed tokens the buttons carry.
+
+A token is stateless — the command, who asked (user and team), an expiry and a nonce, signed with HMAC-SHA256
+under a server secret — so any replica that shares the secret can verify a click. Only "this nonce was used"
+is stored (in the audit database), which is what makes a Confirm run at most once.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import shlex
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.engine.targets import ContainerFacts
+from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImageRemove
+
+DEFAULT_TTL_SECONDS = 120
+MAX_TOKEN_LENGTH = 2000  # a Block Kit button value
+_VERSION = "v1"
+
+
+class InvalidToken(Exception):
+    """The token was not made by this Shipmate (or was altered)."""
+
+
+class TokenTooLong(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    slash: str
+    text: str
+    user_id: str
+    team_id: str
+    expires_at: float
+    nonce: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.slash} {self.text}"
+
+
+class NonceStore(Protocol):
+    def used(self, nonce: str) -> str | None: ...
+    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> str | None: ...
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Confirmer:
+    def __init__(
+        self,
+        secret: bytes,
+        store: NonceStore,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if len(secret) < 16:
+            raise ValueError("the confirmation secret must be at least 16 bytes")
+        self._key = hashlib.sha256(b"shipmate confirmation tokens\0" + secret).digest()
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._key, f"{_VERSION}.{body}".encode(), hashlib.sha256).digest())
+
+    def issue(self, slash: str, text: str, user_id: str, team_id: str) -> str:
+        payload = {
+            "s": slash,
+            "t": text,
+            "u": user_id,
+            "w": team_id,
+            "e": int(self.clock() + self.ttl),
+            "n": secrets.token_urlsafe(12),
+        }
+        body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+        token = f"{_VERSION}.{body}.{self._sign(body)}"
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise TokenTooLong
+        return token
+
+    def open(self, token: str) -> Confirmation:
+        """The confirmation a token carries; InvalidToken unless this server's secret signed it unchanged."""
+        version, _, rest = token.partition(".")
+        body, _, signature = rest.partition(".")
+        if version != _VERSION or not body or not hmac.compare_digest(signature, self._sign(body)):
+            raise InvalidToken
+        try:
+            payload = json.loads(_unb64(body))
+            return Confirmation(
+                slash=str(payload["s"]),
+                text=str(payload["t"]),
+                user_id=str(payload["u"]),
+                team_id=str(payload["w"]),
+                expires_at=float(payload["e"]),
+                nonce=str(payload["n"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise InvalidToken from None
+
+    def expired(self, confirmation: Confirmation) -> bool:
+        return self.clock() > confirmation.expires_at
+
+
+# -- which commands need confirming -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a confirmation asks, and the command Confirm runs."""
+
+    summary: str
+    details: tuple[str, ...]
+    text: str  # for /docker, e.g. "rm -f web1"
+
+
+def wants_targets(command: Command) -> bool:
+    """Whether deciding on a confirmation needs the target containers' state (one engine call)."""
+    return isinstance(command, ContainerRemove) or (isinstance(command, ContainerStop) and len(command.containers) > 1)
+
+
+def _names(refs: tuple[str, ...]) -> str:
+    return ", ".join(f"`{ref}`" for ref in refs)
+
+
+def _detail(ref: str, facts: ContainerFacts | None) -> str:
+    if facts is None:
+        return f"`{ref}`: no such container"
+    whose = f"started by {facts.owner}" if facts.owner else "not started through Shipmate"
+    return f"`{ref}`: {facts.state or 'unknown'}, {whose}"
+
+
+def confirmation_for(command: Command, targets: Mapping[str, ContainerFacts | None] | None) -> Pending | None:
+    """The confirmation a command needs before it runs, or None when it can run at once.
+
+    `rm` of a running container, `rm -f`, `image rm` and `stop` of several containers need one. Confirming a
+    plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
+    """
+    if isinstance(command, ImageRemove):
+        forced = " (forced: even if containers use it)" if command.force else ""
+        what = "image" if len(command.image_refs) == 1 else f"{len(command.image_refs)} images:"
+        text = shlex.join(["image", "rm", *(["-f"] if command.force else []), *command.image_refs])
+        return Pending(f"remove {what} {_names(command.image_refs)}{forced}", (), text)
+    found = targets or {}
+    details = tuple(_detail(ref, found.get(ref)) for ref in command.targets()) if len(command.targets()) > 1 else ()
+    if isinstance(command, ContainerRemove):
+        existing = [ref for ref in command.containers if found.get(ref)]
+        running = [ref for ref in existing if (facts := found.get(ref)) and facts.running]
+        if not existing or not (command.force or running):
+            return None  # nothing to remove, or nothing running without -f: docker answers for itself
+        text = shlex.join(["rm", "-f", *command.containers])
+        if len(command.containers) == 1:
+            ref = command.containers[0]
+            state = ", which is running: it will be stopped first" if running else ""
+            return Pending(f"remove container `{ref}`{state}", (), text)
+        stopped = f", {len(running)} of them running (stopped first)" if running else ""
+        return Pending(f"remove {len(command.containers)} containers{stopped}", details, text)
+    if isinstance(command, ContainerStop) and len(command.containers) > 1:
+        text = shlex.join(["stop", *command.containers])
+        return Pending(f"stop {len(command.containers)} containers: {_names(command.containers)}", details, text)
+    return None

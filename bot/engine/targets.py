@@ -1,0 +1,53 @@
+"""The containers a command names, as the engine knows them now: one listing call, resolved as docker does.
+
+Authorization needs each target's owner labels (for `:own`) and state (a running container's `rm` needs
+confirming). One `GET /containers/json?all=1` answers that for any number of targets; names are resolved in
+docker's own order — full id, then exact name, then unique id prefix.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.engine.client import Engine
+from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    id: str
+    name: str
+    state: str  # running, exited, created, …
+    owner: str | None  # the Slack user who started it through Shipmate
+    team: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "restarting", "paused")
+
+
+def _facts(item: dict) -> ContainerFacts:
+    labels = item.get("Labels") or {}
+    return ContainerFacts(
+        id=item["Id"],
+        name=(item.get("Names") or ["/" + item["Id"][:12]])[0].lstrip("/"),
+        state=item.get("State", ""),
+        owner=labels.get(OWNER_LABEL) or None,
+        team=labels.get(TEAM_LABEL) or None,
+    )
+
+
+def find_containers(engine: Engine, refs: Iterable[str]) -> dict[str, ContainerFacts | None]:
+    """Each reference -> its container, or None when docker would answer "no such container" (or "ambiguous")."""
+    with engine.errors("containers"):
+        listing = engine.api.containers(all=True)
+    containers = [_facts(item) for item in listing]
+    by_id = {facts.id: facts for facts in containers}
+    by_name = {facts.name: facts for facts in containers}
+    found: dict[str, ContainerFacts | None] = {}
+    for ref in refs:
+        exact = by_id.get(ref) or by_name.get(ref)
+        if exact is None:
+            prefixed = [facts for facts in containers if facts.id.startswith(ref)]
+            exact = prefixed[0] if len(prefixed) == 1 else None
+        found[ref] = exact
+    return found

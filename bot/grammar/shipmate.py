@@ -1,0 +1,93 @@
+"""Commands about Shipmate itself: `whoami`, `policy` and `audit` (under /docker)."""
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.grammar.commands import Command
+from bot.grammar.errors import ParseError
+from bot.grammar.options import Flag, OptionParser, Parsed
+from bot.grammar.spec import CommandSpec, exactly
+
+DEFAULT_AUDIT_LIMIT = 20
+MAX_AUDIT_LIMIT = 200
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class AboutShipmate(Command):
+    """A command answered from Shipmate's own state (policy, audit log), never from Docker."""
+
+
+@dataclass(frozen=True)
+class Whoami(AboutShipmate):
+    action: ClassVar[str] = "whoami"
+
+
+@dataclass(frozen=True)
+class ShowPolicy(AboutShipmate):
+    action: ClassVar[str] = "policy.show"
+
+
+@dataclass(frozen=True)
+class ShowAudit(AboutShipmate):
+    user: str | None = None
+    limit: int = DEFAULT_AUDIT_LIMIT
+    action: ClassVar[str] = "audit.show"
+
+
+def _user(value: str) -> str:
+    user = value.removeprefix("@")
+    if not _USER_ID.match(user):
+        raise ParseError(f"`{value}` is not a Slack user id: write e.g. `--user U0123ABCD`")
+    return user
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_AUDIT_LIMIT:
+        raise ParseError(f"`--limit {value}` is not a number of records: use 1–{MAX_AUDIT_LIMIT}")
+    return int(value)
+
+
+def _audit(parsed: Parsed) -> ShowAudit:
+    exactly(parsed.args, 0, "")
+    user, limit = parsed.value("user"), parsed.value("limit")
+    return ShowAudit(
+        user=None if user is None else _user(user), limit=DEFAULT_AUDIT_LIMIT if limit is None else _limit(limit)
+    )
+
+
+def _nothing_else(command: type[AboutShipmate]):
+    def build(parsed: Parsed) -> AboutShipmate:
+        exactly(parsed.args, 0, "")
+        return command()
+
+    return build
+
+
+SPECS = (
+    CommandSpec(
+        name="whoami",
+        aliases=(),
+        usage="",
+        summary="your Slack id, groups, role and what you may do here",
+        options=OptionParser(()),
+        build=_nothing_else(Whoami),
+    ),
+    CommandSpec(
+        name="policy",
+        aliases=(),
+        usage="",
+        summary="the permission policy in force (admins)",
+        options=OptionParser(()),
+        build=_nothing_else(ShowPolicy),
+    ),
+    CommandSpec(
+        name="audit",
+        aliases=(),
+        usage="[--user USER] [-n|--limit N]",
+        summary=f"the latest audit records, newest first (admins; {DEFAULT_AUDIT_LIMIT} unless --limit)",
+        options=OptionParser((Flag(("--user",), takes_value=True), Flag(("-n", "--limit"), takes_value=True))),
+        build=_audit,
+    ),
+)

@@ -1,0 +1,25 @@
+"""Who may do what, where: the policy file, its reloading, and the authorize stage built on it."""
+
+from bot.policy.authorize import Decision, LocalAdmin, PolicyAuthorizer, TargetLookup, Who
+from bot.policy.load import PolicyError, load_policy, parse_policy
+from bot.policy.model import ACTIONS, OPEN_ACTIONS, GroupLookup, Policy, RunDefaults
+from bot.policy.source import PolicySource, PolicyState, reload_on_sighup
+
+__all__ = [
+    "ACTIONS",
+    "OPEN_ACTIONS",
+    "Decision",
+    "GroupLookup",
+    "LocalAdmin",
+    "Policy",
+    "PolicyAuthorizer",
+    "PolicyError",
+    "PolicySource",
+    "PolicyState",
+    "RunDefaults",
+    "TargetLookup",
+    "Who",
+    "load_policy",
+    "parse_policy",
+    "reload_on_sighup",
+]

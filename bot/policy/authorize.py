@@ -1,0 +1,253 @@
+"""The authorize stage: may this caller run this command here? A Decision says yes, or says what was missing.
+
+Checks run cheapest first — open commands, a policy at all, the channel, the caller's roles, the image
+allowlist — and only an `:own` grant on named containers costs an engine call (one listing for all targets).
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from bot.engine.containers import OWNER_LABEL
+from bot.engine.targets import ContainerFacts
+from bot.grammar.commands import Command, ContainerList
+from bot.policy.images import IMAGE_ID
+from bot.policy.model import ACTIONS, DIRECT_MESSAGES, EVERYONE, OPEN_ACTIONS, GroupLookup, Policy, RunDefaults
+from bot.policy.source import PolicySource, PolicyState
+from bot.results import Identity, PolicySummary, RoleSummary
+
+TargetLookup = Callable[[tuple[str, ...]], Mapping[str, ContainerFacts | None]]
+MAX_LISTED = 6  # channels or image patterns quoted in a refusal
+
+
+class Who(Protocol):
+    """The caller as authorization sees it (bot.dispatcher.Caller)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def team_id(self) -> str: ...
+    @property
+    def channel_id(self) -> str: ...
+    @property
+    def user_name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""  # for a refusal: what was missing, in one line
+    roles: tuple[str, ...] = ()
+    command: Command | None = None  # what to execute instead, when narrowed to the caller's own containers
+    pinned: Mapping[str, str] = field(default_factory=dict)  # container id -> the name asked for
+    targets: Mapping[str, ContainerFacts | None] | None = None  # looked up for the decision, when it had to be
+    run: RunDefaults = field(default_factory=RunDefaults)
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def channel_refusal(policy: Policy, channel_id: str) -> str | None:
+    if policy.channels is None:
+        return None
+    direct = channel_id.startswith("D")
+    if channel_id in policy.channels or (direct and DIRECT_MESSAGES in policy.channels):
+        return None
+    places = sorted(policy.channels - {DIRECT_MESSAGES})
+    where = _listed(places) + (" and direct messages" if DIRECT_MESSAGES in policy.channels else "")
+    if not policy.channels:
+        return f"Shipmate takes commands in no channel: `channels:` in {policy.path.name} is empty"
+    if not channel_id:
+        return f"Shipmate takes commands only in {where}, and this request came from no channel"
+    return f"Shipmate takes commands only in {where}, not in {'direct messages' if direct else 'this channel'}"
+
+
+def _owns(facts: ContainerFacts, caller: Who) -> bool:
+    same_team = not facts.team or not caller.team_id or facts.team == caller.team_id
+    return facts.owner == caller.user_id and same_team
+
+
+def _actions(grants: Mapping[str, bool]) -> tuple[str, ...]:
+    return tuple(f"{action}:own" if grants[action] else action for action in ACTIONS if action in grants)
+
+
+def summarize(state: PolicyState, path: str, note: str = "") -> PolicySummary:
+    policy = state.policy
+    if policy is None:
+        return PolicySummary(path, None, (), None, None, None, None, state.problem, note)
+    holders: dict[str, list[str]] = {}
+    for member, roles in policy.members.items():
+        for role in roles:
+            holders.setdefault(role, []).append(member)
+    roles = tuple(
+        RoleSummary(name, _actions(role.grants), tuple(holders.get(name, ()))) for name, role in policy.roles.items()
+    )
+    return PolicySummary(
+        path=path,
+        loaded_at=policy.loaded_at,
+        roles=roles,
+        channels=tuple(sorted(policy.channels)) if policy.channels is not None else None,
+        images=policy.images.patterns if policy.images is not None else None,
+        run_memory=policy.run.memory,
+        run_cpus=policy.run.cpus,
+        problem=state.problem,
+        note=note,
+    )
+
+
+class PolicyAuthorizer:
+    """Slack users (and `shipmate local --user`): the policy file decides."""
+
+    def __init__(
+        self, source: PolicySource, groups: GroupLookup | None = None, targets: TargetLookup | None = None
+    ) -> None:
+        self.source = source
+        self.groups = groups
+        self.targets = targets
+
+    def _membership(self, policy: Policy, user_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The caller's roles and the members entries that gave them; "*" only when nothing else names them."""
+        granted_by = [user_id] if user_id in policy.members else []
+        if self.groups is not None:
+            granted_by += [group for group in policy.groups if user_id in self.groups.members_of(group)]
+        if not granted_by and EVERYONE in policy.members:
+            granted_by = [EVERYONE]
+        roles = tuple(dict.fromkeys(role for entry in granted_by for role in policy.members[entry]))
+        return roles, tuple(granted_by)
+
+    def _missing(self, policy: Policy, roles: tuple[str, ...], action: str, user_id: str) -> str:
+        needed = policy.roles_granting(action)
+        need = " or ".join(needed)
+        if not roles:
+            grant = f"`{user_id}: {needed[0] if needed else 'viewer'}`"
+            why = f"; `{action}` needs {need}" if needed else ""
+            return f"you have no Shipmate role{why} — an admin can add {grant} under `members:` in {policy.path.name}"
+        if not needed:
+            return f"you are {' and '.join(roles)}; no role in {policy.path.name} grants `{action}`"
+        return f"you are {' and '.join(roles)}; `{action}` needs {need}"
+
+    def _image_refusal(self, policy: Policy, command: Command) -> str | None:
+        if policy.images is None:
+            return None
+        for reference in command.images():
+            if IMAGE_ID.match(reference):
+                return f"`{reference}` looks like an image id; the image allowlist goes by name: use the image's name"
+            if not policy.images.allows(reference):
+                return f"`{reference}` is not on the image allowlist ({_listed(list(policy.images.patterns))})"
+        return None
+
+    def _own_only(self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...]) -> Decision:
+        """The caller may act only on containers they started: narrow a listing, check and pin named targets."""
+        run = policy.run
+        if isinstance(command, ContainerList):
+            narrowed = replace(command, filters=(*command.filters, ("label", f"{OWNER_LABEL}={caller.user_id}")))
+            return Decision(True, roles=roles, command=narrowed, run=run)
+        refs = command.targets()
+        if not refs or self.targets is None:
+            return Decision(True, roles=roles, run=run)
+        found = self.targets(refs)
+        pinned: dict[str, str] = {}
+        to_act_on: list[str] = []
+        for ref in refs:
+            facts = found.get(ref)
+            if facts is None:
+                to_act_on.append(ref)  # the executor answers "no such container", as docker would
+                continue
+            if not _owns(facts, caller):
+                return Decision(
+                    False, self._not_yours(policy, command, roles, ref, facts), roles, targets=found, run=run
+                )
+            pinned.setdefault(facts.id, ref)
+            to_act_on.append(facts.id)
+        # Act on the very containers that were checked: a name re-used meanwhile cannot redirect the command.
+        narrowed = command.with_targets(tuple(dict.fromkeys(to_act_on)))
+        return Decision(True, roles=roles, command=narrowed, pinned=pinned, targets=found, run=run)
+
+    @staticmethod
+    def _not_yours(policy: Policy, command: Command, roles: tuple[str, ...], ref: str, facts: ContainerFacts) -> str:
+        whose = f"`{ref}` was started by {facts.owner}" if facts.owner else f"`{ref}` was not started through Shipmate"
+        needed = policy.roles_granting(command.action)
+        need = f"needs {' or '.join(needed)}" if needed else "is granted to no role in full"
+        you = " and ".join(roles)
+        return f"you are {you}; `{command.action}` on `{ref}` {need} — you may act only on containers you started, and {whose}"
+
+    def authorize(self, command: Command, caller: Who) -> Decision:
+        policy = self.source.current()
+        if command.action in OPEN_ACTIONS:
+            return Decision(True, run=policy.run if policy else RunDefaults())
+        if policy is None:
+            return Decision(
+                False,
+                f"Shipmate has no policy yet: an admin can grant you access by adding `{caller.user_id}: operator` "
+                f"under `members:` in {self.source.path.name}",
+            )
+        refusal = channel_refusal(policy, caller.channel_id)
+        roles, _ = self._membership(policy, caller.user_id)
+        if refusal:
+            return Decision(False, refusal, roles=roles)
+        own = policy.grants(roles).get(command.action)
+        if own is None:
+            return Decision(False, self._missing(policy, roles, command.action, caller.user_id), roles=roles)
+        refusal = self._image_refusal(policy, command)
+        if refusal:
+            return Decision(False, refusal, roles=roles)
+        if own:
+            return self._own_only(policy, command, caller, roles)
+        return Decision(True, roles=roles, run=policy.run)
+
+    def identity(self, caller: Who) -> Identity:
+        state = self.source.state()
+        policy = state.policy
+        if policy is None:
+            note = f"Shipmate has no policy yet ({self.source.path.name}): everyone may use only help and whoami"
+            return Identity(
+                caller.user_id, caller.user_name, caller.team_id, caller.channel_id, (), (), (), False, note
+            )
+        roles, granted_by = self._membership(policy, caller.user_id)
+        refusal = channel_refusal(policy, caller.channel_id)
+        return Identity(
+            user_id=caller.user_id,
+            user_name=caller.user_name,
+            team_id=caller.team_id,
+            channel_id=caller.channel_id,
+            roles=roles,
+            granted_by=granted_by,
+            actions=_actions(policy.grants(roles)),
+            channel_allowed=refusal is None,
+            note=refusal or "",
+        )
+
+    def summary(self) -> PolicySummary:
+        return summarize(self.source.state(), str(self.source.path))
+
+
+class LocalAdmin:
+    """`shipmate local` without --user: the person at the terminal, who can reach Docker directly anyway.
+
+    Everything is allowed; a policy file, when there is one, still supplies the run defaults.
+    """
+
+    ROLE = "local admin"
+
+    def __init__(self, source: PolicySource | None = None) -> None:
+        self.source = source
+
+    def _policy(self) -> Policy | None:
+        return self.source.current() if self.source else None
+
+    def authorize(self, command: Command, caller: Who) -> Decision:
+        policy = self._policy()
+        return Decision(True, roles=(self.ROLE,), run=policy.run if policy else RunDefaults())
+
+    def identity(self, caller: Who) -> Identity:
+        note = "local mode without --user: you act as the local admin (pass --user U… to apply the policy)"
+        all_actions = tuple(ACTIONS)
+        return Identity(caller.user_id, caller.user_name, "", "", (self.ROLE,), (), all_actions, True, note)
+
+    def summary(self) -> PolicySummary:
+        note = "local mode acts as the local admin; Slack users get this policy"
+        if self.source is None:
+            return PolicySummary("(none)", None, (), None, None, None, None, None, note)
+        return summarize(self.source.state(), str(self.source.path), note)

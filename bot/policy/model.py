@@ -1,0 +1,110 @@
+"""What a policy says, once loaded and checked: roles as effective grants, members, channels, images, run defaults."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from bot.policy.images import ImageAllowlist
+
+# What a role can list. Docker's own verbs, then the two about Shipmate itself.
+DOCKER_ACTIONS = (
+    "image.ls",
+    "image.inspect",
+    "image.pull",
+    "image.rm",
+    "container.ls",
+    "container.inspect",
+    "container.logs",
+    "container.run",
+    "container.start",
+    "container.stop",
+    "container.restart",
+    "container.rm",
+)
+ADMIN_ACTIONS = ("policy.show", "audit.show")
+ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
+# Always allowed, everywhere, even without a policy: how to use Shipmate and who it thinks you are.
+OPEN_ACTIONS = frozenset({"help", "whoami"})
+# Actions on existing containers, which carry their creator's labels: the ones `:own` can narrow.
+OWNABLE = frozenset(
+    {
+        "container.ls",
+        "container.inspect",
+        "container.logs",
+        "container.start",
+        "container.stop",
+        "container.restart",
+        "container.rm",
+    }
+)
+EVERYONE = "*"
+DIRECT_MESSAGES = "im"
+
+# The roles a policy gets when it has no `roles:` key: the ones the issue and the example describe.
+STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
+    "viewer": ("image.ls", "image.inspect", "container.ls", "container.inspect", "container.logs"),
+    "operator": (
+        "viewer",
+        "container.run",
+        "container.start",
+        "container.stop",
+        "container.restart",
+        "image.pull",
+        "container.rm:own",
+    ),
+    "admin": ("*",),
+}
+
+
+class GroupLookup(Protocol):
+    """Who is in a Slack user group (S…). Failures must answer "nobody": a lookup never grants by accident."""
+
+    def members_of(self, group_id: str) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """Limits put on every container Shipmate creates (`run.memory`, `run.cpus`)."""
+
+    memory: str | None = None  # as docker takes it: "512m", "1g"
+    cpus: float | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    grants: Mapping[str, bool]  # action -> True when only on the caller's own containers (`:own`)
+    includes: frozenset[str]  # every role it includes, directly or not
+    star: bool  # grants everything through "*"
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: Path
+    roles: Mapping[str, Role]  # in file order
+    members: Mapping[str, tuple[str, ...]]  # user id, group id or "*" -> role names
+    channels: frozenset[str] | None  # None: anywhere
+    images: ImageAllowlist | None  # None: any image
+    run: RunDefaults = field(default_factory=RunDefaults)
+    loaded_at: datetime | None = None
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(key for key in self.members if key.startswith("S"))
+
+    def grants(self, roles: tuple[str, ...]) -> dict[str, bool]:
+        """The union of some roles' grants: a full grant beats an `:own` one."""
+        merged: dict[str, bool] = {}
+        for name in roles:
+            for action, own in self.roles[name].grants.items():
+                merged[action] = merged.get(action, True) and own
+        return merged
+
+    def roles_granting(self, action: str) -> tuple[str, ...]:
+        """The smallest roles that grant all of `action`, as a refusal names them ("needs operator")."""
+        full = [role for role in self.roles.values() if role.grants.get(action) is False]
+        named = [role for role in full if not role.star] or full  # "*" grants everything; name the specific ones
+        names = {role.name for role in named}
+        return tuple(role.name for role in named if not (role.includes & (names - {role.name})))
