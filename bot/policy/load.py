@@ -129,9 +129,11 @@ def _expand(reader: _Reader, written: Written) -> dict[str, Role]:
             elif item in OPEN_ACTIONS:
                 continue  # everyone has these anyway
             elif item in written:
-                if item in path or item == name:
-                    cycle = " → ".join((*path[path.index(item) :], name, item)) if item in path else f"{name} → {name}"
-                    raise reader.error(node, f"role `{name}` includes itself: {cycle}")
+                if item == name:
+                    raise reader.error(node, f"role `{name}` includes itself")
+                if item in path:
+                    cycle = " → ".join((*path[path.index(item) :], name, item))
+                    raise reader.error(node, f"roles include each other in a cycle: {cycle}")
                 visit(item, (*path, name))
                 inner |= {item, *includes[item]}
                 starred = starred or star[item]
