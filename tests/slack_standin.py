@@ -388,6 +388,7 @@ class SlackStandin:
             "usergroups.users.list": self._usergroup_users,
             "users.info": self._user_info,
             "conversations.info": self._conversation_info,
+            "conversations.open": self._open_dm,
             "apps.connections.open": lambda _: {"url": self.socket_url},
         }
 
@@ -507,6 +508,12 @@ class SlackStandin:
             "is_member": True,
         }
         return {"channel": channel | self.channels.get(channel_id, {})}
+
+    def _open_dm(self, body: dict[str, Any]) -> dict[str, Any]:
+        users = str(body.get("users", ""))
+        if not users or "," in users:
+            return self._error("user_not_found" if not users else "not_implemented")
+        return {"channel": {"id": f"D{users.removeprefix('U').removeprefix('W')}", "is_im": True}}
 
     # -- Socket Mode --------------------------------------------------------------------
 

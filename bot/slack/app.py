@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.dispatcher import Dispatcher
 from bot.grammar import SLASH_COMMANDS
-from bot.render.blocks import BUTTON_ACTION_PREFIX
+from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
 from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
@@ -30,6 +30,7 @@ class SlackRuntime:
         left = self.pools.shutdown(grace_seconds)
         if left:
             log.warning("%d command(s) were interrupted by the shutdown; their users were told", left)
+        self.dispatcher.close()
 
 
 def web_client(bot_token: str, api_url: str | None) -> WebClient:
@@ -60,4 +61,6 @@ def build_app(
     for slash in SLASH_COMMANDS:
         app.command(slash)(listeners.slash_command)
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)
+    app.action(CONFIRM_ACTION)(listeners.confirm)
+    app.action(CANCEL_ACTION)(listeners.cancel)
     return app

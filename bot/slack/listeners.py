@@ -37,7 +37,7 @@ class Listeners:
 
     def _in_channel(self, reply: Reply[Message]) -> bool:
         changes = reply.command is not None and reply.command.changes
-        return self.delivery.in_channel(reply.ok, changes, reply.message.is_error)
+        return self.delivery.in_channel(reply.ok, changes, reply.needs_confirmation)
 
     def _work(self, request: Request, live: LiveMessage, run: Callable[[Request], Reply[Message]]) -> Reply[Message]:
         def progress(update: PullProgress) -> None:
@@ -137,3 +137,18 @@ class Listeners:
         """A container button: its value is a docker command line, run with the clicker's identity."""
         ack()
         self._click(body, self._handle, action.get("value", ""), replace=False)
+
+    def confirm(self, ack: Callable[..., None], body: dict, action: dict) -> None:
+        """Confirm: the signed token is verified, re-authorized for the clicker, and runs at most once."""
+        ack()
+        token = action.get("value", "")
+        self._click(
+            body, lambda request: self.dispatcher.confirm(token, request.caller, to_message), "(confirmed)", True
+        )
+
+    def cancel(self, ack: Callable[..., None], body: dict, action: dict) -> None:
+        ack()
+        token = action.get("value", "")
+        self._click(
+            body, lambda request: self.dispatcher.cancel(token, request.caller, to_message), "(cancelled)", True
+        )

@@ -3,6 +3,7 @@
 import logging
 import signal
 import threading
+import time
 
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
@@ -18,13 +19,16 @@ SHUTDOWN_GRACE_SECONDS = 7  # in-flight work gets this long, then an "interrupte
 
 
 def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
-    from bot.dispatcher import Dispatcher
-    from bot.engine import Engine, RunLimits
+    from bot.slack.audit_channel import AuditChannelSink
+    from bot.slack.groups import SlackGroups
+    from bot.wiring import make_dispatcher
 
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
-    engine = Engine(core.docker_host, timeout=core.docker_timeout, pool_size=slack.workers * 3)
-    dispatcher = Dispatcher(engine, limits=RunLimits(wait_seconds=core.run_timeout))
     client = web_client(slack.bot_token, slack.api_url)
+    sinks = [AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else []
+    dispatcher = make_dispatcher(
+        core, group_lookup=SlackGroups(client), audit_sinks=sinks, engine_pool_size=slack.workers * 3
+    )
     try:
         app = build_app(
             client,
@@ -34,8 +38,36 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
             reads_in_channel=slack.reads_in_channel,
         )
     except (BoltError, SlackClientError, OSError) as error:  # Bolt checks the token with auth.test at start-up
+        dispatcher.close()
         raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
     return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools)
+
+
+def _rejected(runtime: SlackRuntime, body: bytes, reason: str) -> None:
+    """Audit a request that failed verification, with what it claimed to be (unverified, so marked as such)."""
+    from urllib.parse import parse_qs
+
+    from bot.audit import REJECTED, AuditRecord
+
+    if runtime.dispatcher.audit is None:
+        return
+    fields = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")[:4096]).items()}
+    claimed = f"{fields.get('command', '')} {fields.get('text', '')}".strip() or "(interaction or unknown body)"
+    runtime.dispatcher.audit.record(
+        AuditRecord(
+            at=time.time(),
+            team_id=fields.get("team_id", "")[:32],
+            user_id=fields.get("user_id", "")[:32],
+            user_name=fields.get("user_name", "")[:64],
+            channel_id=fields.get("channel_id", "")[:32],
+            command=claimed[:500],
+            action="",
+            changes=False,
+            decision=REJECTED,
+            outcome=REJECTED,
+            detail=f"HTTP request refused: {reason} (claimed identity not verified)",
+        )
+    )
 
 
 def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
@@ -58,6 +90,7 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
         )
         if refusal:
             log.warning("refused an HTTP request: %s", refusal)
+            _rejected(runtime, body, refusal)
             return jsonify(error=refusal), 401
         return handler.handle(request)
 
@@ -109,7 +142,9 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
 
 
 def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    # The websocket-client adapter notices a dropped connection at once; the built-in client spins on the dead
+    # socket until five pings have failed (about a minute).
+    from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 
     runtime = build_runtime(core, slack)
     handler = SocketModeHandler(runtime.app, slack.app_token, web_client=runtime.client)
