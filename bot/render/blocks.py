@@ -360,5 +360,7 @@ def _audit(result: AuditTrail) -> Message:
         text = f"no audit records{whose}"
         return Message(text=text, blocks=[section(escape(text))])
     title = f"🧾 latest {len(result.entries)} audit records{whose}, newest first"
-    table, _ = code_sections("\n".join(audit_table(result)), max_blocks=10, keep="head")
-    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *table])
+    table, lines_shown = code_sections("\n".join(audit_table(result)), max_blocks=10, keep="head")
+    hidden = len(result.entries) - (lines_shown - 1)  # the first line is the header
+    notes = [context(f"… and {hidden} more")] if hidden > 0 else []
+    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *table, *notes])
