@@ -1,0 +1,765 @@
+"""Both renderers over every Result type, small and huge and hostile: valid Block Kit within Slack's limits,
+honest truncation, secrets masked, docker-like columns, and buttons whose commands parse back."""
+
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import bot.results
+from bot.engine import Context, Engine, execute
+from bot.grammar import SPECS, parse
+from bot.grammar.commands import (
+    Command,
+    ContainerLogs,
+    ContainerRemove,
+    ContainerRestart,
+    ContainerStart,
+    ContainerStop,
+    Help,
+)
+from bot.render.blocks import MAX_CONTAINER_ROWS, MAX_IMAGE_ROWS, progress_bar, to_message
+from bot.render.kit import Message
+from bot.render.text import to_text
+from bot.results import (
+    AuditEntry,
+    AuditTrail,
+    ConfirmationRequest,
+    ContainerDetails,
+    ContainerRow,
+    ContainerTable,
+    Failure,
+    Identity,
+    ImageDetails,
+    ImageRow,
+    ImageTable,
+    LogText,
+    Notice,
+    Outcome,
+    Outcomes,
+    PolicySummary,
+    PullDone,
+    PullProgress,
+    Result,
+    RoleSummary,
+    RunDone,
+)
+from bot.secrets import MASK
+from tests.blockkit import assert_valid_message, message_problems, payload_strings
+
+NOW = datetime.now(UTC)
+HOSTILE = "<!channel> <@U0BOSS> <http://evil.example|click> & &amp; `tick` ```fence``` *bold* _it_ ~s~"
+STATES = ("running", "exited", "created", "paused", "restarting", "dead")
+RUNNING_STATES = {"running", "restarting", "paused"}
+SECRETS = {
+    "DB_PASSWORD": "pw-3f9a1c",
+    "API_TOKEN": "tok-77d2e0",
+    "AWS_SECRET_ACCESS_KEY": "aws-c0ffee",
+    "GITHUB_TOKEN": "ghp-deadbeef",
+    "private_key": "pk-0badf00d",
+    "SESSION_COOKIE": "ck-5ca1ab1e",
+    "SENTRY_DSN": "dsn-feedface",
+    "MYSQL_ROOT_PASSWORD": "root-8badf00d",
+}
+PLAIN_ENV = (("COLOR", "blue"), ("NGINX_VERSION", "1.25.4"), ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/bin"))
+
+
+# -- realistic results -------------------------------------------------------------------------------
+
+
+def container_row(index: int, name: str | None = None, state: str | None = None) -> ContainerRow:
+    state = state or STATES[index % len(STATES)]
+    status = {
+        "running": f"Up {index % 59 + 1} minutes",
+        "exited": f"Exited ({index % 3}) {index % 50 + 2} minutes ago",
+        "created": "Created",
+        "paused": "Up 2 hours (Paused)",
+        "restarting": "Restarting (1) 3 seconds ago",
+        "dead": "Dead",
+    }[state]
+    ports = (f"0.0.0.0:{8000 + index}->80/tcp", f":::{8000 + index}->80/tcp") if state == "running" else ()
+    return ContainerRow(
+        name=name or f"web-{index}",
+        short_id=f"{index:012x}",
+        image=("nginx:latest", "busybox:latest", "devwikirepo/envnodecolorapp:latest")[index % 3],
+        command=("/docker-entrypoint.sh nginx -g 'daemon off;'", "sh -c 'sleep 1000'", "npm start")[index % 3],
+        state=state,
+        status=status,
+        ports=ports,
+        owner=f"U{index:08d}" if index % 2 else None,
+    )
+
+
+def image_row(index: int, repository: str | None = None) -> ImageRow:
+    return ImageRow(
+        repository=repository
+        or ("nginx", "busybox", "devwikirepo/envnodecolorapp", "127.0.0.1:5000/team/app")[index % 4],
+        tag=("latest", "1.25", f"v{index}")[index % 3],
+        short_id=f"{index * 7919:012x}",
+        created=NOW - timedelta(hours=index * 5),
+        size=(index + 1) * 1_234_567,
+    )
+
+
+def log_text(lines: int, width: int = 60) -> str:
+    return "".join(
+        f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z line {i} " + "x" * width + "\n" for i in range(lines)
+    )
+
+
+def secret_env() -> tuple[tuple[str, str], ...]:
+    return (*PLAIN_ENV, *SECRETS.items())
+
+
+def image_details(**changes) -> ImageDetails:
+    details = ImageDetails(
+        short_id="3f4e5d6c7b8a",
+        tags=("nginx:latest", "nginx:1.25"),
+        created=NOW - timedelta(days=12),
+        size=187_654_321,
+        os="linux",
+        architecture="amd64",
+        env=secret_env(),
+        cmd=("nginx", "-g", "daemon off;"),
+        entrypoint=("/docker-entrypoint.sh",),
+        working_dir="/usr/share/nginx/html",
+        exposed_ports=("80/tcp", "443/tcp"),
+        labels=(("maintainer", "NGINX Docker Maintainers"), ("LICENSE_KEY", "lic-1234abcd")),
+    )
+    return replace(details, **changes)
+
+
+def container_details(**changes) -> ContainerDetails:
+    details = ContainerDetails(
+        name="web1",
+        short_id="0123456789ab",
+        image="devwikirepo/envnodecolorapp:latest",
+        state="running",
+        status_detail="running since 2024-05-01 10:00:00 UTC",
+        created=NOW - timedelta(minutes=5),
+        cmd=("node", "app.js"),
+        env=secret_env(),
+        ports=("0.0.0.0:8081->3000/tcp",),
+        restart_count=0,
+        health="healthy",
+        owner="U0123ABCD",
+    )
+    return replace(details, **changes)
+
+
+def run_done(**changes) -> RunDone:
+    done = RunDone(
+        name="web1",
+        short_id="0123456789ab",
+        image="devwikirepo/envnodecolorapp",
+        state="running",
+        ports=("0.0.0.0:8081->3000/tcp",),
+        detached=True,
+    )
+    return replace(done, **changes)
+
+
+def audit_entry(index: int, command: str = "/ps -a") -> AuditEntry:
+    return AuditEntry(
+        at=NOW - timedelta(minutes=index),
+        user_id=f"U{index:08d}",
+        channel_id="C0123ABCD",
+        command=command,
+        decision="allowed",
+        outcome="ok",
+        detail="",
+        duration_ms=index * 3,
+    )
+
+
+def policy(**changes) -> PolicySummary:
+    summary = PolicySummary(
+        path="/etc/shipmate/policy.yml",
+        loaded_at=NOW - timedelta(minutes=3),
+        roles=(
+            RoleSummary("admin", ("*",), ("U0ADMIN1",)),
+            RoleSummary("dev", ("image.ls", "container.ls", "container.rm:own", "container.run"), ("S0DEVS", "*")),
+        ),
+        channels=("C0123ABCD",),
+        images=("nginx:*", "busybox:*"),
+        run_memory="512m",
+        run_cpus=1.0,
+    )
+    return replace(summary, **changes)
+
+
+HELP_EXECUTOR_CONTEXT = Context(engine=Engine("unix:///nonexistent/docker.sock"))  # help never calls Docker
+HELP_OVERVIEW = execute(Help(), HELP_EXECUTOR_CONTEXT)
+
+EXAMPLES: dict[str, Result] = {
+    "failure": Failure("unknown flag `--frob`", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
+    "failure hostile": Failure(f"Docker refused: {HOSTILE}"),
+    "failure long": Failure("unexpected argument `" + "a" * 5000 + "`", "`/ps`"),
+    "help overview": HELP_OVERVIEW,
+    "help image": execute(Help(topic="image"), HELP_EXECUTOR_CONTEXT),
+    "help run": execute(Help(topic="run"), HELP_EXECUTOR_CONTEXT),
+    "images": ImageTable(tuple(image_row(i) for i in range(7))),
+    "images none": ImageTable(()),
+    "images none matching": ImageTable((), reference="nginx:9"),
+    "images 1000": ImageTable(tuple(image_row(i) for i in range(1000))),
+    "images long names": ImageTable(
+        tuple(image_row(i, "registry.example.com:5000/" + "team/" * 40 + f"app{i}") for i in range(150))
+    ),
+    "image details": image_details(),
+    "image details bare": image_details(tags=(), env=(), cmd=None, entrypoint=None, labels=(), created=None),
+    "image details huge env": image_details(env=tuple((f"VAR_{i}", "v" * 100) for i in range(300))),
+    "image details long values": image_details(env=(("BLOB", "y" * 10_000), ("NOTE", HOSTILE))),
+    "pull progress": PullProgress("nginx:1.25", 42, 2, 5),
+    "pull progress over": PullProgress("bigimage:latest", 140, 9, 7),
+    "pulled": PullDone("nginx:1.25", "3f4e5d6c7b8a", 187_654_321, updated=True),
+    "pull up to date": PullDone("nginx:latest", "3f4e5d6c7b8a", 187_654_321, updated=False),
+    "outcomes ok": Outcomes("removed", (Outcome("web1", True), Outcome("web2", True))),
+    "outcomes mixed": Outcomes(
+        "stopped", (Outcome("web1", True), Outcome("ghost", False, f"no such container: {HOSTILE}"))
+    ),
+    "outcomes many": Outcomes("removed", tuple(Outcome(f"c{i}", i % 2 == 0, "no such container") for i in range(20))),
+    "containers": ContainerTable(tuple(container_row(i) for i in range(6)), all=True),
+    "containers none": ContainerTable((), all=False),
+    "containers none at all": ContainerTable((), all=True),
+    "containers 500": ContainerTable(tuple(container_row(i) for i in range(500)), all=True),
+    "containers long names": ContainerTable(
+        (container_row(0, "a" * 128), container_row(1, "b"), container_row(2, "c" * 41), container_row(3)), all=True
+    ),
+    "container details": container_details(),
+    "container details exited": container_details(state="exited", status_detail="exited (1) at …", health=None),
+    "container details long": container_details(
+        name="n" * 128, cmd=("sh", "-c", "echo " + "z" * 5000), env=tuple((f"V{i}", "w" * 200) for i in range(100))
+    ),
+    "container details hostile": container_details(cmd=("sh", "-c", HOSTILE), env=(("MOTD", HOSTILE),)),
+    "logs": LogText("web1", log_text(12), 12, truncated=False),
+    "logs empty": LogText("web1", "", 0, truncated=False),
+    "logs 50000": LogText("web1", log_text(50_000), 50_000, truncated=False),
+    "logs capped": LogText("web1", log_text(2_000), 2_000, truncated=True),
+    "logs one long line": LogText("web1", "q" * 10_000 + "\n", 1, truncated=False),
+    "logs hostile": LogText("web1", (HOSTILE + "\n") * 5, 5, truncated=False),
+    "run detached": run_done(),
+    "run exited": run_done(detached=False, state="exited", exit_code=0, output="hello\n", ports=()),
+    "run failed": run_done(detached=False, state="exited", exit_code=3, output="boom\n", removed=True, pulled=True),
+    "run timed out": run_done(detached=False, state="exited", exit_code=137, output=log_text(100), timed_out_after=60),
+    "run no output": run_done(detached=False, state="exited", exit_code=0, output="", ports=()),
+    "run long output": run_done(detached=False, state="exited", exit_code=0, output=log_text(5_000), ports=()),
+    "run hostile output": run_done(detached=False, state="exited", exit_code=0, output=HOSTILE * 3),
+    "notice": Notice("Shipmate", ("one", "two")),
+    "notice title only": Notice("nothing to see"),
+    "notice 1000 lines": Notice("audit", tuple(f"record {i} " + "r" * 50 for i in range(1000))),
+    "notice hostile": Notice(HOSTILE, (HOSTILE, "", "last")),
+    "confirmation": ConfirmationRequest(
+        summary="remove `web1` (running: it will be stopped first)",
+        details=(),
+        command="/docker rm -f web1",
+        token="t" * 300,
+        expires_in=120,
+    ),
+    "confirmation many": ConfirmationRequest(
+        summary="remove 20 containers",
+        details=tuple(f"web-{i} (running)" for i in range(20)),
+        command="/docker rm -f " + " ".join(f"web-{i}" for i in range(20)),
+        token="t" * 300,
+        expires_in=30,
+    ),
+    "identity": Identity(
+        user_id="U0123ABCD",
+        user_name="ada",
+        team_id="T0123",
+        channel_id="C0123ABCD",
+        roles=("dev",),
+        granted_by=("S0DEVS",),
+        actions=("image.ls", "container.ls", "container.rm:own"),
+        channel_allowed=True,
+    ),
+    "identity nobody": Identity("U0NOBODY", "", "", "", (), (), (), channel_allowed=False, note="no policy yet"),
+    "policy": policy(),
+    "policy none": policy(loaded_at=None, roles=(), problem="no file at /etc/shipmate/policy.yml"),
+    "policy many roles": policy(roles=tuple(RoleSummary(f"role{i}", ("image.ls",) * 50, ("*",)) for i in range(40))),
+    "audit": AuditTrail(tuple(audit_entry(i) for i in range(5)), user=None, limit=20),
+    "audit none": AuditTrail((), user="U0123ABCD", limit=20),
+    "audit long commands": AuditTrail(
+        tuple(audit_entry(i, "/run busybox echo " + "e" * 1500) for i in range(200)), user="U0123ABCD", limit=200
+    ),
+    "audit 200": AuditTrail(
+        tuple(audit_entry(i, f"/run -d --name web-{i} -e DB_PASSWORD=•••• nginx") for i in range(200)),
+        user=None,
+        limit=200,
+    ),
+}
+
+
+def message(result: Result) -> Message:
+    rendered = to_message(result)
+    assert isinstance(rendered, Message)
+    return rendered
+
+
+def texts(payload: dict) -> list[str]:
+    """The fallback and every mrkdwn text object: the strings Slack formats."""
+    found = [payload["text"]]
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            if value.get("type") == "mrkdwn" and isinstance(value.get("text"), str):
+                found.append(value["text"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(payload["blocks"])
+    return found
+
+
+def contexts(payload: dict) -> list[str]:
+    return [e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
+
+
+def code_lines(payload: dict) -> list[str]:
+    """The lines inside the ``` fences, in order."""
+    lines: list[str] = []
+    for block in payload["blocks"]:
+        text = block.get("text", {}).get("text", "") if block["type"] == "section" else ""
+        if text.startswith("```\n") and text.endswith("\n```"):
+            lines += text[4:-4].split("\n")
+    return lines
+
+
+# -- every result type, both renderers ----------------------------------------------------------------
+
+
+def _result_types() -> set[type]:
+    found, todo = set(), [Result]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__ == bot.results.__name__:
+                found.add(sub)
+    return found
+
+
+def test_every_result_type_has_examples_and_both_renderers() -> None:
+    types = _result_types() | {PullProgress}  # not a Result (it is sent while a pull runs), but drawn like one
+    assert {type(result) for result in EXAMPLES.values()} == types
+    for kind in types:
+        assert to_message.dispatch(kind) is not to_message.dispatch(Result), kind
+        assert to_text.dispatch(kind) is not to_text.dispatch(Result), kind
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_renders_valid_slack_message_and_text(name: str) -> None:
+    result = EXAMPLES[name]
+    rendered = message(result)
+    payload = rendered.payload()
+    assert_valid_message(payload)
+    assert payload["blocks"], "every answer has at least one block"
+    as_text = to_text(result)
+    assert isinstance(as_text, str) and as_text.strip()
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_mrkdwn_hostile_text_is_escaped(name: str) -> None:
+    """No `<…>` control sequence or raw `&` reaches Slack's formatter except the bot's own user mentions."""
+    for text in texts(message(EXAMPLES[name]).payload()):
+        own_mentions_removed = re.sub(r"<@[UW][A-Z0-9]+>", "", text)
+        assert "<" not in own_mentions_removed and ">" not in own_mentions_removed, text[:300]
+        assert not re.search(r"&(?!amp;|lt;|gt;)", text), text[:300]
+        if text.startswith("```\n") and text.endswith("\n```"):
+            assert text.count("```") == 2, "a fence inside code would end the code block early"
+
+
+def test_hostile_text_survives_as_text() -> None:
+    payload = message(EXAMPLES["logs hostile"]).payload()
+    assert "&lt;!channel&gt; &lt;@U0BOSS&gt; &lt;http://evil.example|click&gt; &amp; &amp;amp;" in payload_strings(
+        payload
+    )
+    failure = message(EXAMPLES["failure hostile"]).payload()
+    assert "<!channel>" not in failure["text"] and "&lt;!channel&gt;" in failure["text"]
+    assert "<!channel>" in to_text(EXAMPLES["failure hostile"]), "the terminal shows the text as it is"
+
+
+# -- limits and honest truncation ------------------------------------------------------------------------
+
+
+def test_500_containers_show_20_and_say_how_many_more() -> None:
+    payload = message(EXAMPLES["containers 500"]).payload()
+    assert_valid_message(payload)
+    rows = [b for b in payload["blocks"] if b["type"] == "actions"]
+    assert len(rows) == MAX_CONTAINER_ROWS
+    assert payload["text"] == "500 containers"
+    assert any(note.startswith(f"… and {500 - MAX_CONTAINER_ROWS} more") for note in contexts(payload))
+    assert len(to_text(EXAMPLES["containers 500"]).splitlines()) == 501, "the terminal lists every container"
+
+
+def test_1000_images_show_100_and_say_how_many_more() -> None:
+    payload = message(EXAMPLES["images 1000"]).payload()
+    lines = code_lines(payload)
+    assert lines[0].startswith("REPOSITORY") and len(lines) == MAX_IMAGE_ROWS + 1
+    assert contexts(payload) == [f"… and {1000 - MAX_IMAGE_ROWS} more"]
+    assert payload["text"] == "1000 images"
+    assert len(to_text(EXAMPLES["images 1000"]).splitlines()) == 1001
+
+
+def test_image_rows_that_do_not_fit_are_counted_exactly() -> None:
+    payload = message(EXAMPLES["images long names"]).payload()
+    shown = len(code_lines(payload)) - 1
+    assert 0 < shown < 150
+    assert contexts(payload) == [f"… and {150 - shown} more"]
+
+
+@pytest.mark.parametrize(
+    ("name", "total"), [("image details huge env", 300), ("notice 1000 lines", 1000), ("container details long", 100)]
+)
+def test_long_listings_say_how_many_more(name: str, total: int) -> None:
+    payload = message(EXAMPLES[name]).payload()
+    shown = len([line for line in code_lines(payload) if re.match(r"(VAR_|V|record )\d+", line)])
+    assert 0 < shown < total
+    assert f"… and {total - shown} more" in contexts(payload)
+
+
+@pytest.mark.parametrize(
+    ("name", "filename"),
+    [("logs 50000", "web1.log"), ("run long output", "web1.out"), ("run timed out", "web1.out")],
+)
+def test_long_output_shows_its_tail_and_attaches_everything(name: str, filename: str) -> None:
+    result = EXAMPLES[name]
+    full = result.text if isinstance(result, LogText) else result.output
+    rendered = message(result)
+    payload = rendered.payload()
+    lines = code_lines(payload)
+    assert rendered.attachment is not None
+    assert rendered.attachment.filename == filename and rendered.attachment.content == full
+    assert f"output truncated, last {len(lines)} lines shown" in " ".join(contexts(payload))
+    assert lines == full.rstrip("\n").split("\n")[-len(lines) :], "the newest lines are the ones shown"
+    assert 0 < len(lines) <= 40
+
+
+def test_audit_rows_that_do_not_fit_are_counted() -> None:
+    payload = message(EXAMPLES["audit long commands"]).payload()
+    shown = len(code_lines(payload)) - 1  # the header
+    assert 0 < shown < 200
+    assert f"… and {200 - shown} more" in contexts(payload)
+    assert len(message(EXAMPLES["audit 200"]).payload()["blocks"]) > 1
+
+
+def test_policy_roles_beyond_the_first_30_are_counted() -> None:
+    assert any(
+        note.startswith("… and 10 more roles") for note in contexts(message(EXAMPLES["policy many roles"]).payload())
+    )
+
+
+def test_one_line_too_long_for_slack_is_attached() -> None:
+    rendered = message(EXAMPLES["logs one long line"])
+    assert rendered.attachment is not None and rendered.attachment.content == "q" * 10_000 + "\n"
+    assert any("output truncated" in note for note in contexts(rendered.payload()))
+
+
+@pytest.mark.parametrize("name", ["logs", "run exited", "run failed", "run no output", "run hostile output"])
+def test_short_output_is_inline_whole(name: str) -> None:
+    result = EXAMPLES[name]
+    full = result.text if isinstance(result, LogText) else result.output
+    rendered = message(result)
+    assert rendered.attachment is None
+    assert not any("truncated" in note for note in contexts(rendered.payload()))
+    shown = "\n".join(code_lines(rendered.payload()))
+    assert shown == (full.rstrip("\n") or "(no output)").replace("&", "&amp;").replace("<", "&lt;").replace(
+        ">", "&gt;"
+    ).replace("```", "`\u200b``")
+
+
+def test_capped_logs_say_so_in_both_renderers() -> None:
+    result = EXAMPLES["logs capped"]
+    assert any("older lines were dropped" in note for note in contexts(message(result).payload()))
+    assert to_text(result).startswith("(output truncated, last 2000 lines shown)\n")
+
+
+def test_text_renderer_keeps_the_whole_output() -> None:
+    assert to_text(EXAMPLES["logs 50000"]) == EXAMPLES["logs 50000"].text.rstrip("\n")
+    assert to_text(EXAMPLES["logs empty"]) == "no output from web1"
+
+
+def test_no_limit_is_exceeded_by_the_biggest_results() -> None:
+    for name in ("containers 500", "images 1000", "logs 50000", "notice 1000 lines", "policy many roles", "audit 200"):
+        payload = message(EXAMPLES[name]).payload()
+        assert not list(message_problems(payload)), name
+        assert len(payload["blocks"]) <= 50
+        assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in payload["blocks"])
+
+
+# -- secrets ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["image details", "container details"])
+def test_secret_env_values_are_masked_in_both_renderers(name: str) -> None:
+    result = EXAMPLES[name]
+    payload = payload_strings(message(result).payload())
+    as_text = to_text(result)
+    for variable, value in SECRETS.items():
+        for rendered in (payload, as_text):
+            assert f"{variable}={MASK}" in rendered
+            assert value not in rendered
+    for variable, value in PLAIN_ENV:
+        assert f"{variable}={value}" in payload and f"{variable}={value}" in as_text
+
+
+def test_secret_looking_labels_are_masked_too() -> None:
+    result = EXAMPLES["image details"]
+    for rendered in (payload_strings(message(result).payload()), to_text(result)):
+        assert f"LICENSE_KEY={MASK}" in rendered and "lic-1234abcd" not in rendered
+        assert "maintainer=NGINX Docker Maintainers" in rendered
+
+
+def test_an_empty_secret_is_shown_empty_not_masked() -> None:
+    result = container_details(env=(("API_TOKEN", ""),))
+    assert "API_TOKEN=\n" in "\n".join(code_lines(message(result).payload())) + "\n"
+    assert "  API_TOKEN=" in to_text(result).splitlines()
+
+
+# -- docker-like tables ------------------------------------------------------------------------------------
+
+
+def _assert_columns(lines: list[str], header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Each cell starts exactly where its header does, in every row."""
+    starts = [lines[0].index(title) for title in header]
+    assert starts == sorted(starts)
+    for line, cells in zip(lines[1:], rows, strict=True):
+        for start, cell in zip(starts, cells, strict=True):
+            assert line[start : start + len(cell)] == cell, (line, cell)
+            assert start == 0 or line[start - 1] == " ", line
+
+
+def test_terminal_container_table_is_aligned() -> None:
+    result = EXAMPLES["containers long names"]
+    header = ("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES")
+    rows = [(r.short_id, r.image, f'"{r.command[:20]}"', r.status, ", ".join(r.ports), r.name) for r in result.rows]
+    lines = to_text(result).splitlines()
+    _assert_columns(lines, header, [(*row[:-1], "") for row in rows])  # NAMES follows its state emoji
+    assert all(line.endswith(row[-1]) for line, row in zip(lines[1:], rows, strict=True))
+
+
+def test_terminal_image_table_is_aligned() -> None:
+    result = EXAMPLES["images"]
+    lines = to_text(result).splitlines()
+    rows = [(r.repository, r.tag, r.short_id) for r in result.rows]
+    _assert_columns(lines, ("REPOSITORY", "TAG", "IMAGE ID"), rows)
+
+
+@pytest.mark.parametrize("name", ["containers", "containers long names", "containers 500"])
+def test_slack_container_rows_are_aligned(name: str) -> None:
+    payload = message(EXAMPLES[name]).payload()
+    rows = [b["text"]["text"] for b in payload["blocks"][1:] if b["type"] == "section"]
+    spans = [re.match(r"^\S+ `([^`]*)`  `[0-9a-f]{12}`$", row) for row in rows]
+    assert all(spans), rows
+    shown = EXAMPLES[name].rows[: len(rows)]
+    image_columns = {span[1].index(row.image[:39]) for span, row in zip(spans, shown, strict=True)}
+    status_columns = {span[1].index(row.status) for span, row in zip(spans, shown, strict=True)}
+    assert len(image_columns) == 1 and len(status_columns) == 1, rows
+
+
+# -- buttons: each carries a command line that parses back to the command it names -----------------------------
+
+
+def _buttons(payload: dict) -> dict[str, dict[str, str]]:
+    """block_id -> {label without emoji: value}"""
+    found = {}
+    for block in payload["blocks"]:
+        if block["type"] == "actions" and block.get("block_id", "").startswith("container:"):
+            found[block["block_id"]] = {
+                element["text"]["text"].split(" ", 1)[1]: element["value"] for element in block["elements"]
+            }
+    return found
+
+
+def _expected_buttons(name: str, state: str) -> dict[str, Command]:
+    if state in RUNNING_STATES:
+        return {
+            "Logs": ContainerLogs(container=name),
+            "Restart": ContainerRestart(containers=(name,)),
+            "Stop": ContainerStop(containers=(name,)),
+            "Remove": ContainerRemove(containers=(name,), force=True),
+        }
+    return {
+        "Logs": ContainerLogs(container=name),
+        "Start": ContainerStart(containers=(name,)),
+        "Remove": ContainerRemove(containers=(name,), force=False),
+    }
+
+
+def _assert_buttons_parse_back(buttons: dict[str, str], name: str, state: str) -> None:
+    expected = _expected_buttons(name, state)
+    assert list(buttons) == list(expected)
+    for label, value in buttons.items():
+        assert parse(value, "/docker") == expected[label], (label, value)
+
+
+@pytest.mark.parametrize("name", ["containers", "containers long names", "containers 500"])
+def test_container_rows_carry_buttons_that_parse_back(name: str) -> None:
+    result = EXAMPLES[name]
+    buttons = _buttons(message(result).payload())
+    shown = result.rows[:MAX_CONTAINER_ROWS]
+    assert list(buttons) == [f"container:{row.name}" for row in shown]
+    for row in shown:
+        _assert_buttons_parse_back(buttons[f"container:{row.name}"], row.name, row.state)
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_state_gets_the_right_buttons(state: str) -> None:
+    row = container_row(3, name="web.3_x", state=state)
+    buttons = _buttons(message(ContainerTable((row,), all=True)).payload())
+    _assert_buttons_parse_back(buttons["container:web.3_x"], "web.3_x", state)
+    details = container_details(name="web.3_x", state=state)
+    _assert_buttons_parse_back(_buttons(message(details).payload())["container:web.3_x"], "web.3_x", state)
+
+
+@pytest.mark.parametrize(
+    ("name", "state"), [("run detached", "running"), ("run exited", "exited"), ("run timed out", "exited")]
+)
+def test_run_results_carry_buttons_that_parse_back(name: str, state: str) -> None:
+    result = EXAMPLES[name]
+    buttons = _buttons(message(result).payload())
+    assert list(buttons) == [f"container:{result.name}"]
+    _assert_buttons_parse_back(buttons[f"container:{result.name}"], result.name, state)
+
+
+def test_a_removed_run_has_no_buttons() -> None:
+    assert _buttons(message(EXAMPLES["run failed"]).payload()) == {}
+
+
+def test_remove_is_the_danger_button() -> None:
+    for block in message(EXAMPLES["containers"]).payload()["blocks"]:
+        if block["type"] == "actions":
+            styles = {e["text"]["text"].split(" ", 1)[1]: e.get("style") for e in block["elements"]}
+            assert styles.pop("Remove") == "danger" and set(styles.values()) == {None}
+
+
+def test_confirmation_buttons_carry_the_token() -> None:
+    payload = message(EXAMPLES["confirmation"]).payload()
+    (actions,) = [b for b in payload["blocks"] if b["type"] == "actions"]
+    assert [(e["text"]["text"], e["value"]) for e in actions["elements"]] == [
+        ("Confirm", "t" * 300),
+        ("Cancel", "t" * 300),
+    ]
+
+
+# -- the rest of each result's content -----------------------------------------------------------------------
+
+
+def test_failure_shows_reason_and_usage() -> None:
+    result = EXAMPLES["failure"]
+    rendered = message(result)
+    assert rendered.is_error
+    assert rendered.payload()["text"] == "❌ unknown flag `--frob`"
+    assert contexts(rendered.payload()) == ["usage: `/ps [-a|--all] [-f|--filter KEY=VALUE]…`"]
+    assert to_text(result) == "error: unknown flag `--frob` — usage: /ps [-a|--all] [-f|--filter KEY=VALUE]…"
+
+
+def test_help_lists_every_command_in_both_renderers() -> None:
+    payload = payload_strings(message(HELP_OVERVIEW).payload())
+    as_text = to_text(HELP_OVERVIEW)
+    for spec in SPECS:
+        assert f"/docker {spec.name}" in payload and spec.summary in payload
+        assert f"/docker {spec.name}" in as_text and spec.summary in as_text
+
+
+def test_pull_progress_bar() -> None:
+    assert progress_bar(0) == "░" * 20 and progress_bar(100) == "▓" * 20 and progress_bar(140) == "▓" * 20
+    assert progress_bar(50) == "▓" * 10 + "░" * 10 and progress_bar(-5) == "░" * 20
+    payload = message(EXAMPLES["pull progress"]).payload()
+    assert "42%" in payload["blocks"][0]["text"]["text"] and contexts(payload) == ["2/5 layers"]
+    assert to_text(EXAMPLES["pull progress"]) == "pulling nginx:1.25: 42% (2/5 layers)"
+
+
+def test_pull_done_says_whether_anything_changed() -> None:
+    assert to_text(EXAMPLES["pulled"]) == "pulled nginx:1.25 (3f4e5d6c7b8a, 187.7 MB)"
+    assert to_text(EXAMPLES["pull up to date"]) == "nginx:latest is up to date (3f4e5d6c7b8a, 187.7 MB)"
+
+
+def test_outcomes_show_each_target() -> None:
+    mixed = EXAMPLES["outcomes mixed"]
+    rendered = message(mixed)
+    assert rendered.is_error and not mixed.all_ok
+    assert "✅ `web1` stopped" in rendered.payload()["blocks"][0]["text"]["text"]
+    assert to_text(mixed).splitlines()[0] == "web1: stopped"
+    assert to_text(mixed).splitlines()[1].startswith("ghost: error: no such container")
+    assert not message(EXAMPLES["outcomes ok"]).is_error
+
+
+def test_run_summaries() -> None:
+    assert (
+        to_text(EXAMPLES["run detached"]).splitlines()[0]
+        == "started web1 (0123456789ab) from devwikirepo/envnodecolorapp: running"
+    )
+    assert to_text(EXAMPLES["run failed"]).splitlines()[0] == "web1 exited with code 3, removed"
+    assert to_text(EXAMPLES["run timed out"]).splitlines()[0] == "web1 was still running after 60 s and was stopped"
+    assert any(
+        "pulled `devwikirepo/envnodecolorapp` first" in note
+        for note in contexts(message(EXAMPLES["run failed"]).payload())
+    )
+
+
+def test_headers_are_cut_to_slacks_limit() -> None:
+    payload = message(EXAMPLES["container details long"]).payload()
+    assert payload["blocks"][0]["type"] == "header"
+    assert len(payload["blocks"][0]["text"]["text"]) <= 150
+
+
+# -- the checker itself: each rule can fail ----------------------------------------------------------------------
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(text: str, action_id: str = "a", value: str = "v") -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": text}, "action_id": action_id, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"text": "", "blocks": [_section("x")]}, "fallback `text` must be a non-empty string"),
+        ({"blocks": [_section("x")]}, "fallback `text` must be a non-empty string"),
+        ({"text": "x" * 4001, "blocks": []}, "fallback `text` is 4001 characters"),
+        ({"text": "t", "blocks": [_section("x")] * 51}, "51 blocks; at most 50"),
+        ({"text": "t", "blocks": [_section("x" * 3001)]}, "3000"),
+        ({"text": "t", "blocks": [_section(" ")]}, "text is empty"),
+        ({"text": "t", "blocks": [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}]}, "fields"),
+        (
+            {"text": "t", "blocks": [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}]},
+            "field 0 text is 2001 characters",
+        ),
+        ({"text": "t", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]}, "150"),
+        ({"text": "t", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]}, "header"),
+        ({"text": "t", "blocks": [{"type": "actions", "elements": [_button("b" * 76)]}]}, "75"),
+        ({"text": "t", "blocks": [{"type": "actions", "elements": [_button("b", value="v" * 2001)]}]}, "value"),
+        ({"text": "t", "blocks": [{"type": "actions", "elements": [_button("b"), _button("c")]}]}, "used twice"),
+        ({"text": "t", "blocks": [{"type": "actions", "elements": [{**_button("b"), "style": "loud"}]}]}, "style"),
+        (
+            {"text": "t", "blocks": [{**_section("x"), "block_id": "a"}, {**_section("y"), "block_id": "a"}]},
+            "used twice",
+        ),
+        ({"text": "t", "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}]}, "context"),
+        ({"text": "t", "blocks": [{"type": "bogus"}]}, "unknown block type"),
+        ({"text": "t", "blocks": [{**_section("x"), "acessory": {}}]}, "drops or changes"),
+        ({"text": "t", "blocks": ["not a block"]}, "not a block"),
+        ({"text": "t", "blocks": [_section("x")], "response_type": "everyone"}, "response_type"),
+        ({"text": "t", "blocks": {"type": "section"}}, "`blocks` must be a list"),
+    ],
+)
+def test_the_checker_catches_each_rule(payload: dict, problem: str) -> None:
+    problems = list(message_problems(payload))
+    assert any(problem in found for found in problems), problems
+    with pytest.raises(AssertionError, match="invalid Slack message"):
+        assert_valid_message(payload)
+
+
+def test_the_checker_accepts_a_good_message_in_both_forms() -> None:
+    good = Message(text="ok", blocks=[_section("hello"), {"type": "actions", "elements": [_button("Go")]}])
+    assert_valid_message(good)
+    payload = {**good.payload(), "response_type": "ephemeral"}
+    assert_valid_message(payload)
+    assert_valid_message({**payload, "blocks": json.dumps(payload["blocks"])})
