@@ -73,8 +73,9 @@ def _rejected(runtime: SlackRuntime, body: bytes, reason: str) -> None:
 def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     from flask import Flask, jsonify, request
     from slack_bolt.adapter.flask import SlackRequestHandler
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+    from bot.slack.shape import malformed
     from bot.slack.verify import RequestGuard
 
     flask_app = Flask("shipmate")
@@ -85,6 +86,8 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     @flask_app.post("/slack/events")
     def events():
         body = request.get_data(cache=True)
+        if request.content_length is None and len(body) >= MAX_BODY_BYTES:
+            raise RequestEntityTooLarge  # a chunked body is cut at the limit, not refused: refuse it here
         refusal = guard.refusal(
             body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
         )
@@ -92,6 +95,10 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
             log.warning("refused an HTTP request: %s", refusal)
             _rejected(runtime, body, refusal)
             return jsonify(error=refusal), 401
+        problem = malformed(body, request.content_type or "")
+        if problem:
+            log.warning("bad request: %s", problem)
+            return jsonify(error=problem), 400
         return handler.handle(request)
 
     @flask_app.get("/healthz")
