@@ -160,7 +160,7 @@ def _notice(result: Notice) -> str:
 @to_text.register
 def _confirmation(result: ConfirmationRequest) -> str:
     lines = [f"needs confirmation: {result.summary}", *(f"  {detail}" for detail in result.details)]
-    lines.append(f"confirming runs {result.command}; only you can confirm, within {result.expires_in} s")
+    lines.append(f"confirming runs {result.command} — nothing was done yet; add --yes to confirm")
     return "\n".join(lines)
 
 
@@ -199,8 +199,8 @@ def policy_lines(result: PolicySummary) -> list[str]:
         lines.append(f"problem: {result.problem}")
     lines.append("roles:")
     for role in result.roles:
-        members = f"  [{', '.join(role.members)}]" if role.members else "  [nobody]"
-        lines.append(f"  {role.name}{members}: {', '.join(role.actions) or 'nothing'}")
+        members = ", ".join(role.members) or "nobody"
+        lines.append(f"  {role.name} ({members}): {', '.join(role.actions) or 'nothing'}")
     lines.append(f"channels: {', '.join(result.channels) if result.channels is not None else 'any'}")
     lines.append(f"images:   {', '.join(result.images) if result.images is not None else 'any'}")
     lines.append(f"run:      {run_limits(result)}")
