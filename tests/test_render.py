@@ -319,6 +319,11 @@ def contexts(payload: dict) -> list[str]:
     return [e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
 
 
+def as_slack_code(text: str) -> str:
+    """Text as it must appear inside a code block: Slack's three characters escaped, fences broken."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("```", "`\u200b``")
+
+
 def code_lines(payload: dict) -> list[str]:
     """The lines inside the ``` fences, in order."""
     lines: list[str] = []
@@ -465,10 +470,7 @@ def test_short_output_is_inline_whole(name: str) -> None:
     rendered = message(result)
     assert rendered.attachment is None
     assert not any("truncated" in note for note in contexts(rendered.payload()))
-    shown = "\n".join(code_lines(rendered.payload()))
-    assert shown == (full.rstrip("\n") or "(no output)").replace("&", "&amp;").replace("<", "&lt;").replace(
-        ">", "&gt;"
-    ).replace("```", "`\u200b``")
+    assert "\n".join(code_lines(rendered.payload())) == as_slack_code(full.rstrip("\n") or "(no output)")
 
 
 def test_capped_logs_say_so_in_both_renderers() -> None:
