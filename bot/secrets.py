@@ -14,14 +14,18 @@ def masked(name: str, value: str) -> str:
     return MASK if looks_secret(name) and value else value
 
 
-# One shell word with its quotes: unquoted runs and quoted runs (an unclosed quote runs to the end).
-_WORD = re.compile(r"""(?:[^\s"']+|"[^"]*"?|'[^']*'?)+""")
+# One shell word with its quotes: unquoted runs, backslash escapes and quoted runs (an unclosed quote runs to
+# the end). Slack's "smart" quotes count, since the grammar reads them as quotes too.
+_WORD = re.compile(
+    r"""(?:\\.|[^\s"'\\“”„‟‘’‚‛]+|"[^"]*"?|'[^']*'?|[“”„‟][^“”„‟]*[“”„‟]?|[‘’‚‛][^‘’‚‛]*[‘’‚‛]?)+""", re.S
+)
+_QUOTES = str.maketrans("", "", "\"'“”„‟‘’‚‛")
 
 
 def _mask_word(word: str) -> str:
     # `--env=DB_PASSWORD=x`, `-e=TOKEN=x`, `"API_KEY=a b"`: everything after the first `NAME=` whose NAME
     # looks secret is the secret, whatever flag spelling or quoting came before it.
-    parts = word.replace('"', "").replace("'", "").split("=")
+    parts = word.translate(_QUOTES).split("=")
     for index, name in enumerate(parts[:-1]):
         if looks_secret(name) and any(parts[index + 1 :]):
             return "=".join([*parts[: index + 1], MASK])
