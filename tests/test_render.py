@@ -46,7 +46,7 @@ from bot.results import (
     RoleSummary,
     RunDone,
 )
-from bot.secrets import MASK
+from bot.secrets import MASK, mask_command_text
 from tests.blockkit import assert_valid_message, message_problems, payload_strings
 
 NOW = datetime.now(UTC)
@@ -519,6 +519,24 @@ def test_an_empty_secret_is_shown_empty_not_masked() -> None:
     result = container_details(env=(("API_TOKEN", ""),))
     assert "API_TOKEN=\n" in "\n".join(code_lines(message(result).payload())) + "\n"
     assert "  API_TOKEN=" in to_text(result).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("/run -e \u201cDB_PASSWORD=hunter two\u201d nginx", "/run -e DB_PASSWORD=•••• nginx"),
+        ("/run -e \u2018API_TOKEN=a b c\u2019 nginx", "/run -e API_TOKEN=•••• nginx"),
+        ("/run -e \u201dDB_PASSWORD=hunter two\u201d nginx", "/run -e DB_PASSWORD=•••• nginx"),
+        ("/run -e DB_PASSWORD=hunter\\ two nginx", "/run -e DB_PASSWORD=•••• nginx"),
+        (
+            "/run -e COLOR=\u201cdeep blue\u201d busybox echo don\u2019t",
+            "/run -e COLOR=\u201cdeep blue\u201d busybox echo don\u2019t",
+        ),
+    ],
+)
+def test_the_echoed_command_line_masks_secrets_however_slack_quoted_them(typed: str, shown: str) -> None:
+    """The command line shown under channel replies (and kept in the audit log) as Slack delivers it."""
+    assert mask_command_text(typed) == shown
 
 
 # -- docker-like tables ------------------------------------------------------------------------------------
