@@ -103,12 +103,13 @@ class PullTracker:
         return PullProgress(self.reference, percent, done, total)
 
 
-def pull(ctx: Context, repository: str, tag: str) -> PullDone:
-    """Pull one tag (never all tags), reporting progress; errors inside the stream are errors."""
-    reference = f"{repository}:{tag}"
+@execute.register
+def pull(command: ImagePull, ctx: Context) -> PullDone:
+    """Pull one tag or digest (never all tags), reporting progress; errors inside the stream are errors."""
+    reference = command.reference
     tracker = PullTracker(reference)
     with ctx.engine.errors(reference):
-        for event in ctx.engine.api.pull(repository, tag=tag, stream=True, decode=True):
+        for event in ctx.engine.api.pull(command.repository, tag=command.tag, stream=True, decode=True):
             progress = tracker.feed(event)
             if progress is not None:
                 ctx.report(progress)
@@ -116,11 +117,6 @@ def pull(ctx: Context, repository: str, tag: str) -> PullDone:
     return PullDone(
         reference=reference, short_id=short_id(data["Id"]), size=data.get("Size", 0), updated=tracker.updated
     )
-
-
-@execute.register
-def _pull(command: ImagePull, ctx: Context) -> PullDone:
-    return pull(ctx, command.repository, command.tag)
 
 
 @execute.register

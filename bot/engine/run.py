@@ -10,7 +10,7 @@ from bot.engine.context import Context
 from bot.engine.errors import EngineError, explain
 from bot.engine.images import pull
 from bot.engine.registry import execute
-from bot.grammar.commands import ContainerRun
+from bot.grammar.commands import ContainerRun, ImagePull
 from bot.grammar.values import split_image
 from bot.results import RunDone
 
@@ -27,7 +27,7 @@ def _ensure_image(ctx: Context, image: str) -> bool:
         except docker.errors.NotFound:
             pass
     repository, tag = split_image(image)
-    pull(ctx, repository, tag or "latest")
+    pull(ImagePull(repository, tag or "latest"), ctx)
     return True
 
 

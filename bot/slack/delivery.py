@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from bot.render.kit import Attachment, Message, context
+from bot.render.kit import Attachment, Message, context, escape
 from bot.secrets import mask_command_text
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Delivery:
     def payload(self, message: Message, origin: Origin, in_channel: bool) -> dict:
         body = message.payload()
         if in_channel:
-            who = context(f"<@{origin.user_id}> · `{mask_command_text(origin.command_line)}`")
+            who = context(f"<@{origin.user_id}> · `{escape(mask_command_text(origin.command_line))}`")
             body["blocks"] = [*body["blocks"][:49], who]
         body["response_type"] = "in_channel" if in_channel else "ephemeral"
         return body
