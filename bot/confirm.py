@@ -127,6 +127,13 @@ class Pending:
     text: str  # for /docker, e.g. "rm -f web1"
 
 
+def may_ask(command: Command) -> bool:
+    """Whether the command may wait for a confirmation (known from the text alone; `rm` depends on state)."""
+    return isinstance(command, ImageRemove | ContainerRemove) or (
+        isinstance(command, ContainerStop) and len(command.containers) > 1
+    )
+
+
 def wants_targets(command: Command) -> bool:
     """Whether deciding on a confirmation needs the target containers' state (one engine call)."""
     return isinstance(command, ContainerRemove) or (isinstance(command, ContainerStop) and len(command.containers) > 1)

@@ -25,7 +25,16 @@ from bot.audit import (
     AuditRecord,
     describe,
 )
-from bot.confirm import Confirmation, Confirmer, InvalidToken, Pending, TokenTooLong, confirmation_for, wants_targets
+from bot.confirm import (
+    Confirmation,
+    Confirmer,
+    InvalidToken,
+    Pending,
+    TokenTooLong,
+    confirmation_for,
+    may_ask,
+    wants_targets,
+)
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.targets import find_containers
@@ -142,7 +151,11 @@ class Dispatcher:
     def pending(self, request: Request) -> str | None:
         """The "working on it" line when the request is for slow work (pull, foreground run, stop), else None."""
         command = self.parse(request)
-        return command.pending if isinstance(command, Command) and command.slow else None
+        if not isinstance(command, Command) or not command.slow:
+            return None
+        if self.confirmer is not None and may_ask(command):
+            return None  # the first answer is a quick confirmation request; the slow part comes after the click
+        return command.pending
 
     def handle(self, request: Request, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         started = time.monotonic()
@@ -225,6 +238,9 @@ class Dispatcher:
             decision = self.authorizer.authorize(command, caller)
         except EngineError as error:  # the targets could not be looked up: refuse rather than guess
             return Failure(str(error))
+        except Exception:  # a bug refuses one request; it never allows one
+            log.exception("authorization failed unexpectedly: %s", type(command).__name__)
+            return Failure("Shipmate hit an internal error while checking permissions; the details are in its log")
         return decision if decision.allowed else Failure(decision.reason)
 
     def _confirmation(self, command: Command, decision: Decision, caller: Caller) -> Result | None:

@@ -348,3 +348,24 @@ def test_the_confirmation_message_has_confirm_and_cancel_buttons(setup: Setup) -
     confirmed = setup.dispatcher.confirm(buttons[0]["value"], caller("U0OPER"), to_message)
     assert_valid_message(confirmed.message)
     assert confirmed.ok
+
+
+def test_a_command_that_will_ask_first_shows_no_working_line(setup: Setup, tmp_path: Path) -> None:
+    stop_two = Request(text="stop mine theirs", caller=caller("U0ADMIN"))
+    assert setup.dispatcher.pending(stop_two) is None  # the answer is a quick confirmation request
+    assert setup.dispatcher.pending(Request(text="stop mine", caller=caller("U0ADMIN"))) == "⏳ stopping mine…"
+    no_confirmations = Dispatcher(FakeEngine(setup.docker))
+    assert no_confirmations.pending(stop_two) == "⏳ stopping mine, theirs…"
+
+
+class ExplodingAuthorizer:
+    def authorize(self, command, caller):
+        raise RuntimeError("bug")
+
+
+def test_an_authorizer_bug_refuses_and_is_recorded(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
+    dispatcher = Dispatcher(FakeEngine(setup.docker), ExplodingAuthorizer(), audit=setup.audit)  # type: ignore[arg-type]
+    reply = dispatcher.handle(Request(text="-f mine", slash="/rm", caller=caller("U0ADMIN")), to_text)
+    assert isinstance(reply.result, Failure) and "internal error while checking permissions" in reply.result.reason
+    assert setup.docker.acted() == []
+    assert setup.decisions() == [("U0ADMIN", "refused", "refused")]

@@ -482,3 +482,24 @@ def test_slack_groups_feed_the_authorizer(policy_file: Path, slack: SlackStandin
     auth = PolicyAuthorizer(PolicySource(policy_file), SlackGroups(slack_client))
     assert decide(auth, "/run -d nginx", who("U0PAGER")).allowed
     assert not decide(auth, "/run -d nginx", who("U0STRANGER")).allowed
+
+
+class BrokenGroups:
+    def members_of(self, group_id: str) -> frozenset[str]:
+        raise RuntimeError("lookup bug")
+
+
+def test_a_crashing_group_lookup_grants_nothing_and_crashes_nothing(
+    policy_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    auth = PolicyAuthorizer(PolicySource(policy_file), BrokenGroups(), FakeTargets())
+    with caplog.at_level(logging.ERROR, logger="bot.policy.authorize"):
+        refused = decide(auth, "/run -d nginx", who("U0PAGER"))
+    assert refused.reason == "you are viewer; `container.run` needs operator"
+    assert "user group S0ONCALL could not be looked up" in caplog.text
+
+
+def test_own_only_without_a_way_to_check_owners_fails_closed(policy_file: Path) -> None:
+    auth = PolicyAuthorizer(PolicySource(policy_file), FakeGroups({}), targets=None)
+    refused = decide(auth, "/rm mine", who("U0OPER"))
+    assert not refused.allowed and "cannot check who started" in refused.reason

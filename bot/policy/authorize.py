@@ -4,6 +4,7 @@ Checks run cheapest first — open commands, a policy at all, the channel, the c
 allowlist — and only an `:own` grant on named containers costs an engine call (one listing for all targets).
 """
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -16,6 +17,7 @@ from bot.policy.model import ACTIONS, DIRECT_MESSAGES, EVERYONE, OPEN_ACTIONS, G
 from bot.policy.source import PolicySource, PolicyState
 from bot.results import Identity, PolicySummary, RoleSummary
 
+log = logging.getLogger(__name__)
 TargetLookup = Callable[[tuple[str, ...]], Mapping[str, ContainerFacts | None]]
 MAX_LISTED = 6  # channels or image patterns quoted in a refusal
 
@@ -107,11 +109,19 @@ class PolicyAuthorizer:
         self.groups = groups
         self.targets = targets
 
+    def _members_of(self, group: str) -> frozenset[str]:
+        if self.groups is None:
+            return frozenset()
+        try:
+            return self.groups.members_of(group)
+        except Exception:  # a lookup must never crash a request, nor grant anything
+            log.exception("user group %s could not be looked up; treating it as empty", group)
+            return frozenset()
+
     def _membership(self, policy: Policy, user_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The caller's roles and the members entries that gave them; "*" only when nothing else names them."""
         granted_by = [user_id] if user_id in policy.members else []
-        if self.groups is not None:
-            granted_by += [group for group in policy.groups if user_id in self.groups.members_of(group)]
+        granted_by += [group for group in policy.groups if user_id in self._members_of(group)]
         if not granted_by and EVERYONE in policy.members:
             granted_by = [EVERYONE]
         roles = tuple(dict.fromkeys(role for entry in granted_by for role in policy.members[entry]))
@@ -145,8 +155,10 @@ class PolicyAuthorizer:
             narrowed = replace(command, filters=(*command.filters, ("label", f"{OWNER_LABEL}={caller.user_id}")))
             return Decision(True, roles=roles, command=narrowed, run=run)
         refs = command.targets()
-        if not refs or self.targets is None:
+        if not refs:
             return Decision(True, roles=roles, run=run)
+        if self.targets is None:  # nothing to check ownership with: fail closed
+            return Decision(False, f"Shipmate cannot check who started these containers; `{command.action}` needs it")
         found = self.targets(refs)
         pinned: dict[str, str] = {}
         to_act_on: list[str] = []
