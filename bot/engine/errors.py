@@ -70,5 +70,8 @@ def explain(error: Exception, subject: str, docker_host: str) -> EngineError:
     if isinstance(error, docker.errors.APIError):
         return EngineError(_explain_api_error(error, subject))
     if isinstance(error, docker.errors.DockerException):
+        cause = error.__cause__
+        if isinstance(cause, requests.exceptions.ReadTimeout | requests.exceptions.ConnectionError):
+            return explain(cause, subject, docker_host)  # the client's first call (the API version probe) failed
         return EngineUnreachable(f"Docker engine unreachable at {docker_host}: {' '.join(str(error).split())[:200]}")
     raise error
