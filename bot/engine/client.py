@@ -30,13 +30,22 @@ class Engine:
     @property
     def api(self) -> docker.APIClient:
         with self._lock:
+            if self._api is not None:
+                return self._api
+        # Connect outside the lock: with a hung engine, callers waiting in line behind each other's version
+        # probe would each take a multiple of the timeout; this way each gives up after one.
+        with self.errors("engine"):
+            # version="auto" asks the engine once, so one client works with old and new daemons alike.
+            client = docker.APIClient(
+                version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs
+            )
+        with self._lock:
             if self._api is None:
-                with self.errors("engine"):
-                    # version="auto" asks the engine once, so one client works with old and new daemons alike.
-                    self._api = docker.APIClient(
-                        version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs
-                    )
-            return self._api
+                self._api = client
+                return client
+            current = self._api
+        client.close()  # another caller connected first
+        return current
 
     @contextmanager
     def errors(self, subject: str) -> Iterator[None]:
