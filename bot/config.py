@@ -86,6 +86,7 @@ class CoreSettings:
     policy_path: Path = Path("policy.yml")
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
+    confirm_ttl: float = 120  # seconds a Confirm button stays valid
 
     @classmethod
     def from_env(cls) -> "CoreSettings":
@@ -96,6 +97,7 @@ class CoreSettings:
             policy_path=_beside_dotenv("SHIPMATE_POLICY", "policy.yml"),
             audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
             confirm_secret=_confirm_secret(),
+            confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
         )
 
 

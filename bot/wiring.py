@@ -43,6 +43,6 @@ def make_dispatcher(
         confirmer = None  # the person at the terminal is the docker CLI's user: no buttons to click
     else:
         authorizer = PolicyAuthorizer(source, group_lookup, lambda refs: find_containers(engine, refs))
-        confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit)
+        confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
     limits = RunLimits(wait_seconds=settings.run_timeout)
     return Dispatcher(engine, authorizer, limits, audit=audit, confirmer=confirmer)

@@ -107,6 +107,7 @@ def bot(clean_engine: PrivateEngine, tmp_path: Path) -> Iterator[Bot]:
         policy_path=tmp_path / "policy.yml",
         audit_db=tmp_path / "audit.db",
         confirm_secret=b"test-confirmation-secret-0123456789",
+        confirm_ttl=90,
     )
     dispatcher = make_dispatcher(settings, group_lookup=FakeGroups({"S0ONCALL": {"U0PAGER"}}))
     api = clean_engine.api()
@@ -222,6 +223,7 @@ def test_a_confirmation_expires(bot: Bot) -> None:
     confirmer = bot.dispatcher.confirmer
     real_clock = confirmer.clock
     confirmer.clock = lambda: real_clock() + confirmer.ttl + 1
+    assert asked.result.expires_in == 90  # SHIPMATE_CONFIRM_TTL
     late = bot.click(asked, "U0OPER")
     assert isinstance(late.result, Failure) and "expired" in late.result.reason
     assert bot.state("slowpoke") == "running"

@@ -503,3 +503,12 @@ def test_own_only_without_a_way_to_check_owners_fails_closed(policy_file: Path) 
     auth = PolicyAuthorizer(PolicySource(policy_file), FakeGroups({}), targets=None)
     refused = decide(auth, "/rm mine", who("U0OPER"))
     assert not refused.allowed and "cannot check who started" in refused.reason
+
+
+def test_a_member_can_hold_several_roles(tmp_path: Path) -> None:
+    text = "roles:\n  reader: [container.ls]\n  puller: [image.pull]\nmembers:\n  U0ME: [reader, puller]\n"
+    auth = authorizer(write(tmp_path / "policy.yml", text))
+    assert decide(auth, "/ps", who("U0ME")).allowed and decide(auth, "/img pull nginx", who("U0ME")).allowed
+    assert auth.identity(who("U0ME")).roles == ("reader", "puller")
+    refused = decide(auth, "/run -d nginx", who("U0ME"))
+    assert refused.reason == "you are reader and puller; no role in policy.yml grants `container.run`"
