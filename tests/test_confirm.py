@@ -369,3 +369,21 @@ def test_an_authorizer_bug_refuses_and_is_recorded(setup: Setup, caplog: pytest.
     assert isinstance(reply.result, Failure) and "internal error while checking permissions" in reply.result.reason
     assert setup.docker.acted() == []
     assert setup.decisions() == [("U0ADMIN", "refused", "refused")]
+
+
+def test_replicas_derive_the_same_secret_from_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import ConfigError, CoreSettings
+
+    monkeypatch.delenv("SHIPMATE_CONFIRM_SECRET", raising=False)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+    first, second = CoreSettings.from_env().confirm_secret, CoreSettings.from_env().confirm_secret
+    assert first == second and first and b"8f742231" not in first
+    token = Confirmer(first, NoStore()).issue("/docker", "rm -f web1", "U0OPER", "T0TEAM")
+    assert Confirmer(second, NoStore()).open(token).text == "rm -f web1"  # another replica accepts the click
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "a-different-signing-secret-00000")
+    assert CoreSettings.from_env().confirm_secret != first
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")
+    assert CoreSettings.from_env().confirm_secret is None  # local mode: a random one per process
+    monkeypatch.setenv("SHIPMATE_CONFIRM_SECRET", "short")
+    with pytest.raises(ConfigError, match="SHIPMATE_CONFIRM_SECRET is too short"):
+        CoreSettings.from_env()

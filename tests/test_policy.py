@@ -512,3 +512,18 @@ def test_a_member_can_hold_several_roles(tmp_path: Path) -> None:
     assert auth.identity(who("U0ME")).roles == ("reader", "puller")
     refused = decide(auth, "/run -d nginx", who("U0ME"))
     assert refused.reason == "you are reader and puller; no role in policy.yml grants `container.run`"
+
+
+def test_policy_and_audit_files_default_to_beside_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import CoreSettings
+
+    for name in ("SHIPMATE_POLICY", "SHIPMATE_AUDIT_DB"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text("# settings\n")
+    (tmp_path / "deeper").mkdir()
+    monkeypatch.chdir(tmp_path / "deeper")
+    settings = CoreSettings.from_env()
+    assert settings.policy_path == tmp_path / "policy.yml"
+    assert settings.audit_db == tmp_path / "shipmate-audit.db"
+    monkeypatch.setenv("SHIPMATE_POLICY", "/etc/shipmate/policy.yml")
+    assert CoreSettings.from_env().policy_path == Path("/etc/shipmate/policy.yml")
