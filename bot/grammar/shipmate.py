@@ -11,7 +11,7 @@ from bot.grammar.spec import CommandSpec, exactly
 
 DEFAULT_AUDIT_LIMIT = 20
 MAX_AUDIT_LIMIT = 200
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,13 @@ class ShowAudit(AboutShipmate):
 
 def _user(value: str) -> str:
     user = value.removeprefix("@")
-    if not _USER_ID.match(user):
+    if not _USER_ID.fullmatch(user):
         raise ParseError(f"`{value}` is not a Slack user id: write e.g. `--user U0123ABCD`")
     return user
 
 
 def _limit(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_AUDIT_LIMIT:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_AUDIT_LIMIT:
         raise ParseError(f"`--limit {value}` is not a number of records: use 1–{MAX_AUDIT_LIMIT}")
     return int(value)
 
