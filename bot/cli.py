@@ -36,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 
 
 def _local_caller(user: str | None, channel: str | None) -> "Caller":
@@ -47,9 +47,9 @@ def _local_caller(user: str | None, channel: str | None) -> "Caller":
         if channel is not None:
             raise ConfigError("--channel applies only with --user (without --user you are the local admin)")
         return Caller()
-    if not _USER_ID.match(user):
+    if not _USER_ID.fullmatch(user):
         raise ConfigError(f"--user {user}: give a Slack user id, e.g. --user U0123ABCD")
-    if channel is not None and not _CHANNEL_ID.match(channel):
+    if channel is not None and not _CHANNEL_ID.fullmatch(channel):
         raise ConfigError(f"--channel {channel}: give a channel id, e.g. --channel C0123OPS (D… for a direct message)")
     return Caller(user_id=user, channel_id=channel or "")
 
