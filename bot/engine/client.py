@@ -39,6 +39,10 @@ class Engine:
             client = docker.APIClient(
                 version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs
             )
+        if self.docker_host.startswith("unix://"):
+            # Proxies and .netrc never apply to a local socket; requests would look them up (in os.environ and
+            # the home directory) on every call, about a third of docker-py's own CPU time per request.
+            client.trust_env = False
         with self._lock:
             if self._api is None:
                 self._api = client
