@@ -12,7 +12,6 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.policy.load import PolicyError, load_policy
 from bot.policy.model import Policy
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,13 @@ def _signature(path: Path) -> _Signature:
     return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
+def _load(path: Path) -> Policy:
+    # Imported here: the YAML reader is a tenth of `shipmate local`'s start-up, and is needed only for a file.
+    from bot.policy.load import load_policy
+
+    return load_policy(path)
+
+
 @dataclass(frozen=True)
 class PolicyState:
     policy: Policy | None  # None: there is no policy file (and never was one since start-up)
@@ -40,7 +46,7 @@ class PolicySource:
         self.path = path
         self._lock = threading.Lock()
         self._seen = _signature(path)
-        self._policy = load_policy(path) if self._seen is not None else None
+        self._policy = _load(path) if self._seen is not None else None
         self._problem: str | None = None
         self._reload_requested = False
 
@@ -66,8 +72,10 @@ class PolicySource:
                 self._problem = f"{self.path} is gone; the policy loaded before stays in force"
                 log.error("policy: %s", self._problem)
             return
+        from bot.policy.load import PolicyError
+
         try:
-            self._policy = load_policy(self.path)
+            self._policy = _load(self.path)
         except PolicyError as error:
             kept = "the policy loaded before stays in force" if self._policy else "until it is fixed there is no policy"
             self._problem = f"{error}; {kept}"
