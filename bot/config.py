@@ -16,14 +16,24 @@ class ConfigError(Exception):
     pass
 
 
+def _find_dotenv() -> Path | None:
+    """The nearest .env from the working directory up, as python-dotenv's find_dotenv(usecwd=True) finds it;
+    python-dotenv itself is imported only when there is one to load."""
+    here = Path.cwd()
+    for directory in (here, *here.parents):
+        if (directory / ".env").is_file():
+            return directory / ".env"
+    return None
+
+
 def load_dotenv_file(path: str | None = None) -> Path | None:
     """Load .env (from the working directory, or `path`) without overriding the real environment."""
-    from dotenv import find_dotenv, load_dotenv
-
-    found = path or find_dotenv(usecwd=True)
+    found = Path(path) if path else _find_dotenv()
     if found:
+        from dotenv import load_dotenv
+
         load_dotenv(found, override=False)
-        return Path(found)
+        return found
     return None
 
 
@@ -54,10 +64,8 @@ def _beside_dotenv(name: str, default: str) -> Path:
     raw = os.environ.get(name, "").strip()
     if raw:
         return Path(raw).expanduser()
-    from dotenv import find_dotenv
-
-    found = find_dotenv(usecwd=True)
-    return (Path(found).parent if found else Path.cwd()) / default
+    found = _find_dotenv()
+    return (found.parent if found else Path.cwd()) / default
 
 
 MIN_SECRET_LENGTH = 16

@@ -1,6 +1,5 @@
 """Undo what Slack does to typed text before it reaches the grammar."""
 
-import html
 import re
 
 # Slack's clients "smarten" quotes as people type; shlex needs the ASCII ones.
@@ -41,4 +40,8 @@ def clean_slack_text(text: str) -> str:
     text = text.translate(_SMART_QUOTES)
     text = _SLACK_LINK.sub(_link_text, text)
     # Slack escapes only &, < and > — decode those after unwrapping links so a literal "&lt;" stays text.
+    if "&" not in text:
+        return text
+    import html  # with its entity table, a few ms of every start-up: imported only when there is one to decode
+
     return html.unescape(text)
