@@ -27,6 +27,8 @@ RETRIES = (
     ConnectionErrorRetryHandler(max_retry_count=2),
     RateLimitErrorRetryHandler(max_retry_count=2),
     ServerErrorRetryHandler(max_retry_count=2),
+    # A post that timed out may still have landed: one more try, not two (a repeated answer beats a lost one).
+    ConnectionErrorRetryHandler(max_retry_count=1, error_types=[TimeoutError]),
 )
 RESPONSE_URL_TIMEOUT = 10
 # Slack accepts 5 posts per response_url in 30 minutes: at most 2 progress posts leaves room for the answer.
