@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.signed_client import Reply, SignedClient, block_actions, find_button
 from tests.slack_standin import SlackStandin
@@ -27,6 +29,17 @@ CONFIRM_ACTION = "shipmate.confirm"
 EVERYONE_ADMIN_POLICY = 'members:\n  "*": admin\n'
 
 _names = itertools.count(1)
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float, what: str = "the condition") -> T:
+    """Poll predicate() until it is truthy (for things the stand-in cannot signal: logs, engine state)."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout}s")
+        time.sleep(0.05)
+    return value
 
 
 def bot_settings(directory: Path) -> dict[str, str]:
@@ -39,12 +52,18 @@ def bot_settings(directory: Path) -> dict[str, str]:
 
 def is_pending(message: dict[str, Any]) -> bool:
     """A "⏳ …" line: an ack that promises an answer later, or a progress report; never an answer."""
-    return str(message.get("text", "")).startswith("⏳")
+    blocks = message.get("blocks") or [{}]
+    first = str((blocks[0].get("text") or {}).get("text", "")) if isinstance(blocks[0], dict) else ""
+    return str(message.get("text", "")).startswith("⏳") or first.startswith("⏳")
 
 
 def text_of(message: dict[str, Any]) -> str:
     """Everything a person would read in a message: the fallback text and every block, as one string."""
     return "\n".join([str(message.get("text", "")), *(str(block) for block in message.get("blocks", []))])
+
+
+def _ok(reply: Any) -> bool:
+    return isinstance(reply, dict) and reply.get("ok") is True
 
 
 def audit_records(path: Path) -> list[dict[str, Any]]:
@@ -61,10 +80,11 @@ def audit_records(path: Path) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Sent:
-    """A slash command as sent: its ack, and the response_url name its later answer goes to."""
+    """A slash command as sent: its ack, the response_url name and the channel its later answer goes to."""
 
     reply: Reply
     name: str
+    channel_id: str
 
     @property
     def ack_body(self) -> dict[str, Any]:
@@ -82,28 +102,45 @@ class SlackUser:
         self.user_id = user_id
         self.channel_id = channel_id
 
-    def send(self, command: str, text: str = "", channel_id: str | None = None) -> Sent:
-        """Send a slash command; its ack must come within Slack's 3 s with HTTP 200."""
-        name = f"{self.user_id.lower()}-{next(_names)}"
+    def send(self, command: str, text: str = "", *, channel_id: str | None = None, name: str | None = None) -> Sent:
+        """Send a slash command; its ack must come within Slack's 3 s with HTTP 200.
+
+        `name` names its response_url (for faults set up in advance); by default a fresh one.
+        """
+        name = name or self.next_name()
+        channel_id = channel_id or self.channel_id
         reply = self.client.slash(
             command,
             text,
             response_url=self.slack.response_url(name),
             user_id=self.user_id,
             user_name=self.user_id.lower(),
-            channel_id=channel_id or self.channel_id,
+            channel_id=channel_id,
         )
         assert reply.status == 200, f"{command} {text}: HTTP {reply.status} {reply.text[:300]}"
         assert reply.elapsed < ACK_LIMIT, f"{command} {text}: acked after {reply.elapsed:.2f}s"
-        return Sent(reply, name)
+        return Sent(reply, name, channel_id)
+
+    def next_name(self) -> str:
+        return f"{self.user_id.lower()}-{next(_names)}"
 
     def final(self, sent: Sent, timeout: float = 60) -> dict[str, Any]:
-        """The answer to a sent command: the ack itself, or the first non-progress post to its response_url."""
+        """The answer to a sent command: the ack itself, the first non-progress post to its response_url, or
+        the chat.update that turned a live progress message in its channel into the result (give a command
+        that shows progress a channel of its own, so that this update is surely its own)."""
         if sent.answered_in_ack:
             return sent.ack_body
-        return self.slack.wait_for(
-            lambda: next((body for body in self.slack.responses(sent.name) if not is_pending(body)), None), timeout
-        )
+        return self.slack.wait_for(lambda: self.later_answers(sent)[:1] and self.later_answers(sent)[0], timeout)
+
+    def later_answers(self, sent: Sent) -> list[dict[str, Any]]:
+        """Every answer that came after the ack (normally none or one): response_url posts and final updates."""
+        posts = [body for body in self.slack.responses(sent.name) if not is_pending(body)]
+        updates = [
+            call.body
+            for call in self.slack.calls("chat.update")
+            if call.body.get("channel") == sent.channel_id and _ok(call.reply) and not is_pending(call.body)
+        ]
+        return posts + updates
 
     def answer(self, command: str, text: str = "", timeout: float = 60) -> dict[str, Any]:
         return self.final(self.send(command, text), timeout)
