@@ -26,11 +26,13 @@ class SlackRuntime:
     dispatcher: Dispatcher
     pools: WorkPools
 
-    def shutdown(self, grace_seconds: float) -> None:
+    def shutdown(self, grace_seconds: float) -> bool:
+        """Let work in flight finish (or tell its users it was cut off); True when nothing is left running."""
         left = self.pools.shutdown(grace_seconds)
         if left:
             log.warning("%d command(s) were interrupted by the shutdown; their users were told", left)
         self.dispatcher.close()
+        return self.pools.idle
 
 
 def web_client(bot_token: str, api_url: str | None) -> WebClient:

@@ -62,10 +62,11 @@ class Listeners:
             if finished.cancelled() or finished.exception() is not None:
                 return  # cancelled by shutdown (the interrupted notice went out) or a logged bug
             reply = finished.result()
-            if live.opened:
-                live.close(reply.message, self._in_channel(reply))
-            else:
-                self.delivery.deliver(live.origin, reply.message, self._in_channel(reply), replace_original)
+            with self.pools.delivering():
+                if live.opened:
+                    live.close(reply.message, self._in_channel(reply))
+                else:
+                    self.delivery.deliver(live.origin, reply.message, self._in_channel(reply), replace_original)
 
         future.add_done_callback(done)
 

@@ -1,6 +1,7 @@
 """`shipmate serve` (HTTP under gunicorn) and `shipmate socket` (Socket Mode): start-up and shutdown."""
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -15,7 +16,9 @@ from bot.slack.work import WorkPools
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are a few KB; anything bigger is not Slack
-SHUTDOWN_GRACE_SECONDS = 7  # in-flight work gets this long, then an "interrupted" reply (all within 10 s)
+# After SIGTERM: up to 1 s for the server loop to notice, up to 2 s for acks in flight, then in-flight work gets
+# this long before its users get an "interrupted" reply — all within 10 s, when gunicorn would kill the worker.
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
@@ -41,6 +44,16 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
         dispatcher.close()
         raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
     return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools)
+
+
+def _stop(runtime: SlackRuntime) -> None:
+    """Finish or interrupt the work in flight; then, if interrupted work still holds its threads, end the process."""
+    if runtime.shutdown(SHUTDOWN_GRACE_SECONDS):
+        return
+    # Those threads are inside Docker calls, and Python waits for pool threads at exit: past gunicorn's graceful
+    # timeout, until it kills the worker. Their users were told; leave now.
+    logging.shutdown()
+    os._exit(0)
 
 
 def _rejected(runtime: SlackRuntime, body: bytes, reason: str) -> None:
@@ -132,9 +145,7 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
                 "timeout": 120,
                 "keepalive": 5,
                 "loglevel": "warning",
-                "worker_exit": lambda _server, _worker: (
-                    runtime_holder and runtime_holder[0].shutdown(SHUTDOWN_GRACE_SECONDS)
-                ),
+                "worker_exit": lambda _server, _worker: runtime_holder and _stop(runtime_holder[0]),
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -162,7 +173,7 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
     log.info("connected to Slack over Socket Mode")
     stop.wait()
     handler.close()
-    runtime.shutdown(SHUTDOWN_GRACE_SECONDS)
+    _stop(runtime)
     return 0
 
 

@@ -7,8 +7,9 @@ cannot delay a `/ps`. Jobs are tracked so a shutdown can let them finish, or tel
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class WorkPools:
         self._quick = ThreadPoolExecutor(max_workers=quick_workers, thread_name_prefix="shipmate-quick")
         self._slow = ThreadPoolExecutor(max_workers=slow_workers, thread_name_prefix="shipmate-slow")
         self._jobs: set[Job] = set()
+        self._delivering = 0  # answers of finished jobs still on their way to Slack
         self._lock = threading.Lock()
         self._closing = False
 
@@ -48,15 +50,28 @@ class WorkPools:
             with self._lock:
                 self._jobs.discard(job)
 
+    @contextmanager
+    def delivering(self) -> Iterator[None]:
+        """Hold a shutdown back while a finished job's answer is being posted to Slack."""
+        with self._lock:
+            self._delivering += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._delivering -= 1
+
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._jobs and not self._delivering
+
     def shutdown(self, grace_seconds: float) -> int:
         """Stop taking work, wait up to `grace_seconds`, then send "interrupted" for what is left. Returns that count."""
         with self._lock:
             self._closing = True
         deadline = time.monotonic() + grace_seconds
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._jobs:
-                    break
+        while time.monotonic() < deadline and not self.idle:
             time.sleep(0.05)
         with self._lock:
             left = list(self._jobs)
