@@ -1,0 +1,235 @@
+"""The bench, start to finish: set up, measure the four figures of issue 6, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from bench import fixtures, machine
+from bench.acks import AckRun, LoadResult, run_acks
+from bench.listing import bot_request_counts, cli_request_counts, reply_timings
+from bench.local import measure_local_start
+from bench.memory import measure_memory
+from bench.report import Row, table, write_json
+from bench.stack import running_stack
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+T = TypeVar("T")
+
+# Targets of issue 6.
+REPLY_RATIO = 1.5
+OPEN_LOOP_P99_MS = 30.0
+SATURATION_P99_MS = 1000.0
+LOCAL_RATIO = 1.5
+MEMORY_GROWTH_PERCENT = 10.0
+
+
+def docker_cli() -> str:
+    """Debian's docker client when installed (the suite's engine is Debian's), else whichever is on PATH."""
+    for candidate in ("/usr/bin/docker", "/usr/local/bin/docker"):
+        if Path(candidate).exists():
+            return candidate
+    found = shutil.which("docker")
+    if found is None:
+        raise SystemExit("bench: no docker CLI found (install docker.io or docker-ce-cli)")
+    return found
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--containers", type=int, default=200, help="containers created for the listings")
+    parser.add_argument("--images", type=int, default=50, help="image tags added for the listings")
+    parser.add_argument("--runs", type=int, default=15, help="timed runs of each listing and of local mode")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the ack-latency scenarios (medians)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each ack-latency scenario")
+    parser.add_argument("--rate", type=float, default=50.0, help="open-loop commands per second")
+    parser.add_argument("--clients", type=int, default=20, help="closed-loop clients for saturation")
+    parser.add_argument("--pulls", type=int, default=5, help="slow pulls kept in flight")
+    parser.add_argument("--commands", type=int, default=2000, help="commands sent for the memory figure")
+    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
+    return parser
+
+
+def _step(title: str, work: Callable[[], T]) -> T:
+    print(f"· {title} …", end="", flush=True)
+    started = time.monotonic()
+    result = work()
+    print(f" {time.monotonic() - started:.0f} s", flush=True)
+    return result
+
+
+def _median_result(scenario: str, rounds: list[LoadResult]) -> dict:
+    """One scenario over its rounds: medians of the figures, sums of the failures."""
+    return {
+        "scenario": scenario,
+        "rounds": len(rounds),
+        "commands": sum(r.commands for r in rounds),
+        "rate": round(statistics.median(r.rate for r in rounds), 1),
+        "p50_ms": round(statistics.median(r.p50_ms for r in rounds), 1),
+        "p99_ms": round(statistics.median(r.p99_ms for r in rounds), 1),
+        "p99_ms_worst": max(r.p99_ms for r in rounds),
+        "max_ms": max(r.max_ms for r in rounds),
+        "errors": sum(r.errors for r in rounds),
+        "deferred": sum(r.deferred for r in rounds),
+        "problems": dict(sum((Counter(r.problems) for r in rounds), Counter())),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    cli = docker_cli()
+    started = time.monotonic()
+    load_before = machine.load_average()
+    with running_stack() as stack:
+        api = stack.engine.api()
+        try:
+            _step(f"creating {args.containers} containers", lambda: fixtures.create_containers(api, args.containers))
+            _step(f"tagging {args.images} images", lambda: fixtures.tag_images(api, args.images))
+        finally:
+            api.close()
+        pull_refs = _step(
+            f"pushing {args.pulls} images to pull",
+            lambda: fixtures.push_pull_images(stack.engine.docker_host, stack.engine.registry, args.pulls),
+        )
+        host = machine.describe(cli, stack.engine.docker_host)
+
+        counted = _step(
+            "starting shipmate serve behind the counting proxy", lambda: stack.start_bot("counted", counted=True)
+        )
+        counts = _step("counting Engine API requests", lambda: bot_request_counts(stack, counted))
+        cli_counts = cli_request_counts(stack, cli)
+        stack.stop_bots()
+
+        bot = _step("starting shipmate serve", lambda: stack.start_bot("serve"))
+        timings = _step(
+            f"timing listings ×{args.runs} against {cli}", lambda: reply_timings(stack, bot, cli, args.runs)
+        )
+        ack_runs: list[AckRun] = []
+        for round_ in range(1, args.rounds + 1):
+            ack_runs.append(
+                _step(
+                    f"ack latency, round {round_}/{args.rounds}",
+                    lambda: run_acks(stack, bot, pull_refs, rate=args.rate, clients=args.clients, seconds=args.seconds),
+                )
+            )
+        stack.stop_bots()
+
+        local = _step(
+            f"local mode start ×{args.runs}", lambda: measure_local_start(stack.engine.docker_host, args.runs)
+        )
+        memory_bot = _step("starting a fresh shipmate serve", lambda: stack.start_bot("memory"))
+        memory = _step(
+            f"memory over {args.commands} commands", lambda: measure_memory(stack, memory_bot, args.commands)
+        )
+        stack.stop_bots()
+
+    scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
+    acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
+    rows = _rows(args, counts, timings, acks, local, memory)
+    pulls_done = sum(run.pulls_completed for run in ack_runs)
+    pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
+    print()
+    print(table(rows))
+    print(
+        f"\nslow pulls: {pulls_done} completed while measured"
+        + (f", {len(pull_failures)} failed: {pull_failures[:3]}" if pull_failures else "")
+        + f"; load average {load_before[0]:.1f} before, {machine.load_average()[0]:.1f} after;"
+        f" {time.monotonic() - started:.0f} s in all"
+    )
+    write_json(
+        args.json,
+        {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": host,
+            "load_average": {"before": load_before, "after": machine.load_average()},
+            "settings": vars(args) | {"json": str(args.json)},
+            "rows": rows,
+            "request_counts": {"shipmate": counts, "docker_cli": cli_counts},
+            "reply_timings": timings,
+            "acks": acks,
+            "ack_rounds": ack_runs,
+            "local_start": local,
+            "memory": memory,
+        },
+    )
+    print(f"results: {args.json}")
+    return 0 if all(row.ok is not False for row in rows) and not pull_failures else 1
+
+
+def _within(ack: dict, p99_ms: float) -> bool:
+    return ack["p99_ms"] <= p99_ms and ack["errors"] == 0
+
+
+def _rows(args, counts, timings, acks, local, memory) -> list[Row]:
+    rows = []
+    for count in counts:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(count.by_kind.items()))
+        rows.append(
+            Row(
+                f"Engine API requests per {count.command} ({count.reply})",
+                f"{count.total} ({kinds})",
+                "1 listing, no inspect",
+                count.one_listing,
+            )
+        )
+    for timing in timings:
+        rows.append(
+            Row(
+                f"{timing.command} reply vs {timing.cli} (median of {timing.runs})",
+                f"{timing.bot_ms:.0f} ms vs {timing.cli_ms:.0f} ms = {timing.ratio:.2f}×",
+                f"≤ {REPLY_RATIO}×",
+                timing.ratio <= REPLY_RATIO,
+            )
+        )
+    for ack in acks:
+        scenario = ack["scenario"]
+        pulls = f", {args.pulls} slow pulls in flight" if scenario.endswith("+ pulls") else ""
+        measured = f"p99 {ack['p99_ms']:.1f} ms (p50 {ack['p50_ms']:.1f}), {ack['rate']:g}/s, {ack['errors']} errors"
+        if ack["deferred"]:
+            measured += f", {ack['deferred']} answered after the ack"
+        rounds = f" (median of {ack['rounds']})"
+        if scenario.startswith("open loop"):
+            figure = f"/ps acks, open loop {args.rate:g}/s for {args.seconds:g} s{pulls}{rounds}"
+            row = Row(figure, measured, f"p99 ≤ {OPEN_LOOP_P99_MS:g} ms, 0 errors", _within(ack, OPEN_LOOP_P99_MS))
+        elif scenario.startswith("saturation"):
+            figure = f"/ps acks, {args.clients} closed-loop clients for {args.seconds:g} s{pulls}{rounds}"
+            target = f"p99 ≤ {SATURATION_P99_MS / 1000:g} s, 0 errors"
+            row = Row(figure, measured, target, _within(ack, SATURATION_P99_MS))
+        elif scenario.startswith("help acks"):
+            row = Row("  beside it: /docker help acks (no Engine API call), same rate", measured, "", None)
+        else:
+            row = Row("  beside it: the engine alone, GET /containers/json at the same rate", measured, "", None)
+        rows.append(row)
+    rows.append(
+        Row(
+            f"shipmate local '/ps' vs docker-py floor (median of {local.runs})",
+            f"{local.shipmate_ms:.0f} ms vs {local.floor_ms:.0f} ms = {local.ratio:.2f}× (CPU {local.cpu_ratio:.2f}×)",
+            f"≤ {LOCAL_RATIO}×",
+            local.ratio <= LOCAL_RATIO,
+        )
+    )
+    rows.append(
+        Row(
+            "Slack/HTTP-server modules imported by local mode",
+            ", ".join(local.not_for_local) or f"none ({local.modules} modules; floor {local.floor_modules})",
+            "none",
+            not local.not_for_local,
+        )
+    )
+    rows.append(
+        Row(
+            f"RSS of shipmate serve: idle → after {memory.commands} commands",
+            f"{memory.idle.rss_kib / 1024:.1f} → {memory.after.rss_kib / 1024:.1f} MiB ({memory.growth:+.1f} %),"
+            f" {memory.errors} errors",
+            f"≤ +{MEMORY_GROWTH_PERCENT:g} %",
+            memory.growth <= MEMORY_GROWTH_PERCENT and memory.errors == 0,
+        )
+    )
+    return rows

@@ -1,0 +1,71 @@
+"""The benchmark's Engine API request counting, on a tiny setup: the counting proxy itself, tested in CI.
+
+`python -m bench` runs the full figures (200 containers, 50 tags); here 5 containers and 2 extra tags show that
+the proxy counts what passes (the docker CLI's ping and listing) and that `/ps -a` and `/img ls` through
+`shipmate serve` each cost one listing request, with no per-item inspect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
+from bench.listing import bot_request_counts, cli_request_counts
+from bench.proxy import CountingProxy
+from bench.run import docker_cli
+from bench.stack import Stack
+from tests.private_engine import PrivateEngine
+from tests.slack_standin import SlackStandin
+
+CONTAINERS = 5
+TAGS = 2
+
+
+@pytest.fixture
+def listed_engine(clean_engine: PrivateEngine) -> Iterator[PrivateEngine]:
+    """The engine with CONTAINERS created containers and TAGS more image tags, all removed afterwards."""
+    api = clean_engine.api()
+    try:
+        create_containers(api, CONTAINERS)
+        tag_images(api, TAGS)
+        yield clean_engine
+    finally:
+        for index in range(1, TAGS + 1):
+            with contextlib.suppress(docker.errors.NotFound):
+                api.remove_image(f"{TAG_REPOSITORY}:v{index:03d}")
+        api.close()
+        clean_engine.reset()
+
+
+def _image_rows(engine: PrivateEngine) -> int:
+    """Rows of `docker image ls`: one per tag, one for an untagged image."""
+    api = engine.api()
+    try:
+        return sum(len(image.get("RepoTags") or [None]) for image in api.images())
+    finally:
+        api.close()
+
+
+def test_one_listing_request_per_listing(listed_engine: PrivateEngine, slack: SlackStandin, tmp_path: Path) -> None:
+    images = _image_rows(listed_engine)
+    with CountingProxy(listed_engine.docker_host, tmp_path / "engine.sock") as proxy:
+        stack = Stack(listed_engine, proxy, slack, tmp_path)
+        try:
+            cli = cli_request_counts(stack, docker_cli())
+            bot = stack.start_bot("counted", counted=True)
+            counts = {count.command: count for count in bot_request_counts(stack, bot)}
+        finally:
+            stack.stop_bots()
+
+    # The proxy sees what the docker CLI asks for: its ping, then the one listing.
+    assert cli["docker ps -a"]["container list"] == 1
+    assert cli["docker image ls"]["image list"] == 1
+    assert counts["/ps -a"].by_kind == {"container list": 1}
+    assert counts["/ps -a"].reply == f"{CONTAINERS} containers"
+    assert counts["/img ls"].by_kind == {"image list": 1}
+    assert counts["/img ls"].reply == f"{images} images"
