@@ -7,6 +7,7 @@ how the request arrived or how the reply travels. Confirm and Cancel clicks come
 """
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -54,9 +55,27 @@ from bot.results import (
     PullProgress,
     Result,
 )
+from bot.secrets import mask_command_text
 
 log = logging.getLogger(__name__)
 Rendered = TypeVar("Rendered")
+_QUOTED = re.compile(r"`([^`]*)`")
+_QUOTING = re.compile(r"""[\s\\"'“”„‟‘’‚‛]""")  # what shell quoting adds or takes away between typed and parsed
+
+
+def _mask_typed(reason: str, typed: str) -> str:
+    """A parse error quotes the words it refused: a secret-looking `NAME=value` the user typed is masked there
+    (the error's own hints, such as `--env KEY=VALUE`, stay as they are)."""
+    squeezed = _QUOTING.sub("", clean_slack_text(typed))
+
+    def mask(quoted: re.Match[str]) -> str:
+        words = quoted.group(1)
+        if _QUOTING.sub("", words) not in squeezed:
+            return quoted.group(0)
+        # One quoted span is one word to mask: everything after a secret-looking `NAME=`, spaces and all.
+        return f"`{mask_command_text(words.replace(' ', chr(0))).replace(chr(0), ' ')}`"
+
+    return _QUOTED.sub(mask, reason)
 
 
 @dataclass(frozen=True)
@@ -146,7 +165,7 @@ class Dispatcher:
         try:
             return parse(request.text, request.slash)
         except ParseError as error:
-            return Failure(error.reason, error.usage)
+            return Failure(_mask_typed(error.reason, request.text), error.usage)
 
     def pending(self, request: Request) -> str | None:
         """The "working on it" line when the request is for slow work (pull, foreground run, stop), else None."""
