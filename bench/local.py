@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import bot
+from bench.stack import REPO
 from bench.stats import median, ms
 
 FLOOR = "import docker; docker.from_env().api.containers()"
@@ -75,8 +75,9 @@ def _imported(argv: list[str], env: dict[str, str], cwd: str) -> list[str]:
 def measure_local_start(docker_host: str, runs: int) -> LocalStart:
     # Bytecode as any installed package has it (pip compiles on install; an editable checkout gets it on first
     # import unless PYTHONDONTWRITEBYTECODE is set): both sides then start from .pyc files.
-    compileall.compile_dir(str(Path(bot.__file__).parent), quiet=1)
-    env = {**os.environ, "DOCKER_HOST": docker_host}
+    compileall.compile_dir(str(REPO / "bot"), quiet=1)
+    # PYTHONPATH: both programs run this checkout's code, whichever checkout `pip install -e` last pointed at.
+    env = {**os.environ, "DOCKER_HOST": docker_host, "PYTHONPATH": str(REPO)}
     for name in list(env):
         if name.startswith(("SLACK_", "SHIPMATE_")):
             del env[name]

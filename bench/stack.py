@@ -16,6 +16,7 @@ from tests.private_engine import PrivateEngine
 from tests.signed_client import Reply, SignedClient
 from tests.slack_standin import SlackStandin
 
+REPO = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 # Everyone is admin: the bench measures the path of an allowed command, with the policy and audit in force.
 POLICY = 'members:\n  "*": admin\n'
@@ -42,7 +43,8 @@ class Stack:
             signing_secret=SIGNING_SECRET,
             docker_host=self.proxy.docker_host if counted else self.engine.docker_host,
             workdir=workdir,
-            extra_env={"SHIPMATE_POLICY": str(workdir / "policy.yml")},
+            # PYTHONPATH: this checkout's code, whichever checkout `pip install -e` last pointed at.
+            extra_env={"SHIPMATE_POLICY": str(workdir / "policy.yml"), "PYTHONPATH": str(REPO)},
         )
         self.bots.append(bot.start())
         return bot.wait_ready()
