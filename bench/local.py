@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.stack import REPO
 from bench.stats import median, ms
 
 FLOOR = "import docker; docker.from_env().api.containers()"
@@ -72,12 +71,12 @@ def _imported(argv: list[str], env: dict[str, str], cwd: str) -> list[str]:
     ][1:]  # the first line is the header
 
 
-def measure_local_start(docker_host: str, runs: int) -> LocalStart:
+def measure_local_start(docker_host: str, runs: int, code: Path) -> LocalStart:
     # Bytecode as any installed package has it (pip compiles on install; an editable checkout gets it on first
     # import unless PYTHONDONTWRITEBYTECODE is set): both sides then start from .pyc files.
-    compileall.compile_dir(str(REPO / "bot"), quiet=1)
-    # PYTHONPATH: both programs run this checkout's code, whichever checkout `pip install -e` last pointed at.
-    env = {**os.environ, "DOCKER_HOST": docker_host, "PYTHONPATH": str(REPO)}
+    compileall.compile_dir(str(code / "bot"), quiet=1)
+    # PYTHONPATH: `code`'s bot/, whichever checkout `pip install -e` last pointed at (the floor gets it too).
+    env = {**os.environ, "DOCKER_HOST": docker_host, "PYTHONPATH": str(code)}
     for name in list(env):
         if name.startswith(("SLACK_", "SHIPMATE_")):
             del env[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
 from bench.memory import measure_memory
 from bench.report import Row, table, write_json
-from bench.stack import running_stack
+from bench.stack import REPO, running_stack
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 T = TypeVar("T")
@@ -53,8 +54,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=20, help="closed-loop clients for saturation")
     parser.add_argument("--pulls", type=int, default=5, help="slow pulls kept in flight")
     parser.add_argument("--commands", type=int, default=2000, help="commands sent for the memory figure")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=REPO,
+        help="run the bot/ of this checkout instead (e.g. a worktree of an older commit)",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
     return parser
+
+
+def _commit(code: Path) -> str:
+    done = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(code), "status", "--porcelain", "bot"], capture_output=True, text=True)
+    return (
+        (done.stdout.strip() + (" (bot/ modified)" if dirty.stdout.strip() else ""))
+        if done.returncode == 0
+        else "unknown"
+    )
 
 
 def _step(title: str, work: Callable[[], T]) -> T:
@@ -87,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     cli = docker_cli()
     started = time.monotonic()
     load_before = machine.load_average()
-    with running_stack() as stack:
+    code = args.code.resolve()
+    if not (code / "bot" / "cli.py").exists():
+        raise SystemExit(f"bench: {code} has no bot/ to run")
+    with running_stack(code) as stack:
         api = stack.engine.api()
         try:
             _step(f"creating {args.containers} containers", lambda: fixtures.create_containers(api, args.containers))
@@ -149,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": host,
             "load_average": {"before": load_before, "after": machine.load_average()},
-            "settings": vars(args) | {"json": str(args.json)},
+            "settings": vars(args) | {"json": str(args.json), "code": str(code), "commit": _commit(code)},
             "rows": rows,
             "request_counts": {"shipmate": counts, "docker_cli": cli_counts},
             "reply_timings": timings,

@@ -29,6 +29,7 @@ class Stack:
     proxy: CountingProxy
     slack: SlackStandin
     workdir: Path
+    code: Path = REPO  # the checkout whose bot/ the bots run
     bots: list[BotProcess] = field(default_factory=list)
 
     def start_bot(self, name: str, *, counted: bool = False) -> BotProcess:
@@ -43,8 +44,8 @@ class Stack:
             signing_secret=SIGNING_SECRET,
             docker_host=self.proxy.docker_host if counted else self.engine.docker_host,
             workdir=workdir,
-            # PYTHONPATH: this checkout's code, whichever checkout `pip install -e` last pointed at.
-            extra_env={"SHIPMATE_POLICY": str(workdir / "policy.yml"), "PYTHONPATH": str(REPO)},
+            # PYTHONPATH: this checkout's code (or --code's), whichever checkout `pip install -e` last pointed at.
+            extra_env={"SHIPMATE_POLICY": str(workdir / "policy.yml"), "PYTHONPATH": str(self.code)},
         )
         self.bots.append(bot.start())
         return bot.wait_ready()
@@ -79,21 +80,18 @@ def ack_problem(reply: Reply) -> str | None:
 
 
 @contextlib.contextmanager
-def running_stack(keep_engine: PrivateEngine | None = None):
-    """Engine (or the one given), proxy, stand-in and a temp dir; everything is torn down on exit."""
+def running_stack(code: Path = REPO):
+    """Engine, proxy, stand-in and a temp dir; everything is torn down on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="shipmate-bench-"))
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, workdir, True)
-        if keep_engine is None:
-            engine = PrivateEngine()
-            stack.callback(engine.close)
-            started = time.monotonic()
-            engine.start()
-            print(f"private engine up in {time.monotonic() - started:.0f} s", flush=True)
-        else:
-            engine = keep_engine
+        engine = PrivateEngine()
+        stack.callback(engine.close)
+        started = time.monotonic()
+        engine.start()
+        print(f"private engine up in {time.monotonic() - started:.0f} s", flush=True)
         proxy = stack.enter_context(CountingProxy(engine.docker_host, workdir / "proxy.sock"))
         slack = stack.enter_context(SlackStandin())
-        bench_stack = Stack(engine, proxy, slack, workdir)
+        bench_stack = Stack(engine, proxy, slack, workdir, code)
         stack.callback(bench_stack.stop_bots)
         yield bench_stack
