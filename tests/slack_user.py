@@ -155,32 +155,37 @@ class SlackUser:
     def answer(self, command: str, text: str = "", timeout: float = 60) -> dict[str, Any]:
         return self.final(self.send(command, text), timeout)
 
-    def click(self, message: dict[str, Any], action_id: str, timeout: float = 60) -> dict[str, Any]:
-        """Click a button of a message the bot sent (an ephemeral one: Slack sends the click without it)."""
+    def clicked(self, message: dict[str, Any], action_id: str, *, channel_id: str | None = None) -> Sent:
+        """Click a button of a message the bot sent (an ephemeral one: Slack sends the click without it); the
+        click's ack must come within 3 s, and is empty: the answer follows through its response_url."""
         button, block_id = find_button(message["blocks"], action_id)
         name = f"{self.user_id.lower()}-click-{next(_names)}"
+        channel_id = channel_id or self.channel_id
         payload = block_actions(
             button,
             block_id,
             response_url=self.slack.response_url(name),
             user_id=self.user_id,
             user_name=self.user_id.lower(),
-            channel_id=self.channel_id,
+            channel_id=channel_id,
         )
         reply = self.client.action(payload)
         assert reply.status == 200, f"click {action_id}: HTTP {reply.status} {reply.text[:300]}"
         assert reply.elapsed < ACK_LIMIT, f"click {action_id}: acked after {reply.elapsed:.2f}s"
-        return self.slack.wait_for(
-            lambda: next((body for body in self.slack.responses(name) if not is_pending(body)), None), timeout
-        )
+        return Sent(reply, name, channel_id)
+
+    def click(self, message: dict[str, Any], action_id: str, timeout: float = 60) -> dict[str, Any]:
+        return self.final(self.clicked(message, action_id), timeout)
 
     def confirmed(self, command: str, text: str = "", timeout: float = 60) -> dict[str, Any]:
         """The answer, after clicking Confirm if the bot asks for a confirmation first."""
         answer = self.answer(command, text, timeout)
-        if any(
-            element.get("action_id") == CONFIRM_ACTION
-            for block in answer.get("blocks", [])
-            for element in block.get("elements", [])
-        ):
-            return self.click(answer, CONFIRM_ACTION, timeout)
-        return answer
+        return self.click(answer, CONFIRM_ACTION, timeout) if asks_to_confirm(answer) else answer
+
+
+def asks_to_confirm(message: dict[str, Any]) -> bool:
+    return any(
+        element.get("action_id") == CONFIRM_ACTION
+        for block in message.get("blocks", [])
+        for element in block.get("elements", [])
+    )
