@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop_bots()
 
         local = _step(
-            f"local mode start ×{args.runs}", lambda: measure_local_start(stack.engine.docker_host, args.runs)
+            f"local mode start ×{args.runs}", lambda: measure_local_start(stack.engine.docker_host, args.runs, code)
         )
         memory_bot = _step("starting a fresh shipmate serve", lambda: stack.start_bot("memory"))
         memory = _step(
