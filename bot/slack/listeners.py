@@ -15,7 +15,7 @@ from bot.render.blocks import to_message
 from bot.render.kit import Message, section
 from bot.results import PullProgress
 from bot.slack.delivery import Delivery, LiveMessage, Origin
-from bot.slack.work import Job, ShuttingDown, WorkPools
+from bot.slack.work import Interrupted, Job, ShuttingDown, WorkPools
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Listeners:
         if pending is None:
             try:
                 reply = future.result(timeout=ACK_BUDGET_SECONDS)
-            except FutureTimeout:
+            except (FutureTimeout, Interrupted):
                 pass
             else:
                 if not live.opened:

@@ -18,10 +18,22 @@ class ShuttingDown(Exception):
     """New work arrived after shutdown began."""
 
 
+class Interrupted(Exception):
+    """The work finished after its user had been told it was cut off: its result must not be a second answer."""
+
+
 class Job:
     def __init__(self, work: Callable[[], object], interrupted: Callable[[], None]) -> None:
         self.work = work
         self.interrupted = interrupted  # tells the user the work was cut off by a shutdown
+        self._settled = False
+        self._lock = threading.Lock()
+
+    def settle(self) -> bool:
+        """Claim the job's one reply (its result, or the interrupted notice): True for the first claim only."""
+        with self._lock:
+            settled, self._settled = self._settled, True
+            return not settled
 
 
 class WorkPools:
@@ -42,13 +54,16 @@ class WorkPools:
 
     def _run(self, job: Job) -> object:
         try:
-            return job.work()
+            result = job.work()
         except Exception:
             log.exception("background job failed")
             raise
         finally:
             with self._lock:
                 self._jobs.discard(job)
+        if not job.settle():
+            raise Interrupted
+        return result
 
     @contextmanager
     def delivering(self) -> Iterator[None]:
@@ -75,6 +90,7 @@ class WorkPools:
             time.sleep(0.05)
         with self._lock:
             left = list(self._jobs)
+        left = [job for job in left if job.settle()]  # one finishing right now sends its own result instead
         for job in left:
             try:
                 job.interrupted()
