@@ -178,7 +178,11 @@ def test_a_registry_that_is_down_is_a_clear_error_and_leaves_no_container(
         assert f"the registry for `{image}` is unreachable" in answer["text"], answer["text"]
     assert _states(clean_engine) == {}
 
-    assert "started ghost" in text_of(user.answer("/run", f"-d --name ghost {image}"))  # the registry is back
+    try:
+        assert "started ghost" in text_of(user.answer("/run", f"-d --name ghost {image}"))  # the registry is back
+    finally:
+        clean_engine.reset()
+        _forget(clean_engine, image)  # other tests expect only the fixture images' own names
 
 
 def test_a_container_removed_between_ps_and_a_click_gets_a_true_answer(

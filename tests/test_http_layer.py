@@ -21,7 +21,7 @@ from tests.bot_process import BotProcess, shipmate
 from tests.private_engine import PrivateEngine
 from tests.signed_client import EVENTS_PATH, SignedClient, block_actions, signature, slash_command
 from tests.slack_standin import SlackStandin
-from tests.slack_user import SlackUser, audit_records, bot_settings, text_of
+from tests.slack_user import SlackUser, audit_records, bot_settings, text_of, wait_until
 
 SECRET = "http-layer-signing-secret-0123456789"
 FORM = "application/x-www-form-urlencoded"
@@ -143,7 +143,7 @@ def _nothing_done(bot: Bot, before: dict[str, str], calls_before: int, records_b
     """The engine, the stand-in and the audit are as they were, proven after a later genuine command ran."""
     sentinel = SlackUser(bot.client, bot.slack).answer("/docker", "help")  # answered in the ack
     assert "Shipmate" in text_of(sentinel)
-    bot.slack.wait_for(lambda: len(audit_records(bot.audit_db)) > records_before, timeout=10)
+    wait_until(lambda: len(audit_records(bot.audit_db)) > records_before, 10, "the sentinel's audit record")
     new_records = audit_records(bot.audit_db)[records_before:]
     assert [r["command"] for r in new_records] == ["/docker help"], new_records
     assert bot.containers() == before
@@ -221,9 +221,10 @@ def test_only_post_is_served_on_the_events_path(bot: Bot) -> None:
 def _refused(bot: Bot, status: int, text: str, reason: str, records_before: int) -> None:
     assert status == 401, text[:200]
     assert json.loads(text) == {"error": reason}
-    record = bot.slack.wait_for(
+    record = wait_until(
         lambda: next((r for r in audit_records(bot.audit_db)[records_before:] if r["decision"] == "rejected"), None),
-        timeout=10,
+        10,
+        "the refusal's audit record",
     )
     assert record["detail"].startswith(f"HTTP request refused: {reason}")
     assert record["outcome"] == "rejected" and record["changes"] == 0

@@ -9,7 +9,7 @@ command still works in the same process.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker.errors
@@ -54,6 +54,14 @@ def _forget(engine: PrivateEngine, image: str) -> None:
         pass
     finally:
         api.close()
+
+
+@pytest.fixture
+def without_big_image(clean_engine: PrivateEngine) -> Iterator[PrivateEngine]:
+    """The engine without bigimage, as the suite finds it (the image lives in the registry only), before and after."""
+    _forget(clean_engine, BIG)
+    yield clean_engine
+    _forget(clean_engine, BIG)
 
 
 # -- response_url --------------------------------------------------------------------------------------
@@ -122,9 +130,8 @@ def test_a_response_url_that_times_out_is_tried_once_more(
 
 
 def test_a_rate_limited_post_waits_for_retry_after_and_the_pull_still_shows_progress(
-    bot: BotProcess, user: SlackUser, clean_engine: PrivateEngine
+    bot: BotProcess, user: SlackUser, without_big_image: PrivateEngine
 ) -> None:
-    _forget(clean_engine, BIG)
     user.slack.fail("chat.postMessage", status=429, retry_after=1)
 
     answer = user.final(user.send("/img", f"pull {BIG}", channel_id="C0PULL1"), timeout=120)
@@ -139,9 +146,8 @@ def test_a_rate_limited_post_waits_for_retry_after_and_the_pull_still_shows_prog
 
 
 def test_updates_that_stay_rate_limited_fall_back_to_response_url(
-    bot: BotProcess, user: SlackUser, clean_engine: PrivateEngine
+    bot: BotProcess, user: SlackUser, without_big_image: PrivateEngine
 ) -> None:
-    _forget(clean_engine, BIG)
     user.slack.fail("chat.update", status=429, retry_after=1, times=100)
 
     sent = user.send("/img", f"pull {BIG}", channel_id="C0PULL2")
@@ -157,9 +163,8 @@ def test_updates_that_stay_rate_limited_fall_back_to_response_url(
 
 
 def test_a_channel_the_bot_cannot_post_in_gets_progress_and_result_through_response_url(
-    bot: BotProcess, user: SlackUser, clean_engine: PrivateEngine
+    bot: BotProcess, user: SlackUser, without_big_image: PrivateEngine
 ) -> None:
-    _forget(clean_engine, BIG)
     user.slack.fail("chat.postMessage", error="not_in_channel", times=100)
 
     sent = user.send("/img", f"pull {BIG}", channel_id="C0PRIVATE")
