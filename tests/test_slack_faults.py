@@ -197,3 +197,22 @@ def test_a_failing_file_upload_is_retried_then_logged_and_the_answer_still_arriv
     upload = user.slack.wait_for(lambda: next((u for u in user.slack.uploads if u.completed), None), timeout=15)
     assert upload.data is not None and upload.data.decode().splitlines()[-1] == "200"
     _still_serving(bot, user)
+
+
+def test_ok_false_is_not_retried_and_the_reply_still_arrives(
+    bot: BotProcess, user: SlackUser, without_big_image: PrivateEngine
+) -> None:
+    user.slack.fail("chat.update", error="cant_update_message", times=100)
+    sent = user.send("/img", f"pull {BIG}", channel_id="C0PULL3")
+    answer = user.slack.wait_for(lambda: user.later_answers(sent), timeout=120)
+    assert len(answer) == 1 and "pulled bigimage:latest" in answer[0]["text"]
+    assert user.slack.responses(sent.name) == answer  # the update failed, so the result came through response_url
+    _log_has(bot, "chat.update failed: cant_update_message")
+
+    user.slack.reset()
+    user.slack.fail("files.getUploadURLExternal", error="not_in_channel", times=100)
+    long_output = user.answer("/run", "--rm busybox seq 1 200")
+    assert "full output is attached" in text_of(long_output)
+    _log_has(bot, "file upload failed: not_in_channel")
+    assert len(user.slack.calls("files.getUploadURLExternal")) == 1
+    _still_serving(bot, user)
