@@ -212,12 +212,9 @@ class Dispatcher:
         if isinstance(decision, Failure):
             self._record(caller, confirmation.line, command, REFUSED, decision, started)
             return Reply(render(decision), decision, None)
-        assert self.confirmer is not None
-        earlier = self.confirmer.store.claim(confirmation.nonce, CONFIRMED, caller.user_id, confirmation.expires_at)
-        if earlier is not None:  # another click (or replica) got there first
-            result = self._already(earlier, confirmation)
-            self._record(caller, confirmation.line, command, REJECTED, result, started, detail=f"already {earlier}")
-            return Reply(render(result), result, None)
+        taken = self._claim(confirmation, CONFIRMED, caller, command, started)
+        if taken is not None:
+            return Reply(render(taken), taken, None)
         request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
         result = self._execute(command, decision, request)
         self._record(caller, confirmation.line, command, CONFIRMED, result, started)
@@ -235,12 +232,9 @@ class Dispatcher:
             result = Failure(f"only {confirmation.user_id} can cancel this: they asked for it")
             self._record(caller, confirmation.line, command, REJECTED, result, started)
             return Reply(render(result), result, None)
-        assert self.confirmer is not None
-        earlier = self.confirmer.store.claim(confirmation.nonce, CANCELLED, caller.user_id, confirmation.expires_at)
-        if earlier is not None:
-            result = self._already(earlier, confirmation)
-            self._record(caller, confirmation.line, command, REJECTED, result, started, detail=f"already {earlier}")
-            return Reply(render(result), result, None)
+        taken = self._claim(confirmation, CANCELLED, caller, command, started)
+        if taken is not None:
+            return Reply(render(taken), taken, None)
         result = Notice("Cancelled: nothing was done", (confirmation.line,))
         self._record(caller, confirmation.line, command, CANCELLED, result, started)
         return Reply(render(result), result, None)
@@ -319,6 +313,18 @@ class Dispatcher:
             return confirmation, parse(confirmation.text, confirmation.slash)
         except ParseError as error:  # a token from an older Shipmate whose grammar differed
             return Failure(f"this confirmation no longer makes sense ({error.reason}); nothing was done")
+
+    def _claim(
+        self, confirmation: Confirmation, state: str, caller: Caller, command: Command, started: float
+    ) -> Result | None:
+        """Use the token once: None when this click won it, else the "already …" answer (recorded)."""
+        assert self.confirmer is not None
+        earlier = self.confirmer.store.claim(confirmation.nonce, state, caller.user_id, confirmation.expires_at)
+        if earlier is None:
+            return None
+        result = self._already(earlier, confirmation)  # another click (or replica) got there first
+        self._record(caller, confirmation.line, command, REJECTED, result, started, detail=f"already {earlier}")
+        return result
 
     @staticmethod
     def _requester(confirmation: Confirmation, caller: Caller) -> bool:
