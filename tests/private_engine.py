@@ -28,7 +28,6 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -605,12 +604,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     def _build_fixture_images(self) -> None:
         busybox = _read_static_busybox()
         applets = _busybox_applets()
-        # Two workers: bigimage (first in the list) builds while the small ones
-        # go one by one; saves about a third of start().
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            jobs = [pool.submit(self._build_and_push, image, busybox, applets) for image in FIXTURE_IMAGES]
-            for job in jobs:
-                job.result()
+        # One at a time: the images share their busybox layer, and removing one image's registry-named copies
+        # while another build or push uses that layer failed now and then ("failed to get digest …").
+        for image in FIXTURE_IMAGES:
+            self._build_and_push(image, busybox, applets)
         client = self.api()
         try:
             for image in FIXTURE_IMAGES:
