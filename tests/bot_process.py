@@ -31,6 +31,9 @@ _INHERITED_PREFIXES = ("SLACK_", "SHIPMATE_", "DOCKER_")
 _PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -200,6 +203,7 @@ def bot_environment(
         "SLACK_API_URL": standin.api_url,
         "DOCKER_HOST": docker_host,
         "PYTHONUNBUFFERED": "1",  # log lines reach the log file as they happen
+        "PYTHONPATH": str(REPO),  # this checkout's code, whichever checkout `pip install -e` last pointed at
     }
     return env | dict(extra)
 

@@ -42,21 +42,14 @@ def wait_until(predicate: Callable[[], T], timeout: float, what: str = "the cond
     return value
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
 def bot_settings(directory: Path) -> dict[str, str]:
-    """Environment for a bot that lets everyone do everything, with its audit database in `directory`.
-
-    PYTHONPATH makes the bot process run this checkout's code, whichever checkout `pip install -e` last pointed at.
-    """
+    """Environment for a bot that lets everyone do everything, with its audit database in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     policy = directory / "policy.yml"
     policy.write_text(EVERYONE_ADMIN_POLICY)
     return {
         "SHIPMATE_POLICY": str(policy),
         "SHIPMATE_AUDIT_DB": str(directory / "audit.db"),
-        "PYTHONPATH": str(REPO),
     }
 
 
