@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.proxy import CountingProxy
 from tests.bot_process import BotProcess, shipmate
-from tests.private_engine import PrivateEngine
+from tests.private_engine import EngineError, PrivateEngine
 from tests.signed_client import Reply, SignedClient
 from tests.slack_standin import SlackStandin
 
@@ -80,16 +80,38 @@ def ack_problem(reply: Reply) -> str | None:
 
 
 @contextlib.contextmanager
+def _started_engine():
+    """The test suite's private engine; a second try when the first start fails (its parallel fixture builds
+    sometimes lose a layer under load: "failed to get digest … no such file or directory")."""
+    started = time.monotonic()
+    for attempt in (1, 2):
+        engine = PrivateEngine()
+        try:
+            engine.start()
+        except EngineError as error:
+            engine.close()
+            if attempt == 2:
+                raise
+            print(f"private engine failed to start ({error}); trying once more", flush=True)
+            continue
+        except BaseException:
+            engine.close()
+            raise
+        break
+    print(f"private engine up in {time.monotonic() - started:.0f} s", flush=True)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@contextlib.contextmanager
 def running_stack(code: Path = REPO):
     """Engine, proxy, stand-in and a temp dir; everything is torn down on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="shipmate-bench-"))
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, workdir, True)
-        engine = PrivateEngine()
-        stack.callback(engine.close)
-        started = time.monotonic()
-        engine.start()
-        print(f"private engine up in {time.monotonic() - started:.0f} s", flush=True)
+        engine = stack.enter_context(_started_engine())
         proxy = stack.enter_context(CountingProxy(engine.docker_host, workdir / "proxy.sock"))
         slack = stack.enter_context(SlackStandin())
         bench_stack = Stack(engine, proxy, slack, workdir, code)
