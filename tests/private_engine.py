@@ -440,6 +440,16 @@ class PrivateEngine:
     def api(self) -> docker.APIClient:
         return docker.APIClient(base_url=self.docker_host, version="auto", timeout=30)
 
+    def forget_image(self, image: str) -> None:
+        """Remove an image a test pulled, if it is there, so the next test finds the engine as it started."""
+        client = self.api()
+        try:
+            client.remove_image(image, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+        finally:
+            client.close()
+
     def reset(self) -> None:
         """Remove all containers (force); images stay."""
         client = self.api()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import docker.errors
 import pytest
 
 from tests.bot_process import BotProcess
@@ -131,16 +130,6 @@ def test_a_foreground_run_that_outlives_its_limit_is_stopped_and_reported(
     assert _states(clean_engine) == {"sleeper": "exited"}
 
 
-def _forget(engine: PrivateEngine, image: str) -> None:
-    api = engine.api()
-    try:
-        api.remove_image(image, force=True)
-    except docker.errors.ImageNotFound:
-        pass
-    finally:
-        api.close()
-
-
 def test_a_missing_image_is_a_clear_error_and_leaves_no_container(
     clean_engine: PrivateEngine, start_bot: Callable[..., BotProcess], slack: SlackStandin, signing_secret: str
 ) -> None:
@@ -164,7 +153,7 @@ def test_a_registry_that_is_down_is_a_clear_error_and_leaves_no_container(
     bot = start_bot()
     user = _user(bot, slack, signing_secret)
     image = f"{clean_engine.registry}/library/nginx:1.25"
-    _forget(clean_engine, image)
+    clean_engine.forget_image(image)
 
     with registry_down(clean_engine):
         pulled = user.answer("/img", f"pull {image}")
@@ -178,7 +167,7 @@ def test_a_registry_that_is_down_is_a_clear_error_and_leaves_no_container(
         assert "started ghost" in text_of(user.answer("/run", f"-d --name ghost {image}"))  # the registry is back
     finally:
         clean_engine.reset()
-        _forget(clean_engine, image)  # other tests expect only the fixture images' own names
+        clean_engine.forget_image(image)  # other tests expect only the fixture images' own names
 
 
 def test_a_container_removed_between_ps_and_a_click_gets_a_true_answer(

@@ -12,7 +12,6 @@ import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import docker.errors
 import pytest
 
 from tests.bot_process import BotProcess
@@ -46,22 +45,12 @@ def _log_has(bot: BotProcess, line: str, timeout: float = 15) -> None:
     wait_until(lambda: line in bot.log_text(), timeout, f"{line!r} in the bot's log")
 
 
-def _forget(engine: PrivateEngine, image: str) -> None:
-    api = engine.api()
-    try:
-        api.remove_image(image, force=True)
-    except docker.errors.ImageNotFound:
-        pass
-    finally:
-        api.close()
-
-
 @pytest.fixture
 def without_big_image(clean_engine: PrivateEngine) -> Iterator[PrivateEngine]:
     """The engine without bigimage, as the suite finds it (the image lives in the registry only), before and after."""
-    _forget(clean_engine, BIG)
+    clean_engine.forget_image(BIG)
     yield clean_engine
-    _forget(clean_engine, BIG)
+    clean_engine.forget_image(BIG)
 
 
 # -- response_url --------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker.errors
 import pytest
 
 from bot.slack.work import Interrupted, Job, WorkPools
@@ -192,16 +191,6 @@ def _soak_containers(engine: PrivateEngine) -> list[str]:
         api.close()
 
 
-def _forget(engine: PrivateEngine, image: str) -> None:
-    api = engine.api()
-    try:
-        api.remove_image(image, force=True)
-    except docker.errors.ImageNotFound:
-        pass
-    finally:
-        api.close()
-
-
 def _settled(bot: BotProcess, baseline: ProcStats) -> ProcStats:
     """The bot's resources once they are back within the margins (or the last reading, after 15 s)."""
     latest = bot.stats()
@@ -228,10 +217,10 @@ def unpulled(clean_engine: PrivateEngine) -> Iterator[PrivateEngine]:
     """The engine without the soak's pull images, as the suite finds them (they live in the registry only), so
     the first pull of each really pulls (with progress) and the second finds it; the same afterwards."""
     for image in set(PULLS.values()):
-        _forget(clean_engine, image)
+        clean_engine.forget_image(image)
     yield clean_engine
     for image in set(PULLS.values()):
-        _forget(clean_engine, image)
+        clean_engine.forget_image(image)
 
 
 def test_soak_500_commands_from_20_users(
