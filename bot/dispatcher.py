@@ -199,9 +199,8 @@ class Dispatcher:
     def confirm(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         """A Confirm click: the token must be genuine, the clicker its requester, and the command still allowed."""
         started = time.monotonic()
-        opened = self._open(token, caller)
+        opened = self._open(token, caller, started)
         if isinstance(opened, Failure):
-            self._record(caller, "(confirmation)", None, REJECTED, opened, started)
             return Reply(render(opened), opened, None)
         confirmation, command = opened
         rejected = self._unusable(confirmation, caller)
@@ -223,9 +222,8 @@ class Dispatcher:
     def cancel(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         """A Cancel click: only the requester may cancel, and a cancelled token can never be confirmed."""
         started = time.monotonic()
-        opened = self._open(token, caller)
+        opened = self._open(token, caller, started)
         if isinstance(opened, Failure):
-            self._record(caller, "(confirmation)", None, REJECTED, opened, started)
             return Reply(render(opened), opened, None)
         confirmation, command = opened
         if not self._requester(confirmation, caller):
@@ -302,7 +300,14 @@ class Dispatcher:
 
     # -- confirmation clicks -----------------------------------------------------------
 
-    def _open(self, token: str, caller: Caller) -> tuple[Confirmation, Command] | Failure:
+    def _open(self, token: str, caller: Caller, started: float) -> tuple[Confirmation, Command] | Failure:
+        """The confirmation and its command, or the (recorded) reason the token cannot be used."""
+        opened = self._read_token(token)
+        if isinstance(opened, Failure):
+            self._record(caller, "(confirmation)", None, REJECTED, opened, started)
+        return opened
+
+    def _read_token(self, token: str) -> tuple[Confirmation, Command] | Failure:
         if self.confirmer is None:
             return Failure("this Shipmate does not ask for confirmations; nothing was done")
         try:
