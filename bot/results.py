@@ -230,3 +230,54 @@ class AuditTrail(Result):
     entries: tuple[AuditEntry, ...]
     user: str | None
     limit: int
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    """One container's sample, with the docker CLI's formulas already applied."""
+
+    name: str
+    short_id: str
+    cpu_percent: float
+    memory_used: int  # bytes, page cache left out as the CLI does
+    memory_limit: int
+    memory_percent: float
+    net_rx: int
+    net_tx: int
+    block_read: int
+    block_write: int
+    pids: int
+    running: bool = True
+    error: str = ""  # this container could not be sampled
+
+
+@dataclass(frozen=True)
+class StatsTable(Result):
+    rows: tuple[StatsRow, ...]
+    all: bool
+
+
+@dataclass(frozen=True)
+class ProcessTable(Result):
+    """`top`: the process table exactly as the engine returns it."""
+
+    container: str
+    titles: tuple[str, ...]
+    processes: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class PortList(Result):
+    """`port`: "80/tcp -> 0.0.0.0:8081" lines (only the host side when a private port was asked)."""
+
+    container: str
+    lines: tuple[str, ...]
+    private_port: str | None = None  # "80/tcp" when one was asked
+
+
+@dataclass(frozen=True)
+class FileChanges(Result):
+    """`diff`: (kind, path) with kind A, C or D."""
+
+    container: str
+    changes: tuple[tuple[str, str], ...]

@@ -24,7 +24,7 @@ def make_dispatcher(
     group_lookup: GroupLookup | None = None,
     audit_sinks: Sequence[Callable[[AuditRecord], None]] = (),
     local_admin: bool = False,
-    engine_pool_size: int = 10,
+    engine_pool_size: int = 24,
 ) -> Dispatcher:
     """The dispatcher for Slack (the policy decides) or for the local admin (everything allowed, nothing to click).
 

@@ -2,18 +2,22 @@
 
 import pytest
 
-from bot.grammar import SLASH_COMMANDS, ParseError, containers, images, parse, parse_line, run, spec_for
+from bot.grammar import SLASH_COMMANDS, ParseError, checks, containers, images, parse, parse_line, run, spec_for
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import (
     Command,
+    ContainerDiff,
     ContainerInspect,
     ContainerList,
     ContainerLogs,
+    ContainerPort,
     ContainerRemove,
     ContainerRestart,
     ContainerRun,
     ContainerStart,
+    ContainerStats,
     ContainerStop,
+    ContainerTop,
     Help,
     ImageInspect,
     ImageList,
@@ -23,7 +27,7 @@ from bot.grammar.commands import (
 )
 from bot.grammar.options import DANGEROUS_FLAGS
 
-DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *run.SPECS)
+DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *run.SPECS)
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 RUN_USAGE = "[-d] [--name NAME] [-e KEY=VALUE]… [-p [IP:]HOST:CONTAINER[/tcp|udp]]… [--rm] IMAGE [COMMAND [ARG…]]"
 
@@ -128,6 +132,19 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/container", "stop web1", ContainerStop(containers=("web1",))),
     ("/container", "start web1 web2", ContainerStart(containers=("web1", "web2"))),
     ("/container", "restart web1", ContainerRestart(containers=("web1",))),
+    # on-call checks
+    ("/docker", "stats", ContainerStats()),
+    ("/docker", "stats --no-stream", ContainerStats()),
+    ("/docker", "stats -a web1 web2 web1", ContainerStats(containers=("web1", "web2"), all=True)),
+    ("/container", "stats --all --no-stream web1", ContainerStats(containers=("web1",), all=True)),
+    ("/docker", "top web1", ContainerTop(container="web1")),
+    ("/docker", "top web1 -o pid,comm", ContainerTop(container="web1", ps_args=("-o", "pid,comm"))),
+    ("/container", "top web1 aux", ContainerTop(container="web1", ps_args=("aux",))),
+    ("/docker", "port web1", ContainerPort(container="web1")),
+    ("/docker", "port web1 80", ContainerPort(container="web1", private_port=80)),
+    ("/container", "port web1 53/udp", ContainerPort(container="web1", private_port=53, protocol="udp")),
+    ("/docker", "diff web1", ContainerDiff(container="web1")),
+    ("/container", "diff web1", ContainerDiff(container="web1")),
     # run
     ("/run", "nginx", ContainerRun(image="nginx")),
     ("/docker", "run nginx", ContainerRun(image="nginx")),
@@ -253,6 +270,10 @@ MEANINGS = [
     ("/docker", "restart a", "container.restart", True, False, ("a",), ()),
     ("/run", "-d --name a nginx:1.25", "container.run", True, False, (), ("nginx:1.25",)),
     ("/docker", "help", "help", False, False, (), ()),
+    ("/docker", "stats a", "container.stats", False, False, (), ()),
+    ("/docker", "top a", "container.top", False, False, ("a",), ()),
+    ("/docker", "port a", "container.port", False, False, ("a",), ()),
+    ("/docker", "diff a", "container.diff", False, False, ("a",), ()),
 ]
 
 
@@ -491,6 +512,15 @@ ARGUMENT_ERRORS = [
     ("/docker", "stop", "missing CONTAINER", "`/docker stop CONTAINER…`"),
     ("/container", "start", "missing CONTAINER", "`/container start CONTAINER…`"),
     ("/docker", "restart 'a b'", "`a b` is not a container name or id", "`/docker restart CONTAINER…`"),
+    ("/docker", "stats --stream", "unknown flag `--stream`", "`/docker stats [--no-stream] [-a|--all] [CONTAINER…]`"),
+    ("/docker", "top", "missing CONTAINER", "`/docker top CONTAINER [ps OPTIONS]`"),
+    ("/docker", "top a 'x;rm'", "`x;rm` is not a ps option", "`/docker top CONTAINER [ps OPTIONS]`"),
+    ("/docker", "top a $(id)", "`$(id)` is not a ps option", "`/docker top CONTAINER [ps OPTIONS]`"),
+    ("/docker", "port", "missing CONTAINER", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
+    ("/docker", "port a 99999", "`99999` is not a container port", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
+    ("/docker", "port a 80/xyz", "`80/xyz` is not a container port", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
+    ("/docker", "port a 80 81", "unexpected argument `81`", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
+    ("/docker", "diff a b", "unexpected argument `b`", "`/docker diff CONTAINER`"),
 ]
 
 

@@ -31,6 +31,7 @@ from bot.results import (
     ContainerRow,
     ContainerTable,
     Failure,
+    FileChanges,
     Identity,
     ImageDetails,
     ImageRow,
@@ -40,11 +41,15 @@ from bot.results import (
     Outcome,
     Outcomes,
     PolicySummary,
+    PortList,
+    ProcessTable,
     PullDone,
     PullProgress,
     Result,
     RoleSummary,
     RunDone,
+    StatsRow,
+    StatsTable,
 )
 from bot.secrets import MASK, mask_command_text
 from tests.blockkit import assert_valid_message, message_problems, payload_strings
@@ -174,6 +179,23 @@ def audit_entry(index: int, command: str = "/ps -a") -> AuditEntry:
     )
 
 
+def stats_row(index: int, name: str | None = None, error: str = "") -> StatsRow:
+    return StatsRow(
+        name=name or f"web-{index}",
+        short_id=f"{index:012x}",
+        cpu_percent=index * 3.14159,
+        memory_used=index * 1_572_864,
+        memory_limit=8_200_000_000,
+        memory_percent=index * 0.019,
+        net_rx=index * 1234,
+        net_tx=index * 999_999,
+        block_read=index * 4096,
+        block_write=0,
+        pids=index,
+        error=error,
+    )
+
+
 def policy(**changes) -> PolicySummary:
     summary = PolicySummary(
         path="/etc/shipmate/policy.yml",
@@ -278,6 +300,27 @@ EXAMPLES: dict[str, Result] = {
     "policy": policy(),
     "policy none": policy(loaded_at=None, roles=(), problem="no file at /etc/shipmate/policy.yml"),
     "policy many roles": policy(roles=tuple(RoleSummary(f"role{i}", ("image.ls",) * 50, ("*",)) for i in range(40))),
+    "stats": StatsTable(tuple(stats_row(i) for i in range(3)), all=False),
+    "stats none": StatsTable((), all=False),
+    "stats none at all": StatsTable((), all=True),
+    "stats 300 long names": StatsTable(tuple(stats_row(i, f"{HOSTILE}-{'n' * 100}-{i}") for i in range(300)), all=True),
+    "stats failures": StatsTable((stats_row(1), stats_row(2, "ghost", f"no such container: {HOSTILE}")), all=False),
+    "stats all failed": StatsTable((stats_row(2, "ghost", "no such container: `ghost`"),), all=False),
+    "top": ProcessTable(
+        "web1",
+        ("UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"),
+        (("root", "4242", "4220", "0", "10:01", "?", "00:00:00", "httpd -f -p 80 -h /usr/share/nginx/html"),),
+    ),
+    "top none": ProcessTable("web1", (), ()),
+    "top 2000 hostile": ProcessTable(
+        "web1", ("PID", "CMD"), tuple((str(i), f"sh -c '{HOSTILE}' " + "a" * 300) for i in range(2000))
+    ),
+    "ports": PortList("web1", ("80/tcp -> 0.0.0.0:8081", "80/tcp -> [::]:8081")),
+    "ports one": PortList("web1", ("0.0.0.0:8081",), private_port="80/tcp"),
+    "ports none": PortList("web1", ()),
+    "diff": FileChanges("web1", (("C", "/etc"), ("A", "/etc/app.conf"), ("D", "/tmp/x"))),
+    "diff none": FileChanges("web1", ()),
+    "diff 5000 hostile": FileChanges("web1", tuple(("A", f"/data/{HOSTILE}/{i}") for i in range(5000))),
     "audit": AuditTrail(tuple(audit_entry(i) for i in range(5)), user=None, limit=20),
     "audit none": AuditTrail((), user="U0123ABCD", limit=20),
     "audit long commands": AuditTrail(

@@ -28,6 +28,11 @@ class Engine:
         self._lock = threading.Lock()
 
     @property
+    def pool_size(self) -> int:
+        """How many requests may share the client's connections at once."""
+        return self._pool_size
+
+    @property
     def api(self) -> docker.APIClient:
         with self._lock:
             if self._api is not None:

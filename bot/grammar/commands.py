@@ -214,3 +214,44 @@ class ContainerRestart(ContainerLifecycle):
     verb: ClassVar[str] = "restart"
     doing: ClassVar[str] = "restarting"
     action: ClassVar[str] = "container.restart"
+
+
+@dataclass(frozen=True)
+class ContainerCheck(Command):
+    """A read about one named container (top, port, diff)."""
+
+    container: str = ""
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.container,)
+
+    def with_targets(self, targets: tuple[str, ...]) -> Self:
+        (container,) = targets
+        return replace(self, container=container)
+
+
+@dataclass(frozen=True)
+class ContainerStats(Command):
+    """One sample of resource use; no names: the running containers (all of them with `all`)."""
+
+    containers: tuple[str, ...] = ()
+    all: bool = False
+    action: ClassVar[str] = "container.stats"
+
+
+@dataclass(frozen=True)
+class ContainerTop(ContainerCheck):
+    ps_args: tuple[str, ...] = ()
+    action: ClassVar[str] = "container.top"
+
+
+@dataclass(frozen=True)
+class ContainerPort(ContainerCheck):
+    private_port: int | None = None
+    protocol: str | None = None  # with private_port; None: tcp, as docker assumes
+    action: ClassVar[str] = "container.port"
+
+
+@dataclass(frozen=True)
+class ContainerDiff(ContainerCheck):
+    action: ClassVar[str] = "container.diff"

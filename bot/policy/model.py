@@ -22,6 +22,10 @@ DOCKER_ACTIONS = (
     "container.stop",
     "container.restart",
     "container.rm",
+    "container.stats",
+    "container.top",
+    "container.port",
+    "container.diff",
 )
 ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
@@ -37,6 +41,9 @@ OWNABLE = frozenset(
         "container.stop",
         "container.restart",
         "container.rm",
+        "container.top",
+        "container.port",
+        "container.diff",
     }
 )
 EVERYONE = "*"
@@ -44,7 +51,17 @@ DIRECT_MESSAGES = "im"
 
 # The roles a policy gets when it has no `roles:` key: the ones the issue and the example describe.
 STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
-    "viewer": ("image.ls", "image.inspect", "container.ls", "container.inspect", "container.logs"),
+    "viewer": (
+        "image.ls",
+        "image.inspect",
+        "container.ls",
+        "container.inspect",
+        "container.logs",
+        "container.stats",
+        "container.top",
+        "container.port",
+        "container.diff",
+    ),
     "operator": (
         "viewer",
         "container.run",

@@ -19,7 +19,19 @@ from bot.render.kit import (
     header,
     section,
 )
-from bot.render.text import audit_table, run_limits, run_summary, to_text
+from bot.render.text import (
+    STATS_HEADER,
+    audit_table,
+    change_lines,
+    port_empty,
+    process_lines,
+    run_limits,
+    run_summary,
+    stats_cells,
+    stats_empty,
+    stats_problems,
+    to_text,
+)
 from bot.results import (
     AuditTrail,
     ConfirmationRequest,
@@ -27,6 +39,7 @@ from bot.results import (
     ContainerRow,
     ContainerTable,
     Failure,
+    FileChanges,
     HelpText,
     Identity,
     ImageDetails,
@@ -35,10 +48,13 @@ from bot.results import (
     Notice,
     Outcomes,
     PolicySummary,
+    PortList,
+    ProcessTable,
     PullDone,
     PullProgress,
     Result,
     RunDone,
+    StatsTable,
 )
 from bot.secrets import masked
 
@@ -364,3 +380,59 @@ def _audit(result: AuditTrail) -> Message:
     hidden = len(result.entries) - (lines_shown - 1)  # the first line is the header
     notes = [context(f"… and {hidden} more")] if hidden > 0 else []
     return Message(text=title, blocks=[section(f"*{escape(title)}*"), *table, *notes])
+
+
+def _table(lines: list[str], max_blocks: int) -> list[dict]:
+    """A docker-style table in monospace; the rows that did not fit are counted (the first line is the header)."""
+    blocks, shown = code_sections("\n".join(lines), max_blocks=max_blocks, keep="head")
+    hidden = len(lines) - shown
+    return [*blocks, context(f"… and {hidden} more")] if hidden > 0 else blocks
+
+
+@to_message.register
+def _stats(result: StatsTable) -> Message:
+    if not result.rows:
+        text = stats_empty(result)
+        return Message(text=text, blocks=[section(escape(text))])
+    count = len(result.rows)
+    title = f"📊 {count} container{'s' * (count != 1)}, one sample"
+    cells = [stats_cells(row) for row in result.rows]
+    blocks = [section(f"*{title}*"), *_table(aligned(STATS_HEADER, cells), max_blocks=10)]
+    problems = stats_problems(result)
+    if problems:
+        blocks += _listing(problems, max_blocks=2)
+    return Message(text=title, blocks=blocks, is_error=len(problems) == count)
+
+
+@to_message.register
+def _top(result: ProcessTable) -> Message:
+    lines = process_lines(result)
+    if not lines:
+        text = f"no processes in {result.container}"
+        return Message(text=text, blocks=[section(escape(text))])
+    count = len(result.processes)
+    title = f"⚙️ {count} process{'es' * (count != 1)} in *{escape(result.container)}*"
+    return Message(text=f"processes in {result.container}", blocks=[section(title), *_table(lines, max_blocks=10)])
+
+
+@to_message.register
+def _ports(result: PortList) -> Message:
+    if not result.lines:
+        text = port_empty(result)
+        return Message(text=text, blocks=[section(f"🔌 {escape(text)}")])
+    asked = f" `{escape(result.private_port)}`" if result.private_port else ""
+    title = f"🔌 ports of *{escape(result.container)}*{asked}"
+    return Message(text=f"ports of {result.container}", blocks=[section(title), *_listing(list(result.lines), 2)])
+
+
+@to_message.register
+def _changes(result: FileChanges) -> Message:
+    if not result.changes:
+        text = f"no changes in {result.container}'s filesystem"
+        return Message(text=text, blocks=[section(f"🗂️ {escape(text)}")])
+    count = len(result.changes)
+    title = (
+        f"🗂️ {count} changed path{'s' * (count != 1)} in *{escape(result.container)}* (A added, C changed, D deleted)"
+    )
+    blocks, attachment = _output_blocks(change_lines(result), f"{result.container}.diff", f"diff of {result.container}")
+    return Message(text=f"changes in {result.container}", blocks=[section(title), *blocks], attachment=attachment)

@@ -42,3 +42,26 @@ def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 3) 
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+_DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+
+
+def _docker_units(count: float, base: float, units: tuple[str, ...], precision: int) -> str:
+    """go-units' CustomSize: divide until below the base, then `%.<precision>g` and the unit."""
+    index = 0
+    while count >= base and index < len(units) - 1:
+        count /= base
+        index += 1
+    return f"{count:.{precision}g}{units[index]}"
+
+
+def binary_size(count: float) -> str:
+    """As `docker stats` shows memory: 1.5MiB, 7.637GiB."""
+    return _docker_units(count, 1024.0, _BINARY_UNITS, 4)
+
+
+def decimal_size(count: float, precision: int = 3) -> str:
+    """As `docker stats` shows network and block I/O (3 digits) and `docker system df` sizes (4 digits)."""
+    return _docker_units(count, 1000.0, _DECIMAL_UNITS, precision)

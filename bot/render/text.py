@@ -2,13 +2,14 @@
 
 from functools import singledispatch
 
-from bot.render.format import ago, aligned, size, state_emoji
+from bot.render.format import ago, aligned, binary_size, decimal_size, size, state_emoji
 from bot.results import (
     AuditTrail,
     ConfirmationRequest,
     ContainerDetails,
     ContainerTable,
     Failure,
+    FileChanges,
     HelpText,
     Identity,
     ImageDetails,
@@ -17,10 +18,14 @@ from bot.results import (
     Notice,
     Outcomes,
     PolicySummary,
+    PortList,
+    ProcessTable,
     PullDone,
     PullProgress,
     Result,
     RunDone,
+    StatsRow,
+    StatsTable,
 )
 from bot.secrets import masked
 
@@ -236,3 +241,64 @@ def _audit(result: AuditTrail) -> str:
     if not result.entries:
         return f"no audit records{whose}"
     return "\n".join([f"latest {len(result.entries)} audit records{whose}, newest first", *audit_table(result)])
+
+
+STATS_HEADER = ("NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS")
+
+
+def stats_cells(row: StatsRow) -> tuple[str, ...]:
+    """One row as `docker stats --no-stream` prints it; "--" where the container could not be sampled."""
+    if row.error:
+        return (row.name, "--", "-- / --", "--", "--", "--", "--")
+    return (
+        row.name,
+        f"{row.cpu_percent:.2f}%",
+        f"{binary_size(row.memory_used)} / {binary_size(row.memory_limit)}",
+        f"{row.memory_percent:.2f}%",
+        f"{decimal_size(row.net_rx)} / {decimal_size(row.net_tx)}",
+        f"{decimal_size(row.block_read)} / {decimal_size(row.block_write)}",
+        str(row.pids),
+    )
+
+
+def stats_empty(result: StatsTable) -> str:
+    return "no containers" if result.all else "no running containers (`stats -a` samples stopped ones too)"
+
+
+def stats_problems(result: StatsTable) -> list[str]:
+    return [f"{row.name}: {row.error}" for row in result.rows if row.error]
+
+
+@to_text.register
+def _stats(result: StatsTable) -> str:
+    if not result.rows:
+        return stats_empty(result)
+    table = aligned(STATS_HEADER, [stats_cells(row) for row in result.rows])
+    return "\n".join([*table, *stats_problems(result)])
+
+
+def process_lines(result: ProcessTable) -> list[str]:
+    return aligned(result.titles, result.processes) if result.titles else []
+
+
+@to_text.register
+def _top(result: ProcessTable) -> str:
+    return "\n".join(process_lines(result)) or f"no processes in {result.container}"
+
+
+def port_empty(result: PortList) -> str:
+    return f"{result.container} publishes no ports"
+
+
+@to_text.register
+def _ports(result: PortList) -> str:
+    return "\n".join(result.lines) or port_empty(result)
+
+
+def change_lines(result: FileChanges) -> str:
+    return "".join(f"{kind} {path}\n" for kind, path in result.changes)
+
+
+@to_text.register
+def _changes(result: FileChanges) -> str:
+    return change_lines(result).rstrip("\n") or f"no changes in {result.container}'s filesystem"

@@ -1,0 +1,89 @@
+"""docker container stats, top, port, diff: what on-call engineers ask a running container first."""
+
+import re
+
+from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats, ContainerTop
+from bot.grammar.errors import ParseError
+from bot.grammar.options import Flag, OptionParser, Parsed
+from bot.grammar.spec import CommandSpec, exactly
+from bot.grammar.values import container_ref
+
+MAX_STATS_TARGETS = 50
+MAX_PS_WORDS = 6
+# `ps` runs on the engine's host with these words: options and field lists only, nothing a shell would read.
+_PS_WORD = re.compile(r"-{0,2}[A-Za-z][A-Za-z0-9,=_%]{0,63}")
+_PORT = re.compile(r"([0-9]{1,5})(?:/(tcp|udp|sctp))?")
+
+
+def _stats(parsed: Parsed) -> ContainerStats:
+    if len(parsed.args) > MAX_STATS_TARGETS:
+        raise ParseError(f"too many containers ({len(parsed.args)}); name at most {MAX_STATS_TARGETS} at a time")
+    names = tuple(dict.fromkeys(container_ref(name) for name in parsed.args))
+    return ContainerStats(containers=names, all=parsed.flag("all"))
+
+
+def _top(parsed: Parsed) -> ContainerTop:
+    if not parsed.args:
+        raise ParseError("missing CONTAINER")
+    name, *ps_args = parsed.args
+    if len(ps_args) > MAX_PS_WORDS:
+        raise ParseError(f"too many ps options ({len(ps_args)}); give at most {MAX_PS_WORDS}")
+    for word in ps_args:
+        if not _PS_WORD.fullmatch(word):
+            raise ParseError(f"`{word}` is not a ps option: use e.g. `aux`, `-ef` or `-o pid,comm`")
+    return ContainerTop(container=container_ref(name), ps_args=tuple(ps_args))
+
+
+def _port(parsed: Parsed) -> ContainerPort:
+    if not parsed.args:
+        raise ParseError("missing CONTAINER")
+    if len(parsed.args) > 2:
+        raise ParseError(f"unexpected argument `{parsed.args[2]}`")
+    name = container_ref(parsed.args[0])
+    if len(parsed.args) == 1:
+        return ContainerPort(container=name)
+    match = _PORT.fullmatch(parsed.args[1])
+    if match is None or not 1 <= int(match[1]) <= 65535:
+        raise ParseError(f"`{parsed.args[1]}` is not a container port: write e.g. `80` or `53/udp`")
+    return ContainerPort(container=name, private_port=int(match[1]), protocol=match[2])
+
+
+def _diff(parsed: Parsed) -> ContainerDiff:
+    (name,) = exactly(parsed.args, 1, "CONTAINER")
+    return ContainerDiff(container=container_ref(name))
+
+
+SPECS = (
+    CommandSpec(
+        name="container stats",
+        aliases=("stats",),
+        usage="[--no-stream] [-a|--all] [CONTAINER…]",
+        summary="CPU, memory, network, disk I/O and PIDs: one sample (running containers unless -a or named)",
+        options=OptionParser((Flag(("-a", "--all")), Flag(("--no-stream",)), Flag(("--no-trunc",)))),
+        build=_stats,
+    ),
+    CommandSpec(
+        name="container top",
+        aliases=("top",),
+        usage="CONTAINER [ps OPTIONS]",
+        summary="the processes running in a container",
+        options=OptionParser((), interspersed=False),
+        build=_top,
+    ),
+    CommandSpec(
+        name="container port",
+        aliases=("port",),
+        usage="CONTAINER [PRIVATE_PORT[/PROTO]]",
+        summary="a container's published ports",
+        options=OptionParser(()),
+        build=_port,
+    ),
+    CommandSpec(
+        name="container diff",
+        aliases=("diff",),
+        usage="CONTAINER",
+        summary="files added (A), changed (C) and deleted (D) in a container's filesystem",
+        options=OptionParser(()),
+        build=_diff,
+    ),
+)

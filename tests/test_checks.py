@@ -1,0 +1,192 @@
+"""stats, top, port and diff without an engine: the docker CLI's formulas on real-shaped samples, and the
+executors' handling of what the engine answers (a stand-in client records every call)."""
+
+import re
+from dataclasses import dataclass, field
+
+import docker.errors
+import pytest
+import requests
+
+from bot.engine import Context, Engine, EngineError, execute
+from bot.engine.checks import stats_row
+from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats
+from bot.render.format import binary_size, decimal_size
+from bot.render.text import to_text
+from bot.results import FileChanges, PortList, StatsTable
+
+# A cgroup v2 sample as `GET /containers/{id}/stats?stream=false` returns it (fields trimmed to the used ones).
+SAMPLE_V2 = {
+    "name": "/web1",
+    "id": "0123456789abcdef0123",
+    "read": "2026-12-02T23:00:01.5Z",
+    "cpu_stats": {"cpu_usage": {"total_usage": 2_500_000_000}, "system_cpu_usage": 120_000_000_000, "online_cpus": 2},
+    "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 118_000_000_000},
+    "memory_stats": {"usage": 10_485_760, "limit": 2_147_483_648, "stats": {"inactive_file": 2_097_152}},
+    "networks": {"eth0": {"rx_bytes": 1500, "tx_bytes": 700}, "eth1": {"rx_bytes": 500, "tx_bytes": 300}},
+    "blkio_stats": {
+        "io_service_bytes_recursive": [
+            {"major": 8, "minor": 0, "op": "read", "value": 4096},
+            {"major": 8, "minor": 0, "op": "write", "value": 8192},
+            {"major": 8, "minor": 16, "op": "Read", "value": 1000},
+        ]
+    },
+    "pids_stats": {"current": 3},
+}
+
+
+def test_stats_row_applies_the_cli_formulas() -> None:
+    row = stats_row(SAMPLE_V2, "web1")
+    assert row.name == "web1" and row.short_id == "0123456789ab"
+    assert row.cpu_percent == pytest.approx(500_000_000 / 2_000_000_000 * 2 * 100)  # 50 %
+    assert row.memory_used == 10_485_760 - 2_097_152  # page cache left out
+    assert row.memory_percent == pytest.approx(8_388_608 / 2_147_483_648 * 100)
+    assert (row.net_rx, row.net_tx) == (2000, 1000)
+    assert (row.block_read, row.block_write) == (5096, 8192)
+    assert row.pids == 3 and row.running
+
+
+def test_stats_row_cgroup_v1_and_per_cpu_fallback() -> None:
+    sample = {
+        **SAMPLE_V2,
+        "cpu_stats": {"cpu_usage": {"total_usage": 300, "percpu_usage": [150, 150, 0, 0]}, "system_cpu_usage": 1000},
+        "precpu_stats": {"cpu_usage": {"total_usage": 100}, "system_cpu_usage": 600},
+        "memory_stats": {"usage": 1000, "limit": 0, "stats": {"total_inactive_file": 400, "inactive_file": 1}},
+    }
+    row = stats_row(sample, "web1")
+    assert row.cpu_percent == pytest.approx(200 / 400 * 4 * 100)  # online CPUs from the per-CPU list
+    assert row.memory_used == 600 and row.memory_percent == 0.0  # no limit: 0 %, as the CLI
+
+
+def test_stopped_container_sample_is_zero() -> None:
+    row = stats_row({"name": "/old", "id": "ab" * 32, "read": "0001-01-01T00:00:00Z"}, "old")
+    assert not row.running and row.cpu_percent == 0.0 and row.memory_used == 0 and row.pids == 0
+
+
+@pytest.mark.parametrize(
+    ("count", "binary", "decimal"),
+    [(0, "0B", "0B"), (1023, "1023B", "1.02kB"), (1_572_864, "1.5MiB", "1.57MB"), (8_200_000_000, "7.637GiB", "8.2GB")],
+)
+def test_sizes_as_docker_prints_them(count: int, binary: str, decimal: str) -> None:
+    assert binary_size(count) == binary
+    assert decimal_size(count) == decimal
+
+
+def test_stats_text_reads_like_docker_stats() -> None:
+    table = StatsTable((stats_row(SAMPLE_V2, "web1"),), all=False)
+    header, line = to_text(table).split("\n")
+    assert re.split(r"\s{3,}", header) == [
+        "NAME",
+        "CPU %",
+        "MEM USAGE / LIMIT",
+        "MEM %",
+        "NET I/O",
+        "BLOCK I/O",
+        "PIDS",
+    ]
+    assert line.split() == [
+        "web1",
+        "50.00%",
+        "8MiB",
+        "/",
+        "2GiB",
+        "0.39%",
+        "2kB",
+        "/",
+        "1kB",
+        "5.1kB",
+        "/",
+        "8.19kB",
+        "3",
+    ]
+
+
+@dataclass
+class FakeApi:
+    """Answers like the engine; records every call."""
+
+    samples: dict[str, dict] = field(default_factory=dict)
+    listing: list[dict] = field(default_factory=list)
+    inspect: dict = field(default_factory=dict)
+    changes: list[dict] | None = None
+    calls: list[tuple] = field(default_factory=list)
+
+    def containers(self, all: bool = False) -> list[dict]:
+        self.calls.append(("containers", all))
+        return self.listing
+
+    def stats(self, ref: str, stream: bool = True) -> dict:
+        self.calls.append(("stats", ref, stream))
+        if ref not in self.samples:
+            response = requests.Response()
+            response.status_code = 404
+            raise docker.errors.NotFound("No such container", response, explanation=f"No such container: {ref}")
+        return self.samples[ref]
+
+    def inspect_container(self, ref: str) -> dict:
+        self.calls.append(("inspect", ref))
+        return self.inspect
+
+    def diff(self, ref: str) -> list[dict] | None:
+        self.calls.append(("diff", ref))
+        return self.changes
+
+
+class FakeEngine(Engine):
+    def __init__(self, fake: FakeApi) -> None:
+        super().__init__("unix:///nonexistent/docker.sock", pool_size=4)
+        self.fake = fake
+
+    @property
+    def api(self) -> FakeApi:  # type: ignore[override]
+        return self.fake
+
+
+def run(command, api: FakeApi):
+    return execute(command, Context(engine=FakeEngine(api)))
+
+
+def test_stats_lists_once_then_one_stats_request_per_container() -> None:
+    api = FakeApi(
+        samples={f"id{i}": {**SAMPLE_V2, "name": f"/c{i}"} for i in range(6)},
+        listing=[{"Id": f"id{i}"} for i in range(6)],
+    )
+    table = run(ContainerStats(), api)
+    assert [row.name for row in table.rows] == [f"c{i}" for i in range(6)]
+    assert api.calls[0] == ("containers", False)
+    assert sorted(api.calls[1:]) == sorted(("stats", f"id{i}", False) for i in range(6))
+
+
+def test_stats_of_named_containers_makes_no_listing_and_names_the_missing() -> None:
+    api = FakeApi(samples={"web1": SAMPLE_V2})
+    table = run(ContainerStats(containers=("web1", "ghost")), api)
+    assert all(call[0] == "stats" for call in api.calls)
+    assert table.rows[1].name == "ghost" and table.rows[1].error == "no such container: `ghost`"
+    assert "ghost: no such container: `ghost`" in to_text(table)
+    with pytest.raises(EngineError, match="no such container: `ghost`"):
+        run(ContainerStats(containers=("ghost",)), api)
+
+
+def test_port_lines_like_docker_port() -> None:
+    ports = {
+        "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8081"}, {"HostIp": "::", "HostPort": "8081"}],
+        "443/tcp": None,
+        "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
+    }
+    api = FakeApi(inspect={"NetworkSettings": {"Ports": ports}})
+    listed = run(ContainerPort(container="web1"), api)
+    assert listed == PortList(
+        "web1", ("53/udp -> 127.0.0.1:5353", "80/tcp -> 0.0.0.0:8081", "80/tcp -> [::]:8081"), None
+    )
+    one = run(ContainerPort(container="web1", private_port=80), api)
+    assert one.lines == ("0.0.0.0:8081", "[::]:8081") and one.private_port == "80/tcp"
+    with pytest.raises(EngineError, match="no public port `443/tcp` published for `web1`"):
+        run(ContainerPort(container="web1", private_port=443), api)
+
+
+def test_diff_kinds() -> None:
+    api = FakeApi(changes=[{"Path": "/etc", "Kind": 0}, {"Path": "/etc/x", "Kind": 1}, {"Path": "/tmp/y", "Kind": 2}])
+    assert run(ContainerDiff(container="web1"), api) == FileChanges(
+        "web1", (("C", "/etc"), ("A", "/etc/x"), ("D", "/tmp/y"))
+    )
+    assert run(ContainerDiff(container="web1"), FakeApi(changes=None)).changes == ()
