@@ -1,0 +1,115 @@
+"""On-call checks over signed HTTP to the real `shipmate serve`, against the private engine: every answer is
+compared with the engine's own state, and every message must be valid Block Kit."""
+
+import html
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.blockkit import assert_valid_message
+from tests.signed_client import SignedClient
+
+pytestmark = pytest.mark.engine
+
+# No `roles:` key: the standard viewer, operator and admin roles.
+POLICY = """
+members:
+  U0ALICE: admin
+  "*": viewer
+"""
+VIEWER = "U0VIEWER"
+
+
+class Chat:
+    def __init__(self, client: SignedClient, slack) -> None:
+        self.client, self.slack, self.count = client, slack, 0
+
+    def answer(self, command: str, text: str = "", user_id: str = VIEWER) -> dict[str, Any]:
+        self.count += 1
+        name = f"r{self.count}"
+        reply = self.client.slash(command, text, response_url=self.slack.response_url(name), user_id=user_id)
+        assert reply.status == 200, reply.text
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if not (body.get("blocks") and not body.get("text", "").startswith("⏳")):
+            body = self.slack.wait_for_response(name, timeout=60)
+        assert_valid_message(body)
+        return body
+
+
+@pytest.fixture
+def chat(bot_server, slack, signing_secret, tmp_path: Path) -> Chat:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY)
+    bot = bot_server(SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"))
+    return Chat(SignedClient(bot.url, signing_secret), slack)
+
+
+def code_lines(message: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for block in message["blocks"]:
+        text = block.get("text", {}).get("text", "") if block["type"] == "section" else ""
+        if text.startswith("```\n"):
+            lines += html.unescape(text[4:-4]).split("\n")  # as Slack shows it
+    return lines
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return "\n".join([message.get("text", ""), *(str(block) for block in message.get("blocks", []))])
+
+
+def test_stats_of_three_containers_a_busy_one_above_the_idle_ones(chat, clean_engine):
+    api = clean_engine.api()
+    for name, command in (("busy", "sh -c 'while :; do :; done'"), ("idle1", "sleep 600"), ("idle2", "sleep 600")):
+        assert "started" in text_of(chat.answer("/run", f"-d --name {name} busybox {command}", user_id="U0ALICE"))
+    stopped = api.create_container("busybox", "true", name="stopped")  # not running: not sampled without -a
+    assert stopped["Id"]
+
+    answer = chat.answer("/docker", "stats --no-stream")
+    assert answer["response_type"] == "ephemeral" and "3 containers, one sample" in answer["text"]
+    header, *rows = code_lines(answer)
+    assert re.split(r"\s{3,}", header) == ["NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
+    by_name = {row.split()[0]: row.split() for row in rows}
+    assert set(by_name) == {"busy", "idle1", "idle2"}
+    cpu = {name: float(cells[1].rstrip("%")) for name, cells in by_name.items()}
+    assert cpu["busy"] > cpu["idle1"] and cpu["busy"] > cpu["idle2"], cpu
+    assert cpu["busy"] > 5.0, cpu
+    for name, cells in by_name.items():
+        assert cells[-1] == str(len(api.top(name)["Processes"]))  # PIDS as the engine counts them
+        assert cells[3] == "/" and cells[4].endswith("B")  # MEM USAGE / LIMIT
+
+    named = code_lines(chat.answer("/container", "stats idle1 stopped"))
+    assert [line.split()[0] for line in named[1:]] == ["idle1", "stopped"]
+    assert named[2].split()[1:3] == ["0.00%", "0B"]
+
+
+def test_top_port_and_diff_match_the_engine(chat, clean_engine):
+    api = clean_engine.api()
+    chat.answer("/run", "-d --name web -p 8081:80 nginx", user_id="U0ALICE")
+    command = "sh -c 'mkdir /scratch; echo hi > /scratch/new; sleep 600'"
+    chat.answer("/run", f"-d --name writer busybox {command}", user_id="U0ALICE")
+
+    top = chat.answer("/docker", "top web")
+    lines = code_lines(top)
+    assert re.split(r"\s{2,}", lines[0])[:3] == ["UID", "PID", "PPID"] and lines[0].rstrip().endswith("CMD")
+    engine_pids = {process[1] for process in api.top("web")["Processes"]}
+    shown_pids = {line.split()[1] for line in lines[1:]}
+    assert shown_pids == engine_pids and any("httpd -f -p 80" in line for line in lines[1:])
+
+    ported = code_lines(chat.answer("/docker", "port web"))
+    assert "80/tcp -> 0.0.0.0:8081" in ported
+    bindings = api.inspect_container("web")["NetworkSettings"]["Ports"]["80/tcp"]
+    assert len(ported) == len(bindings)
+    assert code_lines(chat.answer("/container", "port web 80/tcp"))[0] == "0.0.0.0:8081"
+    assert "no public port `443/tcp`" in chat.answer("/docker", "port web 443")["text"]
+
+    deadline = time.monotonic() + 10
+    while not api.diff("writer") and time.monotonic() < deadline:  # the shell may not have written yet
+        time.sleep(0.1)
+    diff = chat.answer("/docker", "diff writer")
+    changes = {tuple(line.split(" ", 1)) for line in code_lines(diff)}
+    engine = {({0: "C", 1: "A", 2: "D"}[c["Kind"]], c["Path"]) for c in api.diff("writer")}
+    assert changes == engine and {("A", "/scratch"), ("A", "/scratch/new")} <= changes
+    assert "no such container: `ghost`" in chat.answer("/docker", "diff ghost")["text"]
