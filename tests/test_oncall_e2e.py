@@ -21,6 +21,7 @@ members:
   "*": viewer
 """
 VIEWER = "U0VIEWER"
+STATS_COLUMNS = ["NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
 
 
 class Chat:
@@ -70,7 +71,7 @@ def test_stats_of_three_containers_a_busy_one_above_the_idle_ones(chat, clean_en
     answer = chat.answer("/docker", "stats --no-stream")
     assert answer["response_type"] == "ephemeral" and "3 containers, one sample" in answer["text"]
     header, *rows = code_lines(answer)
-    assert re.split(r"\s{3,}", header) == ["NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
+    assert re.split(r"\s{3,}", header) == STATS_COLUMNS
     by_name = {row.split()[0]: row.split() for row in rows}
     assert set(by_name) == {"busy", "idle1", "idle2"}
     cpu = {name: float(cells[1].rstrip("%")) for name, cells in by_name.items()}
