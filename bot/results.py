@@ -281,3 +281,115 @@ class FileChanges(Result):
 
     container: str
     changes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class DiskUsageRow:
+    kind: str  # Images, Containers, Local Volumes, Build Cache
+    total: int
+    active: int
+    size: int
+    reclaimable: int
+
+
+@dataclass(frozen=True)
+class DiskImage:
+    repository: str
+    tag: str
+    short_id: str
+    created: datetime | None
+    size: int
+    shared_size: int  # -1 when the engine did not compute it
+    containers: int
+
+
+@dataclass(frozen=True)
+class DiskContainer:
+    short_id: str
+    image: str
+    command: str
+    volumes: int
+    size: int
+    created: datetime | None
+    status: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DiskVolume:
+    name: str
+    links: int
+    size: int  # -1 when the engine did not compute it
+
+
+@dataclass(frozen=True)
+class DiskUsage(Result):
+    """`system df`: the summary as the CLI computes it; the items too with -v."""
+
+    rows: tuple[DiskUsageRow, ...]
+    verbose: bool = False
+    images: tuple[DiskImage, ...] = ()
+    containers: tuple[DiskContainer, ...] = ()
+    volumes: tuple[DiskVolume, ...] = ()
+    build_cache: int = 0
+
+
+@dataclass(frozen=True)
+class EngineInfo(Result):
+    name: str
+    server_version: str
+    api_version: str
+    os: str
+    os_type: str
+    architecture: str
+    kernel: str
+    cpus: int
+    memory: int
+    storage_driver: str
+    root_dir: str
+    containers: int
+    running: int
+    paused: int
+    stopped: int
+    images: int
+    swarm: str  # inactive, active, …
+
+
+@dataclass(frozen=True)
+class EngineComponent:
+    name: str
+    version: str
+    details: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class EngineVersion(Result):
+    """`version`: the server part of the CLI's answer."""
+
+    platform: str
+    version: str
+    api_version: str
+    min_api_version: str
+    go_version: str
+    git_commit: str
+    built: str
+    os: str
+    arch: str
+    experimental: bool
+    components: tuple[EngineComponent, ...]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    time_nano: int
+    type: str
+    action: str
+    actor: str  # the object's id (or name, for some types)
+    attributes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class EventList(Result):
+    events: tuple[EventRow, ...]
+    cut: bool  # more events happened in the window than are shown
+    window: str  # "the last 10 minutes", …

@@ -10,7 +10,7 @@ import requests
 
 from bot.engine import Context, Engine, EngineError, execute
 from bot.engine.checks import stats_row
-from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats
+from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats, SystemDiskUsage, SystemEvents
 from bot.render.format import binary_size, decimal_size
 from bot.render.text import to_text
 from bot.results import FileChanges, PortList, StatsTable
@@ -109,6 +109,8 @@ class FakeApi:
     listing: list[dict] = field(default_factory=list)
     inspect: dict = field(default_factory=dict)
     changes: list[dict] | None = None
+    usage: dict = field(default_factory=dict)
+    event_log: list[dict] = field(default_factory=list)
     calls: list[tuple] = field(default_factory=list)
 
     def containers(self, all: bool = False) -> list[dict]:
@@ -127,9 +129,24 @@ class FakeApi:
         self.calls.append(("inspect", ref))
         return self.inspect
 
+    def df(self) -> dict:
+        self.calls.append(("df",))
+        return self.usage
+
+    def events(self, **params: object) -> "FakeStream":
+        self.calls.append(("events", params))
+        return FakeStream(self.event_log)
+
     def diff(self, ref: str) -> list[dict] | None:
         self.calls.append(("diff", ref))
         return self.changes
+
+
+class FakeStream(list):
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class FakeEngine(Engine):
@@ -190,3 +207,58 @@ def test_diff_kinds() -> None:
         "web1", (("C", "/etc"), ("A", "/etc/x"), ("D", "/tmp/y"))
     )
     assert run(ContainerDiff(container="web1"), FakeApi(changes=None)).changes == ()
+
+
+def test_system_df_reclaimable_as_the_cli_computes_it() -> None:
+    usage = {
+        "LayersSize": 1000,
+        "Images": [
+            {"Id": "sha256:" + "a" * 64, "RepoTags": ["nginx:latest"], "Size": 600, "SharedSize": 100, "Containers": 1},
+            {"Id": "sha256:" + "b" * 64, "RepoTags": [], "Size": 400, "SharedSize": -1, "Containers": 0},
+        ],
+        "Containers": [
+            {"Id": "c" * 64, "State": "running", "SizeRw": 30, "Names": ["/up"]},
+            {"Id": "d" * 64, "State": "exited", "SizeRw": 70, "Names": ["/down"]},
+        ],
+        "Volumes": [
+            {"Name": "v1", "UsageData": {"Size": 36, "RefCount": 0}},
+            {"Name": "v2", "UsageData": {"Size": -1}},
+        ],
+        "BuildCache": [{"Size": 5, "InUse": True}, {"Size": 7, "InUse": False}, {"Size": 9, "Shared": True}],
+    }
+    result = run(SystemDiskUsage(verbose=True), FakeApi(usage=usage))
+    assert [(r.kind, r.total, r.active, r.size, r.reclaimable) for r in result.rows] == [
+        ("Images", 2, 1, 1000, 500),  # 1000 - (600 - 100) held by the image in use
+        ("Containers", 2, 1, 100, 70),
+        ("Local Volumes", 2, 0, 36, 36),
+        ("Build Cache", 3, 1, 12, 7),
+    ]
+    text = to_text(result)
+    assert "Images          2       1        1kB    500B (50%)" in text
+    assert "Containers      2       1        100B   70B (70%)" in text
+    assert (result.images[1].repository, result.images[1].tag) == ("<none>", "<none>")
+    assert "N/A" in text and "Build cache usage: 12B" in text
+
+
+def test_events_keep_the_latest_200_and_close_the_stream() -> None:
+    log = [
+        {
+            "Type": "container",
+            "Action": "start",
+            "Actor": {"ID": f"id{i}", "Attributes": {"name": f"c{i}"}},
+            "timeNano": i,
+        }
+        for i in range(250)
+    ]
+    api = FakeApi(event_log=log)
+    result = run(SystemEvents(since="600s"), api)
+    assert len(result.events) == 200 and result.cut and result.events[0].actor == "id50"
+    _, params = api.calls[0]
+    assert float(params["until"]) - float(params["since"]) == pytest.approx(600, abs=1)  # unix times, as the API takes
+    assert "the latest 200 events from 10 minutes ago until now" in to_text(result)
+
+
+def test_event_attributes_that_look_secret_are_masked() -> None:
+    log = [{"Type": "container", "Action": "create", "Actor": {"ID": "x", "Attributes": {"DB_PASSWORD": "pw-1"}}}]
+    result = run(SystemEvents(), FakeApi(event_log=log))
+    assert result.events[0].attributes == (("DB_PASSWORD", "••••"),) and "pw-1" not in to_text(result)

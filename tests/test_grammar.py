@@ -2,7 +2,18 @@
 
 import pytest
 
-from bot.grammar import SLASH_COMMANDS, ParseError, checks, containers, images, parse, parse_line, run, spec_for
+from bot.grammar import (
+    SLASH_COMMANDS,
+    ParseError,
+    checks,
+    containers,
+    images,
+    parse,
+    parse_line,
+    run,
+    spec_for,
+    system,
+)
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import (
     Command,
@@ -24,11 +35,16 @@ from bot.grammar.commands import (
     ImagePull,
     ImageRemove,
     PortMapping,
+    SystemDiskUsage,
+    SystemEvents,
+    SystemInfo,
+    SystemVersion,
 )
 from bot.grammar.options import DANGEROUS_FLAGS
 
-DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *run.SPECS)
+DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *system.SPECS, *run.SPECS)
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+EVENTS_USAGE = "`/docker events [--since TIME] [--until TIME] [-f|--filter KEY=VALUE]…`"
 RUN_USAGE = "[-d] [--name NAME] [-e KEY=VALUE]… [-p [IP:]HOST:CONTAINER[/tcp|udp]]… [--rm] IMAGE [COMMAND [ARG…]]"
 
 
@@ -145,6 +161,23 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/container", "port web1 53/udp", ContainerPort(container="web1", private_port=53, protocol="udp")),
     ("/docker", "diff web1", ContainerDiff(container="web1")),
     ("/container", "diff web1", ContainerDiff(container="web1")),
+    # the engine as a whole
+    ("/docker", "system df", SystemDiskUsage()),
+    ("/docker", "system df -v", SystemDiskUsage(verbose=True)),
+    ("/docker", "system df --verbose", SystemDiskUsage(verbose=True)),
+    ("/docker", "info", SystemInfo()),
+    ("/docker", "system info", SystemInfo()),
+    ("/docker", "version", SystemVersion()),
+    ("/docker", "events", SystemEvents()),
+    ("/docker", "system events --since 1h", SystemEvents(since="3600s")),
+    ("/docker", "events --since 1h --until 30m", SystemEvents(since="3600s", until="1800s")),
+    ("/docker", "events --since 1700000000", SystemEvents(since="1700000000")),
+    ("/docker", "events --since 2023-11-14T22:13:20Z", SystemEvents(since="1700000000")),
+    (
+        "/docker",
+        "events -f type=container -f event=die",
+        SystemEvents(filters=(("type", "container"), ("event", "die"))),
+    ),
     # run
     ("/run", "nginx", ContainerRun(image="nginx")),
     ("/docker", "run nginx", ContainerRun(image="nginx")),
@@ -274,6 +307,10 @@ MEANINGS = [
     ("/docker", "top a", "container.top", False, False, ("a",), ()),
     ("/docker", "port a", "container.port", False, False, ("a",), ()),
     ("/docker", "diff a", "container.diff", False, False, ("a",), ()),
+    ("/docker", "system df", "system.df", False, False, (), ()),
+    ("/docker", "info", "system.info", False, False, (), ()),
+    ("/docker", "version", "system.info", False, False, (), ()),
+    ("/docker", "events", "system.events", False, False, (), ()),
 ]
 
 
@@ -371,7 +408,7 @@ def test_unknown_command_is_named(slash: str, text: str, word: str) -> None:
     assert error.usage is None
 
 
-@pytest.mark.parametrize("word", ["exec", "cp", "build", "system", "volume", "network", "push", "kill", "compose"])
+@pytest.mark.parametrize("word", ["exec", "cp", "build", "volume", "network", "push", "kill", "compose"])
 def test_docker_commands_shipmate_refuses_say_so(word: str) -> None:
     error = refusal(f"{word} x", "/docker")
     assert error.reason == f"`{word}` is not something Shipmate does: type `/docker help` for what it can do"
@@ -521,6 +558,14 @@ ARGUMENT_ERRORS = [
     ("/docker", "port a 80/xyz", "`80/xyz` is not a container port", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
     ("/docker", "port a 80 81", "unexpected argument `81`", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
     ("/docker", "diff a b", "unexpected argument `b`", "`/docker diff CONTAINER`"),
+    ("/docker", "system df x", "unexpected argument `x`", "`/docker system df [-v|--verbose]`"),
+    ("/docker", "info --all", "unknown flag `--all`", "`/docker info`"),
+    ("/docker", "events --since soon", "`--since soon` is not a time", EVENTS_USAGE),
+    ("/docker", "events --until 2999-01-01", "`--until 2999-01-01` is in the future", EVENTS_USAGE),
+    ("/docker", "events --since 5m --until 1h", "`--until 1h` is before `--since`", EVENTS_USAGE),
+    ("/docker", "events -f color=red", "`color` is not an events filter", EVENTS_USAGE),
+    ("/docker", "events -f type=galaxy", "`galaxy` is not an event type", EVENTS_USAGE),
+    ("/docker", "events -f container", "`--filter container` needs KEY=VALUE", EVENTS_USAGE),
 ]
 
 

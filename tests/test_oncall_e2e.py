@@ -114,3 +114,44 @@ def test_top_port_and_diff_match_the_engine(chat, clean_engine):
     engine = {({0: "C", 1: "A", 2: "D"}[c["Kind"]], c["Path"]) for c in api.diff("writer")}
     assert changes == engine and {("A", "/scratch"), ("A", "/scratch/new")} <= changes
     assert "no such container: `ghost`" in chat.answer("/docker", "diff ghost")["text"]
+
+
+def test_events_show_a_containers_create_start_die_in_order(chat, clean_engine):
+    api = clean_engine.api()
+    chat.answer("/run", "--name shortlived busybox true", user_id="U0ALICE")
+    container_id = api.inspect_container("shortlived")["Id"]
+    answer = chat.answer("/docker", "events --since 5m -f container=shortlived -f type=container")
+    lines = [line for line in code_lines(answer) if container_id in line]
+    actions = [line.split()[2] for line in lines]
+    assert [a for a in actions if a in ("create", "start", "die")] == ["create", "start", "die"], lines
+    assert all("name=shortlived" in line and "image=busybox" in line for line in lines)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", lines[0].split()[0])
+    assert "from 5 minutes ago until now" in answer["text"]
+    none = chat.answer("/docker", "events --since 1h --until 50m -f container=shortlived")
+    assert none["text"] == "no events from an hour ago until 50 minutes ago"
+
+
+def test_system_df_info_and_version_match_the_engine(chat, clean_engine):
+    api = clean_engine.api()
+    chat.answer("/run", "-d --name dfweb nginx", user_id="U0ALICE")
+    usage = api.df()
+    summary = code_lines(chat.answer("/docker", "system df"))
+    rows = {line.split("   ")[0].strip(): line.split() for line in summary[1:]}
+    images = usage["Images"]
+    assert rows["Images"][1:3] == [str(len(images)), str(sum(1 for i in images if i["Containers"] > 0))]
+    assert rows["Containers"][1:3] == [str(len(usage["Containers"])), "1"]
+    assert rows["Local Volumes"][2:4] == [str(len(usage["Volumes"] or [])), "0"]
+
+    verbose = code_lines(chat.answer("/docker", "system df -v"))
+    assert any(line.startswith("REPOSITORY") for line in verbose) and any("dfweb" in line for line in verbose)
+
+    info = api.info()
+    shown = text_of(chat.answer("/docker", "info"))
+    for figure in (info["ServerVersion"], info["Driver"], f"{info['Containers']} ({info['ContainersRunning']} running"):
+        assert figure in shown
+    assert f"*CPUs*\\n{info['NCPU']}" in shown and api.version()["ApiVersion"] in shown
+
+    version = api.version()
+    lines = code_lines(chat.answer("/docker", "version"))
+    assert f"  Version:          {version['Version']}" in lines
+    assert f"  API version:      {version['ApiVersion']} (minimum version {version['MinAPIVersion']})" in lines

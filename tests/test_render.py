@@ -30,6 +30,16 @@ from bot.results import (
     ContainerDetails,
     ContainerRow,
     ContainerTable,
+    DiskContainer,
+    DiskImage,
+    DiskUsage,
+    DiskUsageRow,
+    DiskVolume,
+    EngineComponent,
+    EngineInfo,
+    EngineVersion,
+    EventList,
+    EventRow,
     Failure,
     FileChanges,
     Identity,
@@ -196,6 +206,41 @@ def stats_row(index: int, name: str | None = None, error: str = "") -> StatsRow:
     )
 
 
+DISK_ROWS = (
+    DiskUsageRow("Images", 5, 2, 16_430_000, 11_630_000),
+    DiskUsageRow("Containers", 3, 1, 12_288, 4096),
+    DiskUsageRow("Local Volumes", 0, 0, 0, 0),
+    DiskUsageRow("Build Cache", 0, 0, 0, 0),
+)
+
+
+def disk_verbose(count: int, name: str = "") -> DiskUsage:
+    return DiskUsage(
+        rows=DISK_ROWS,
+        verbose=True,
+        images=tuple(
+            DiskImage(name or "nginx", "latest", f"{i:012x}", NOW, 4_200_000, -1 if i % 2 else 0, i % 3)
+            for i in range(count)
+        ),
+        containers=tuple(
+            DiskContainer(f"{i:012x}", "nginx", "httpd -f", 0, 4096, NOW, "Up 2 minutes", name or f"web-{i}")
+            for i in range(count)
+        ),
+        volumes=tuple(DiskVolume(f"{name}vol{i}", i % 2, -1 if i % 3 else 36) for i in range(count)),
+        build_cache=0,
+    )
+
+
+def event_row(index: int, attribute: str = "busybox") -> EventRow:
+    return EventRow(
+        time_nano=1_764_716_462_123_456_789 + index * 1_000_000_000,
+        type="container",
+        action=("create", "start", "die", "destroy")[index % 4],
+        actor=f"{index:064x}",
+        attributes=(("image", attribute), ("name", f"web-{index}"), ("API_TOKEN", "••••")),
+    )
+
+
 def policy(**changes) -> PolicySummary:
     summary = PolicySummary(
         path="/etc/shipmate/policy.yml",
@@ -321,6 +366,51 @@ EXAMPLES: dict[str, Result] = {
     "diff": FileChanges("web1", (("C", "/etc"), ("A", "/etc/app.conf"), ("D", "/tmp/x"))),
     "diff none": FileChanges("web1", ()),
     "diff 5000 hostile": FileChanges("web1", tuple(("A", f"/data/{HOSTILE}/{i}") for i in range(5000))),
+    "disk": DiskUsage(DISK_ROWS),
+    "disk verbose": disk_verbose(3),
+    "disk verbose empty": disk_verbose(0),
+    "disk verbose 500 hostile": disk_verbose(500, HOSTILE),
+    "info": EngineInfo(
+        "ci-host",
+        "26.1.5",
+        "1.45",
+        "Debian GNU/Linux 12 (bookworm)",
+        "linux",
+        "x86_64",
+        "6.1.0-28-amd64",
+        2,
+        8_200_000_000,
+        "overlay2",
+        "/var/lib/docker",
+        3,
+        1,
+        0,
+        2,
+        5,
+        "inactive",
+    ),
+    "info hostile": EngineInfo(HOSTILE, HOSTILE, "", "", "", "", "", 0, 0, "", "", 0, 0, 0, 0, 0, ""),
+    "version": EngineVersion(
+        "Docker Engine - Community",
+        "26.1.5",
+        "1.45",
+        "1.24",
+        "go1.22.5",
+        "411e817",
+        "Wed Jul 10 12:00:00 2024",
+        "linux",
+        "amd64",
+        False,
+        (
+            EngineComponent("Engine", "26.1.5", (("ApiVersion", "1.45"),)),
+            EngineComponent("containerd", "1.7.19", (("GitCommit", "2bf793ef6dc9a18e00cb12efb64355c2c9d5eb41"),)),
+        ),
+    ),
+    "events": EventList(tuple(event_row(i) for i in range(8)), cut=False, window="from 10 minutes ago until now"),
+    "events none": EventList((), cut=False, window="from 10 minutes ago until now"),
+    "events 200 cut hostile": EventList(
+        tuple(event_row(i, HOSTILE) for i in range(200)), cut=True, window="from 2 hours ago until now"
+    ),
     "audit": AuditTrail(tuple(audit_entry(i) for i in range(5)), user=None, limit=20),
     "audit none": AuditTrail((), user="U0123ABCD", limit=20),
     "audit long commands": AuditTrail(

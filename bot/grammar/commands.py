@@ -255,3 +255,29 @@ class ContainerPort(ContainerCheck):
 @dataclass(frozen=True)
 class ContainerDiff(ContainerCheck):
     action: ClassVar[str] = "container.diff"
+
+
+@dataclass(frozen=True)
+class SystemDiskUsage(Command):
+    verbose: bool = False
+    action: ClassVar[str] = "system.df"
+
+
+@dataclass(frozen=True)
+class SystemInfo(Command):
+    action: ClassVar[str] = "system.info"
+
+
+@dataclass(frozen=True)
+class SystemVersion(Command):
+    action: ClassVar[str] = "system.info"
+
+
+@dataclass(frozen=True)
+class SystemEvents(Command):
+    """Past events only: `since` and `until` are "600s" (that long before the command runs) or unix seconds."""
+
+    since: str = "600s"
+    until: str = "0s"  # when the command runs: the answer always ends
+    filters: tuple[tuple[str, str], ...] = ()
+    action: ClassVar[str] = "system.events"

@@ -2,6 +2,7 @@
 
 import ipaddress
 import re
+from datetime import UTC, datetime
 
 from bot.grammar.commands import PortMapping
 from bot.grammar.errors import ParseError
@@ -130,3 +131,42 @@ def ps_filter(value: str) -> tuple[str, str]:
     if key == "exited" and not _INTEGER.fullmatch(content):
         raise ParseError(f"`exited={content}` needs an exit code, e.g. `exited=0`")
     return key, content
+
+
+EVENT_FILTERS = {"container", "event", "image", "label", "type", "volume", "network", "daemon", "scope"}
+EVENT_TYPES = {"container", "image", "volume", "network", "daemon", "plugin", "builder"}
+
+
+def event_filter(value: str) -> tuple[str, str]:
+    key, sep, content = value.partition("=")
+    if not sep or not key or not content:
+        raise ParseError(f"`--filter {value}` needs KEY=VALUE, e.g. `--filter container=web1`")
+    if key not in EVENT_FILTERS:
+        raise ParseError(f"`{key}` is not an events filter: use one of {', '.join(sorted(EVENT_FILTERS))}")
+    if key == "type" and content not in EVENT_TYPES:
+        raise ParseError(f"`{content}` is not an event type: use one of {', '.join(sorted(EVENT_TYPES))}")
+    return key, content
+
+
+def past_time(value: str, flag: str, now: float) -> str:
+    """A moment in the past: a duration ago ("10m" -> "600s", worked out when the command runs) or unix seconds.
+
+    Accepts what `docker events` does for past times: durations, unix seconds and RFC 3339 dates.
+    """
+    duration = _DURATION.fullmatch(value)
+    if duration and any(duration.groups()):
+        return f"{duration_seconds(value)}s"
+    if _INTEGER.fullmatch(value) and not value.startswith("-"):
+        moment = float(value)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ParseError(
+                f"`{flag} {value}` is not a time: write a duration ago (`10m`, `2h`), a date (`2024-05-01T10:00:00Z`) "
+                "or unix seconds"
+            ) from None
+        moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    if moment > now:
+        raise ParseError(f"`{flag} {value}` is in the future: events shows past events only")
+    return str(int(moment))

@@ -26,6 +26,9 @@ DOCKER_ACTIONS = (
     "container.top",
     "container.port",
     "container.diff",
+    "system.events",
+    "system.df",
+    "system.info",
 )
 ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
@@ -61,6 +64,9 @@ STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
         "container.top",
         "container.port",
         "container.diff",
+        "system.events",
+        "system.df",
+        "system.info",
     ),
     "operator": (
         "viewer",

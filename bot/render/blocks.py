@@ -7,7 +7,7 @@ with the clicker's identity, so nothing captured when the message was drawn is t
 from functools import singledispatch
 
 from bot.render import kit
-from bot.render.format import ago, aligned, shorten, size, state_emoji
+from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
 from bot.render.kit import (
     Attachment,
     Message,
@@ -23,6 +23,11 @@ from bot.render.text import (
     STATS_HEADER,
     audit_table,
     change_lines,
+    disk_details,
+    disk_summary,
+    event_line,
+    events_title,
+    info_pairs,
     port_empty,
     process_lines,
     run_limits,
@@ -31,6 +36,7 @@ from bot.render.text import (
     stats_empty,
     stats_problems,
     to_text,
+    version_lines,
 )
 from bot.results import (
     AuditTrail,
@@ -38,6 +44,10 @@ from bot.results import (
     ContainerDetails,
     ContainerRow,
     ContainerTable,
+    DiskUsage,
+    EngineInfo,
+    EngineVersion,
+    EventList,
     Failure,
     FileChanges,
     HelpText,
@@ -436,3 +446,42 @@ def _changes(result: FileChanges) -> Message:
     )
     blocks, attachment = _output_blocks(change_lines(result), f"{result.container}.diff", f"diff of {result.container}")
     return Message(text=f"changes in {result.container}", blocks=[section(title), *blocks], attachment=attachment)
+
+
+@to_message.register
+def _disk(result: DiskUsage) -> Message:
+    title = "💽 disk usage"
+    blocks = [section(f"*{title}*"), *code_sections("\n".join(disk_summary(result)), max_blocks=1, keep="head")[0]]
+    if result.verbose:
+        for heading, table in disk_details(result):
+            blocks += [section(f"*{heading}*"), *_table(table, max_blocks=3)]
+        blocks.append(context(f"Build cache usage: {decimal_size(result.build_cache, 4)}"))
+    return Message(text=title, blocks=blocks)
+
+
+@to_message.register
+def _info(result: EngineInfo) -> Message:
+    pairs = info_pairs(result)
+    blocks = [
+        header(f"🐳 Docker {result.server_version} on {result.name}"),
+        fields([(label, escape(value) or "—") for label, value in pairs[:10]]),
+        context(*(f"{escape(label)}: {escape(value)}" for label, value in pairs[10:])),
+    ]
+    return Message(text=f"Docker {result.server_version} on {result.name}", blocks=blocks)
+
+
+@to_message.register
+def _version(result: EngineVersion) -> Message:
+    blocks = [section(f"🐳 *Docker {escape(result.version)}*"), *_table(version_lines(result), max_blocks=2)]
+    return Message(text=f"Docker {result.version} (API {result.api_version})", blocks=blocks)
+
+
+@to_message.register
+def _events(result: EventList) -> Message:
+    title = events_title(result)
+    if not result.events:
+        return Message(text=title, blocks=[section(f"🗓️ {escape(title)}")])
+    lines = "".join(event_line(event) + "\n" for event in result.events)
+    blocks, attachment = _output_blocks(lines, "events.txt", title)
+    notes = [context("more happened: narrow with `--since`, `--until` or `--filter`")] if result.cut else []
+    return Message(text=title, blocks=[section(f"🗓️ *{escape(title)}*"), *blocks, *notes], attachment=attachment)

@@ -1,5 +1,6 @@
 """Result -> terminal text, laid out like the docker CLI's own output."""
 
+from datetime import UTC, datetime
 from functools import singledispatch
 
 from bot.render.format import ago, aligned, binary_size, decimal_size, size, state_emoji
@@ -8,6 +9,11 @@ from bot.results import (
     ConfirmationRequest,
     ContainerDetails,
     ContainerTable,
+    DiskUsage,
+    EngineInfo,
+    EngineVersion,
+    EventList,
+    EventRow,
     Failure,
     FileChanges,
     HelpText,
@@ -302,3 +308,148 @@ def change_lines(result: FileChanges) -> str:
 @to_text.register
 def _changes(result: FileChanges) -> str:
     return change_lines(result).rstrip("\n") or f"no changes in {result.container}'s filesystem"
+
+
+def reclaimable(size: int, part: int) -> str:
+    """As `docker system df`: the size, and its share when there is any size at all."""
+    return f"{decimal_size(part, 4)} ({part * 100 // size}%)" if size > 0 else decimal_size(part, 4)
+
+
+def disk_summary(result: DiskUsage) -> list[str]:
+    rows = [
+        (row.kind, str(row.total), str(row.active), decimal_size(row.size, 4), reclaimable(row.size, row.reclaimable))
+        for row in result.rows
+    ]
+    return aligned(("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"), rows)
+
+
+def disk_details(result: DiskUsage) -> list[tuple[str, list[str]]]:
+    """The -v sections: a title and its table each."""
+    images = [
+        (
+            i.repository,
+            i.tag,
+            i.short_id,
+            ago(i.created),
+            decimal_size(i.size, 4),
+            decimal_size(i.shared_size, 4) if i.shared_size >= 0 else "N/A",
+            decimal_size(i.size - i.shared_size, 4) if i.shared_size >= 0 else "N/A",
+            str(i.containers),
+        )
+        for i in result.images
+    ]
+    containers = [
+        (
+            c.short_id,
+            c.image,
+            f'"{c.command[:20]}"',
+            str(c.volumes),
+            decimal_size(c.size, 4),
+            ago(c.created),
+            c.status,
+            c.name,
+        )
+        for c in result.containers
+    ]
+    volumes = [(v.name, str(v.links), decimal_size(v.size, 4) if v.size >= 0 else "N/A") for v in result.volumes]
+    return [
+        (
+            "Images space usage",
+            aligned(
+                ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"), images
+            ),
+        ),
+        (
+            "Containers space usage",
+            aligned(
+                ("CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"), containers
+            ),
+        ),
+        ("Local Volumes space usage", aligned(("VOLUME NAME", "LINKS", "SIZE"), volumes)),
+    ]
+
+
+@to_text.register
+def _disk(result: DiskUsage) -> str:
+    lines = disk_summary(result)
+    if result.verbose:
+        for title, table in disk_details(result):
+            lines += ["", f"{title}:", "", *table]
+        lines += ["", f"Build cache usage: {decimal_size(result.build_cache, 4)}"]
+    return "\n".join(lines)
+
+
+def info_pairs(result: EngineInfo) -> list[tuple[str, str]]:
+    return [
+        ("Server Version", result.server_version),
+        ("API Version", result.api_version),
+        ("Operating System", result.os),
+        ("OSType/Architecture", f"{result.os_type}/{result.architecture}"),
+        ("Kernel Version", result.kernel),
+        ("CPUs", str(result.cpus)),
+        ("Total Memory", binary_size(result.memory)),
+        ("Storage Driver", result.storage_driver),
+        (
+            "Containers",
+            f"{result.containers} ({result.running} running, {result.paused} paused, {result.stopped} stopped)",
+        ),
+        ("Images", str(result.images)),
+        ("Swarm", result.swarm),
+        ("Name", result.name),
+        ("Docker Root Dir", result.root_dir),
+    ]
+
+
+@to_text.register
+def _info(result: EngineInfo) -> str:
+    return "\n".join(["Server:", *(f" {label}: {value}" for label, value in info_pairs(result))])
+
+
+def version_lines(result: EngineVersion) -> list[str]:
+    """The server part of `docker version`."""
+    lines = [
+        f"Server: {result.platform}".rstrip(),
+        " Engine:",
+        f"  Version:          {result.version}",
+        f"  API version:      {result.api_version} (minimum version {result.min_api_version})",
+        f"  Go version:       {result.go_version}",
+        f"  Git commit:       {result.git_commit}",
+        f"  Built:            {result.built}",
+        f"  OS/Arch:          {result.os}/{result.arch}",
+        f"  Experimental:     {str(result.experimental).lower()}",
+    ]
+    for component in result.components:
+        if component.name == "Engine":
+            continue
+        lines += [f" {component.name}:", f"  {'Version:':<18}{component.version}"]
+        lines += [f"  {key + ':':<18}{value}" for key, value in component.details]
+    return lines
+
+
+@to_text.register
+def _version(result: EngineVersion) -> str:
+    return "\n".join(version_lines(result))
+
+
+def event_line(event: EventRow) -> str:
+    """As `docker events` prints one: time with nanoseconds, type, action, actor, attributes."""
+    seconds, nanos = divmod(event.time_nano, 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    attributes = ", ".join(f"{key}={value}" for key, value in event.attributes)
+    return f"{moment}.{nanos:09d}Z {event.type} {event.action} {event.actor}" + (
+        f" ({attributes})" if attributes else ""
+    )
+
+
+def events_title(result: EventList) -> str:
+    count = len(result.events)
+    if not count:
+        return f"no events {result.window}"
+    latest = f"the latest {count} " if result.cut else f"{count} "
+    return f"{latest}event{'s' * (count != 1)} {result.window}"
+
+
+@to_text.register
+def _events(result: EventList) -> str:
+    note = ["(more happened: narrow with --since, --until or --filter)"] if result.cut else []
+    return "\n".join([events_title(result), *note, *(event_line(event) for event in result.events)])
