@@ -393,3 +393,15 @@ class EventList(Result):
     events: tuple[EventRow, ...]
     cut: bool  # more events happened in the window than are shown
     window: str  # "the last 10 minutes", …
+
+
+@dataclass(frozen=True)
+class ExecDone(Result):
+    """`exec`: what the command printed and how it ended, like a foreground `run`."""
+
+    container: str
+    command: str  # the command line, secret-looking values masked
+    exit_code: int | None
+    output: str
+    output_truncated: bool = False
+    timed_out_after: float | None = None  # seconds, when Shipmate stopped waiting

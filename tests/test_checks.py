@@ -2,15 +2,25 @@
 executors' handling of what the engine answers (a stand-in client records every call)."""
 
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import docker.errors
 import pytest
 import requests
 
-from bot.engine import Context, Engine, EngineError, execute
+from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.checks import stats_row
-from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats, SystemDiskUsage, SystemEvents
+from bot.engine.execs import MAX_OUTPUT_BYTES
+from bot.grammar.commands import (
+    ContainerDiff,
+    ContainerExec,
+    ContainerPort,
+    ContainerStats,
+    SystemDiskUsage,
+    SystemEvents,
+)
 from bot.render.format import binary_size, decimal_size
 from bot.render.text import to_text
 from bot.results import FileChanges, PortList, StatsTable
@@ -262,3 +272,48 @@ def test_event_attributes_that_look_secret_are_masked() -> None:
     log = [{"Type": "container", "Action": "create", "Actor": {"ID": "x", "Attributes": {"DB_PASSWORD": "pw-1"}}}]
     result = run(SystemEvents(), FakeApi(event_log=log))
     assert result.events[0].attributes == (("DB_PASSWORD", "••••"),) and "pw-1" not in to_text(result)
+
+
+class ExecApi(FakeApi):
+    def __init__(self, chunks: list[bytes], exit_code: int = 0, hold: threading.Event | None = None) -> None:
+        super().__init__()
+        self.chunks, self.exit_code, self.hold = chunks, exit_code, hold
+
+    def exec_create(self, ref: str, cmd: list[str], **options: object) -> dict:
+        self.calls.append(("exec_create", ref, tuple(cmd), options))
+        return {"Id": "exec1"}
+
+    def exec_start(self, exec_id: str, stream: bool = False) -> Iterator[bytes]:
+        yield from self.chunks
+        if self.hold is not None:
+            self.hold.wait(30)
+
+    def exec_inspect(self, exec_id: str) -> dict:
+        return {"ExitCode": self.exit_code, "Running": False}
+
+
+def test_exec_runs_the_argv_as_is_with_no_tty_and_no_privilege() -> None:
+    api = ExecApi([b"nginx: the configuration file is ok\n"], exit_code=0)
+    done = execute(ContainerExec(container="web1", argv=("nginx", "-t")), Context(engine=FakeEngine(api)))
+    assert done.exit_code == 0 and done.output == "nginx: the configuration file is ok\n"
+    _, ref, argv, options = api.calls[0]
+    assert (ref, argv) == ("web1", ("nginx", "-t"))
+    assert options["tty"] is False and options["privileged"] is False and "user" not in options
+
+
+def test_exec_output_is_capped_to_its_newest_bytes() -> None:
+    chunks = [f"{i:07d}\n".encode() for i in range(100_000)]  # 800 kB
+    done = execute(ContainerExec(container="w", argv=("seq",)), Context(engine=FakeEngine(ExecApi(chunks))))
+    assert done.output_truncated and done.output.endswith("0099999\n") and len(done.output) <= MAX_OUTPUT_BYTES
+
+
+def test_exec_that_outlives_the_limit_says_so_with_what_it_printed() -> None:
+    hold = threading.Event()
+    api = ExecApi([b"still going\n"], hold=hold)
+    ctx = Context(engine=FakeEngine(api), limits=RunLimits(wait_seconds=0.2))
+    try:
+        done = execute(ContainerExec(container="w", argv=("tail", "-f", "/var/log/x")), ctx)
+    finally:
+        hold.set()
+    assert done.timed_out_after == 0.2 and done.exit_code is None and done.output == "still going\n"
+    assert "was still running after 0.2 s" in to_text(done)

@@ -18,6 +18,7 @@ from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import (
     Command,
     ContainerDiff,
+    ContainerExec,
     ContainerInspect,
     ContainerList,
     ContainerLogs,
@@ -44,6 +45,7 @@ from bot.grammar.options import DANGEROUS_FLAGS
 
 DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *system.SPECS, *run.SPECS)
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+EXEC_USAGE = "`/docker exec CONTAINER COMMAND [ARG…]`"
 EVENTS_USAGE = "`/docker events [--since TIME] [--until TIME] [-f|--filter KEY=VALUE]…`"
 RUN_USAGE = "[-d] [--name NAME] [-e KEY=VALUE]… [-p [IP:]HOST:CONTAINER[/tcp|udp]]… [--rm] IMAGE [COMMAND [ARG…]]"
 
@@ -161,6 +163,10 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/container", "port web1 53/udp", ContainerPort(container="web1", private_port=53, protocol="udp")),
     ("/docker", "diff web1", ContainerDiff(container="web1")),
     ("/container", "diff web1", ContainerDiff(container="web1")),
+    ("/docker", "exec web1 nginx -t", ContainerExec(container="web1", argv=("nginx", "-t"))),
+    ("/container", "exec web1 ls -la /tmp", ContainerExec(container="web1", argv=("ls", "-la", "/tmp"))),
+    ("/docker", "exec web1 sh -c 'a; b'", ContainerExec(container="web1", argv=("sh", "-c", "a; b"))),
+    ("/docker", "exec web1 -- --help", ContainerExec(container="web1", argv=("--", "--help"))),
     # the engine as a whole
     ("/docker", "system df", SystemDiskUsage()),
     ("/docker", "system df -v", SystemDiskUsage(verbose=True)),
@@ -311,6 +317,7 @@ MEANINGS = [
     ("/docker", "info", "system.info", False, False, (), ()),
     ("/docker", "version", "system.info", False, False, (), ()),
     ("/docker", "events", "system.events", False, False, (), ()),
+    ("/docker", "exec a nginx -t", "container.exec", True, True, ("a",), ()),
 ]
 
 
@@ -408,7 +415,7 @@ def test_unknown_command_is_named(slash: str, text: str, word: str) -> None:
     assert error.usage is None
 
 
-@pytest.mark.parametrize("word", ["exec", "cp", "build", "volume", "network", "push", "kill", "compose"])
+@pytest.mark.parametrize("word", ["attach", "cp", "build", "volume", "network", "push", "kill", "compose"])
 def test_docker_commands_shipmate_refuses_say_so(word: str) -> None:
     error = refusal(f"{word} x", "/docker")
     assert error.reason == f"`{word}` is not something Shipmate does: type `/docker help` for what it can do"
@@ -558,6 +565,15 @@ ARGUMENT_ERRORS = [
     ("/docker", "port a 80/xyz", "`80/xyz` is not a container port", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
     ("/docker", "port a 80 81", "unexpected argument `81`", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
     ("/docker", "diff a b", "unexpected argument `b`", "`/docker diff CONTAINER`"),
+    ("/docker", "exec", "missing CONTAINER", EXEC_USAGE),
+    ("/docker", "exec web1", "missing COMMAND", EXEC_USAGE),
+    ("/docker", "exec -t web1 sh", "`-t` is not allowed: a chat has no terminal", EXEC_USAGE),
+    ("/docker", "exec -d web1 sleep 1", "`-d` is not allowed", EXEC_USAGE),
+    ("/docker", "exec -w /etc web1 ls", "`-w` is not allowed", EXEC_USAGE),
+    ("/docker", "exec -e A=1 web1 env", "`-e` is not allowed", EXEC_USAGE),
+    ("/docker", "exec --privileged web1 ls", "`--privileged` is not allowed", EXEC_USAGE),
+    ("/docker", "exec -u root web1 ls", "`-u` is not allowed", EXEC_USAGE),
+    ("/docker", "exec -it web1 sh", "`-i` is not allowed", EXEC_USAGE),
     ("/docker", "system df x", "unexpected argument `x`", "`/docker system df [-v|--verbose]`"),
     ("/docker", "info --all", "unknown flag `--all`", "`/docker info`"),
     ("/docker", "events --since soon", "`--since soon` is not a time", EVENTS_USAGE),

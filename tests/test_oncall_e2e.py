@@ -3,6 +3,7 @@ compared with the engine's own state, and every message must be valid Block Kit.
 
 import html
 import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,68 @@ def test_system_df_info_and_version_match_the_engine(chat, clean_engine):
     lines = code_lines(chat.answer("/docker", "version"))
     assert f"  Version:          {version['Version']}" in lines
     assert f"  API version:      {version['ApiVersion']} (minimum version {version['MinAPIVersion']})" in lines
+
+
+EXEC_POLICY = """
+members:
+  U0ALICE: admin
+  U0OPER: operator
+  "*": viewer
+exec:
+  operator: ["cat /usr/share/nginx/html/*", "echo **"]
+"""
+
+
+def audited(db: Path, needle: str, timeout: float = 10) -> list[tuple[str, str, str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute(
+                "SELECT command, decision, detail FROM audit WHERE command LIKE ?", (f"%{needle}%",)
+            ).fetchall()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
+def test_exec_runs_only_what_the_allowlist_allows(bot_server, slack, signing_secret, tmp_path, clean_engine):
+    api = clean_engine.api()
+    policy = tmp_path / "policy.yml"
+    policy.write_text(EXEC_POLICY)
+    audit_db = tmp_path / "audit.db"
+    bot = bot_server(SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(audit_db))
+    chat = Chat(SignedClient(bot.url, signing_secret), slack)
+    chat.answer("/run", "-d --name web nginx", user_id="U0ALICE")
+
+    since = time.time()
+
+    def execs() -> list[str]:
+        """The command lines the engine was asked to exec in `web`, from its own event log."""
+        events = api.events(since=since, until=time.time(), filters={"container": "web"}, decode=True)
+        return [e["Action"].partition(": ")[2] for e in events if e["Action"].startswith("exec_create")]
+
+    refused = {
+        "exec web sh": "`sh` is not among the commands operator may exec: cat /usr/share/nginx/html/*, echo **",
+        "exec web cat /usr/share/nginx/html/../../../../etc/passwd": "leaves its directory with `..`",
+        "exec --privileged web cat /usr/share/nginx/html/index.html": "`--privileged` is not allowed",
+        "exec -u root web cat /usr/share/nginx/html/index.html": "`-u` is not allowed",
+    }
+    for text, reason in refused.items():
+        answer = chat.answer("/docker", text, user_id="U0OPER")
+        assert answer["response_type"] == "ephemeral" and reason in text_of(answer), text_of(answer)
+    assert "`container.exec` needs operator" in text_of(chat.answer("/docker", "exec web echo hi"))  # a viewer
+    assert execs() == []  # nothing refused reached the engine
+
+    allowed = chat.answer("/docker", "exec web cat /usr/share/nginx/html/index.html", user_id="U0OPER")
+    assert allowed["response_type"] == "in_channel" and "<@U0OPER>" in text_of(allowed)
+    assert "Welcome to nginx!" in text_of(allowed) and "exited with code 0" in allowed["text"]
+    missing = chat.answer("/docker", "exec web cat /usr/share/nginx/html/missing", user_id="U0OPER")
+    assert "exited with code 1" in missing["text"] and "can't open" in text_of(missing)
+    assert execs() == ["cat /usr/share/nginx/html/index.html", "cat /usr/share/nginx/html/missing"]
+
+    chat.answer("/docker", "exec web echo API_TOKEN=s3cret-value", user_id="U0OPER")
+    records = audited(audit_db, "exec web echo API_TOKEN")
+    assert records and all("s3cret-value" not in field for record in records for field in record)
+    assert records[0][:2] == ("/docker exec web echo API_TOKEN=••••", "allowed")
+    sh = audited(audit_db, "exec web sh")
+    assert sh and sh[0][1] == "refused"

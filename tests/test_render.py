@@ -40,6 +40,7 @@ from bot.results import (
     EngineVersion,
     EventList,
     EventRow,
+    ExecDone,
     Failure,
     FileChanges,
     Identity,
@@ -411,6 +412,11 @@ EXAMPLES: dict[str, Result] = {
     "events 200 cut hostile": EventList(
         tuple(event_row(i, HOSTILE) for i in range(200)), cut=True, window="from 2 hours ago until now"
     ),
+    "exec": ExecDone("web1", "nginx -t", 0, "nginx: configuration file /etc/nginx/nginx.conf test is successful\n"),
+    "exec failed": ExecDone("web1", "cat /etc/nginx/missing", 1, "cat: can't open '/etc/nginx/missing'\n"),
+    "exec no output": ExecDone("web1", "true", 0, ""),
+    "exec timed out": ExecDone("web1", "tail -f /var/log/app.log", None, log_text(100), timed_out_after=60),
+    "exec long hostile": ExecDone("web1", f"cat {HOSTILE}", 0, (HOSTILE + "\n") * 3000, output_truncated=True),
     "audit": AuditTrail(tuple(audit_entry(i) for i in range(5)), user=None, limit=20),
     "audit none": AuditTrail((), user="U0123ABCD", limit=20),
     "audit long commands": AuditTrail(

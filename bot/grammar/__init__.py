@@ -39,7 +39,7 @@ _BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPEC
 _LONGEST = max(len(words) for words in _BY_SPELLING)
 _GROUPS = {"image", "container", "system"}
 # Commands docker has and Shipmate refuses on purpose, so the answer can say so instead of "unknown".
-_REFUSED = {"exec", "attach", "cp", "build", "commit", "export", "import", "save", "load", "volume",
+_REFUSED = {"attach", "cp", "build", "commit", "export", "import", "save", "load", "volume",
             "network", "swarm", "service", "stack", "plugin", "secret", "config", "node", "login", "logout",
             "push", "tag", "update", "kill", "pause", "unpause", "prune", "rename", "create",
             "wait", "context", "buildx", "compose", "trust", "checkpoint", "manifest"}  # fmt: skip

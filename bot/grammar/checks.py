@@ -2,7 +2,7 @@
 
 import re
 
-from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats, ContainerTop
+from bot.grammar.commands import ContainerDiff, ContainerExec, ContainerPort, ContainerStats, ContainerTop
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
 from bot.grammar.spec import CommandSpec, exactly
@@ -53,6 +53,32 @@ def _diff(parsed: Parsed) -> ContainerDiff:
     return ContainerDiff(container=container_ref(name))
 
 
+MAX_EXEC_WORDS = 64
+# exec options docker has and Shipmate refuses, with the reason (-i, -u and --privileged are refused everywhere).
+_EXEC_REFUSED = {
+    "tty": "`-t` is not allowed: a chat has no terminal",
+    "detach": "`-d` is not allowed: exec answers with the command's output",
+    "workdir": "`-w` is not allowed: write the path into the command, where the exec rules can see it",
+    "env": "`-e` is not allowed: exec runs with the container's own environment",
+}
+
+
+def _exec(parsed: Parsed) -> ContainerExec:
+    for key, reason in _EXEC_REFUSED.items():
+        if key in parsed.values:
+            raise ParseError(reason)
+    if not parsed.args:
+        raise ParseError("missing CONTAINER")
+    name, *argv = parsed.args
+    if not argv:
+        raise ParseError("missing COMMAND: write the command to run, e.g. `nginx -t`")
+    if len(argv) > MAX_EXEC_WORDS:
+        raise ParseError(f"the command has too many words ({len(argv)}); at most {MAX_EXEC_WORDS}")
+    if any("\x00" in word for word in argv):
+        raise ParseError("the command contains a NUL character")
+    return ContainerExec(container=container_ref(name), argv=tuple(argv))
+
+
 SPECS = (
     CommandSpec(
         name="container stats",
@@ -85,5 +111,21 @@ SPECS = (
         summary="files added (A), changed (C) and deleted (D) in a container's filesystem",
         options=OptionParser(()),
         build=_diff,
+    ),
+    CommandSpec(
+        name="container exec",
+        aliases=("exec",),
+        usage="CONTAINER COMMAND [ARG…]",
+        summary="run a command the policy allows in a running container (no shell is added)",
+        options=OptionParser(
+            (
+                Flag(("-t", "--tty")),
+                Flag(("-d", "--detach")),
+                Flag(("-w", "--workdir"), takes_value=True),
+                Flag(("-e", "--env"), takes_value=True, repeat=True),
+            ),
+            interspersed=False,
+        ),
+        build=_exec,
     ),
 )

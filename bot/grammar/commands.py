@@ -281,3 +281,20 @@ class SystemEvents(Command):
     until: str = "0s"  # when the command runs: the answer always ends
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "system.events"
+
+
+@dataclass(frozen=True)
+class ContainerExec(ContainerCheck):
+    """Run one command line in a running container: exactly this argv, never through a shell."""
+
+    argv: tuple[str, ...] = ()
+    action: ClassVar[str] = "container.exec"
+    changes: ClassVar[bool] = True
+
+    @property
+    def slow(self) -> bool:
+        return True
+
+    @property
+    def pending(self) -> str:
+        return f"⏳ running `{self.argv[0] if self.argv else ''}` in {self.container}…"

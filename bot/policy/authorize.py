@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
 from bot.engine.targets import ContainerFacts
-from bot.grammar.commands import Command, ContainerList
+from bot.grammar.commands import Command, ContainerExec, ContainerList
 from bot.policy.images import IMAGE_ID
 from bot.policy.model import ACTIONS, DIRECT_MESSAGES, EVERYONE, OPEN_ACTIONS, GroupLookup, Policy, RunDefaults
 from bot.policy.source import PolicySource, PolicyState
@@ -148,6 +148,16 @@ class PolicyAuthorizer:
                 return f"`{reference}` is not on the image allowlist ({_listed(list(policy.images.patterns))})"
         return None
 
+    @staticmethod
+    def _exec_refusal(policy: Policy, command: Command, roles: tuple[str, ...]) -> str | None:
+        """exec runs only command lines an `exec:` rule of the caller's roles (or the roles they include) allows."""
+        if not isinstance(command, ContainerExec):
+            return None
+        holders = tuple(dict.fromkeys([*roles, *(inner for role in roles for inner in policy.roles[role].includes)]))
+        if policy.execs.allows(holders, command.argv):
+            return None
+        return policy.execs.refusal(roles, holders, command.argv, policy.path.name)
+
     def _own_only(self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...]) -> Decision:
         """The caller may act only on containers they started: narrow a listing, check and pin named targets."""
         run = policy.run
@@ -202,7 +212,7 @@ class PolicyAuthorizer:
         own = policy.grants(roles).get(command.action)
         if own is None:
             return Decision(False, self._missing(policy, roles, command.action, caller.user_id), roles=roles)
-        refusal = self._image_refusal(policy, command)
+        refusal = self._image_refusal(policy, command) or self._exec_refusal(policy, command, roles)
         if refusal:
             return Decision(False, refusal, roles=roles)
         if own:

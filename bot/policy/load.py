@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.policy.execs import ExecAllowlist, ExecRule
 from bot.policy.images import ImageAllowlist, check_pattern
 from bot.policy.model import (
     ACTIONS,
@@ -24,7 +25,7 @@ from bot.policy.model import (
 )
 from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
 
-KEYS = ("roles", "members", "channels", "images", "run")
+KEYS = ("roles", "members", "channels", "images", "run", "exec")
 RUN_KEYS = ("memory", "cpus")
 _ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -202,6 +203,23 @@ def _run(reader: _Reader, node: yaml.Node) -> RunDefaults:
     return RunDefaults(memory=memory, cpus=cpus)
 
 
+def _execs(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> ExecAllowlist:
+    rules: dict[str, tuple[ExecRule, ...]] = {}
+    for role, key_node, value in reader.mapping(node, "`exec`"):
+        if role not in roles:
+            raise reader.error(
+                key_node, f"unknown role `{role}` in `exec`: roles are {', '.join(roles)}{suggest(role, [*roles])}"
+            )
+        parsed = []
+        for item in reader.sequence(value, f"the exec rules of `{role}`", f'{role}: ["nginx -t", "cat /etc/nginx/*"]'):
+            try:
+                parsed.append(ExecRule.parse(reader.string(item, f"an exec rule of `{role}`")))
+            except ValueError as error:
+                raise reader.error(item, str(error)) from None
+        rules[role] = tuple(parsed)
+    return ExecAllowlist(rules)
+
+
 def parse_policy(text: str, path: Path) -> Policy:
     reader = _Reader(path)
     root = reader.compose(text)
@@ -222,6 +240,7 @@ def parse_policy(text: str, path: Path) -> Policy:
         channels=_channels(reader, sections["channels"]) if "channels" in sections else None,
         images=_images(reader, sections["images"]) if "images" in sections else None,
         run=_run(reader, sections["run"]) if "run" in sections else RunDefaults(),
+        execs=_execs(reader, sections["exec"], roles) if "exec" in sections else ExecAllowlist({}),
         loaded_at=datetime.now(UTC),
     )
 

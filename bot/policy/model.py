@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.policy.execs import ExecAllowlist
 from bot.policy.images import ImageAllowlist
 
 # What a role can list. Docker's own verbs, then the two about Shipmate itself.
@@ -29,6 +30,7 @@ DOCKER_ACTIONS = (
     "system.events",
     "system.df",
     "system.info",
+    "container.exec",
 )
 ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
@@ -47,6 +49,7 @@ OWNABLE = frozenset(
         "container.top",
         "container.port",
         "container.diff",
+        "container.exec",
     }
 )
 EVERYONE = "*"
@@ -76,6 +79,7 @@ STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
         "container.restart",
         "image.pull",
         "container.rm:own",
+        "container.exec",
     ),
     "admin": ("*",),
 }
@@ -112,6 +116,7 @@ class Policy:
     images: ImageAllowlist | None  # None: any image
     run: RunDefaults = field(default_factory=RunDefaults)
     loaded_at: datetime | None = None
+    execs: ExecAllowlist = field(default_factory=lambda: ExecAllowlist({}))  # nothing may be executed by default
 
     @property
     def groups(self) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from bot.render.text import (
     disk_summary,
     event_line,
     events_title,
+    exec_summary,
     info_pairs,
     port_empty,
     process_lines,
@@ -48,6 +49,7 @@ from bot.results import (
     EngineInfo,
     EngineVersion,
     EventList,
+    ExecDone,
     Failure,
     FileChanges,
     HelpText,
@@ -485,3 +487,16 @@ def _events(result: EventList) -> Message:
     blocks, attachment = _output_blocks(lines, "events.txt", title)
     notes = [context("more happened: narrow with `--since`, `--until` or `--filter`")] if result.cut else []
     return Message(text=title, blocks=[section(f"🗓️ *{escape(title)}*"), *blocks, *notes], attachment=attachment)
+
+
+@to_message.register
+def _exec(result: ExecDone) -> Message:
+    ok = result.exit_code == 0 and result.timed_out_after is None
+    summary = exec_summary(result)
+    blocks = [section(f"{'✅' if ok else '⚠️'} {escape(summary)}")]
+    output_blocks, attachment = _output_blocks(
+        result.output, f"{result.container}.exec.out", f"output of {result.command} in {result.container}"
+    )
+    if result.output_truncated:
+        output_blocks.append(context("output capped by size: older lines were dropped"))
+    return Message(text=summary.replace("`", ""), blocks=[*blocks, *output_blocks], attachment=attachment)

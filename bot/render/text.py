@@ -14,6 +14,7 @@ from bot.results import (
     EngineVersion,
     EventList,
     EventRow,
+    ExecDone,
     Failure,
     FileChanges,
     HelpText,
@@ -453,3 +454,21 @@ def events_title(result: EventList) -> str:
 def _events(result: EventList) -> str:
     note = ["(more happened: narrow with --since, --until or --filter)"] if result.cut else []
     return "\n".join([events_title(result), *note, *(event_line(event) for event in result.events)])
+
+
+def exec_summary(result: ExecDone) -> str:
+    if result.timed_out_after is not None:
+        return (
+            f"`{result.command}` in {result.container} was still running after {result.timed_out_after:g} s: "
+            "Shipmate stopped waiting (it may still be running there)"
+        )
+    return f"`{result.command}` in {result.container} exited with code {result.exit_code}"
+
+
+@to_text.register
+def _exec(result: ExecDone) -> str:
+    lines = [exec_summary(result).replace("`", "")]
+    if result.output_truncated:
+        lines.append("(output truncated, last lines shown)")
+    lines.append(result.output.rstrip("\n") or "(no output)")
+    return "\n".join(lines)
