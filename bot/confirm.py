@@ -14,10 +14,13 @@ import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
+from bot.engine.prune import PruneItem
 from bot.engine.targets import ContainerFacts
-from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImageRemove
+from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
+from bot.render.format import size
+from bot.results import Notice
 
 DEFAULT_TTL_SECONDS = 120
 MAX_TOKEN_LENGTH = 2000  # a Block Kit button value
@@ -129,7 +132,7 @@ class Pending:
 
 def may_ask(command: Command) -> bool:
     """Whether the command may wait for a confirmation (known from the text alone; `rm` depends on state)."""
-    return isinstance(command, ImageRemove | ContainerRemove) or (
+    return isinstance(command, ImageRemove | ContainerRemove | Prune) or (
         isinstance(command, ContainerStop) and len(command.containers) > 1
     )
 
@@ -137,6 +140,29 @@ def may_ask(command: Command) -> bool:
 def wants_targets(command: Command) -> bool:
     """Whether deciding on a confirmation needs the target containers' state (one engine call)."""
     return isinstance(command, ContainerRemove) or (isinstance(command, ContainerStop) and len(command.containers) > 1)
+
+
+def wants_plan(command: Command) -> TypeGuard[Prune]:
+    """Whether the confirmation lists what the command would remove (prune: one or two engine calls)."""
+    return isinstance(command, Prune)
+
+
+def _prune_question(command: Prune, plan: tuple[PruneItem, ...]) -> Pending | Notice:
+    """The exact list, with sizes; Confirm runs a prune of those ids and no others."""
+    if isinstance(command, ImagePrune):
+        kind = "unused image" if command.all else "dangling image"
+        words = ["image", "prune", *(["-a"] if command.all else [])]
+        up_to = "up to "  # layers shared with other images stay
+    else:
+        kind, words, up_to = "stopped container", ["container", "prune"], ""
+    if not plan:
+        return Notice(f"Nothing to prune: no {kind}s" + (" among those named" if command.only else ""))
+    details = tuple(
+        f"`{item.id}` {item.name} ({', '.join([*([item.state] if item.state else []), size(item.size)])})"
+        for item in plan
+    )
+    summary = f"remove {len(plan)} {kind}{'s' * (len(plan) != 1)}, {up_to}{size(sum(i.size for i in plan))}"
+    return Pending(summary, details, shlex.join([*words, *(item.id for item in plan)]))
 
 
 def _names(refs: tuple[str, ...]) -> str:
@@ -150,12 +176,19 @@ def _detail(ref: str, facts: ContainerFacts | None) -> str:
     return f"`{ref}`: {facts.state or 'unknown'}, {whose}"
 
 
-def confirmation_for(command: Command, targets: Mapping[str, ContainerFacts | None] | None) -> Pending | None:
-    """The confirmation a command needs before it runs, or None when it can run at once.
+def confirmation_for(
+    command: Command,
+    targets: Mapping[str, ContainerFacts | None] | None,
+    plan: tuple[PruneItem, ...] | None = None,
+) -> Pending | Notice | None:
+    """The confirmation a command needs before it runs, or None when it can run at once (a Notice when a prune
+    finds nothing: there is nothing to ask about, and nothing is done).
 
-    `rm` of a running container, `rm -f`, `image rm` and `stop` of several containers need one. Confirming a
-    plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
+    `rm` of a running container, `rm -f`, `image rm`, `stop` of several containers and every prune need one.
+    Confirming a plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
     """
+    if isinstance(command, Prune):
+        return _prune_question(command, plan or ())
     if isinstance(command, ImageRemove):
         forced = " (forced: even if containers use it)" if command.force else ""
         what = "image" if len(command.image_refs) == 1 else f"{len(command.image_refs)} images:"

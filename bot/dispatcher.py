@@ -34,10 +34,12 @@ from bot.confirm import (
     TokenTooLong,
     confirmation_for,
     may_ask,
+    wants_plan,
     wants_targets,
 )
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.engine.prune import prune_plan
 from bot.engine.targets import find_containers
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
@@ -258,13 +260,16 @@ class Dispatcher:
         """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked)."""
         assert self.confirmer is not None
         targets = decision.targets
+        plan = None
         try:
             if targets is None and wants_targets(command):
                 targets = find_containers(self.engine, command.targets())
+            if wants_plan(command):
+                plan = prune_plan(self.engine, command)
         except EngineError as error:
             return Failure(str(error))
-        pending = confirmation_for(command, targets)
-        return None if pending is None else self._ask(pending, caller)
+        pending = confirmation_for(command, targets, plan)
+        return pending if not isinstance(pending, Pending) else self._ask(pending, caller)
 
     def _ask(self, pending: Pending, caller: Caller) -> Result:
         assert self.confirmer is not None

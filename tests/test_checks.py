@@ -10,20 +10,25 @@ import docker.errors
 import pytest
 import requests
 
+from bot.confirm import Pending, confirmation_for
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.checks import stats_row
 from bot.engine.execs import MAX_OUTPUT_BYTES
+from bot.engine.prune import PruneItem
+from bot.grammar import parse
 from bot.grammar.commands import (
     ContainerDiff,
     ContainerExec,
     ContainerPort,
+    ContainerPrune,
     ContainerStats,
+    ImagePrune,
     SystemDiskUsage,
     SystemEvents,
 )
 from bot.render.format import binary_size, decimal_size
 from bot.render.text import to_text
-from bot.results import FileChanges, PortList, StatsTable
+from bot.results import FileChanges, Notice, PortList, StatsTable
 
 # A cgroup v2 sample as `GET /containers/{id}/stats?stream=false` returns it (fields trimmed to the used ones).
 SAMPLE_V2 = {
@@ -274,6 +279,18 @@ def test_event_attributes_that_look_secret_are_masked() -> None:
     assert result.events[0].attributes == (("DB_PASSWORD", "••••"),) and "pw-1" not in to_text(result)
 
 
+class PruneApi(FakeApi):
+    def __init__(self, listing: list[dict]) -> None:
+        super().__init__(listing=listing)
+        self.removed: list[str] = []
+
+    def containers(self, all: bool = False, size: bool = False, filters: dict | None = None) -> list[dict]:
+        return self.listing
+
+    def remove_container(self, ref: str) -> None:
+        self.removed.append(ref)
+
+
 class ExecApi(FakeApi):
     def __init__(self, chunks: list[bytes], exit_code: int = 0, hold: threading.Event | None = None) -> None:
         super().__init__()
@@ -317,3 +334,30 @@ def test_exec_that_outlives_the_limit_says_so_with_what_it_printed() -> None:
         hold.set()
     assert done.timed_out_after == 0.2 and done.exit_code is None and done.output == "still going\n"
     assert "was still running after 0.2 s" in to_text(done)
+
+
+def test_prune_question_lists_exactly_what_confirm_removes() -> None:
+    plan = (PruneItem("0123456789ab", "old1", 4096, "exited"), PruneItem("ba9876543210", "old2", 0, "created"))
+    pending = confirmation_for(ContainerPrune(), None, plan)
+    assert pending == Pending(
+        "remove 2 stopped containers, 4.1 kB",
+        ("`0123456789ab` old1 (exited, 4.1 kB)", "`ba9876543210` old2 (created, 0 Bytes)"),
+        "container prune 0123456789ab ba9876543210",
+    )
+    assert parse(pending.text) == ContainerPrune(only=("0123456789ab", "ba9876543210"))
+    images = confirmation_for(ImagePrune(all=True), None, (PruneItem("c0ffee0c0ffe", "app:old", 5_000_000),))
+    assert images.text == "image prune -a c0ffee0c0ffe" and images.summary == "remove 1 unused image, up to 5.0 MB"
+    assert confirmation_for(ImagePrune(), None, ()) == Notice("Nothing to prune: no dangling images")
+
+
+def test_prune_removes_only_the_listed_ones_still_prunable() -> None:
+    api = PruneApi(
+        listing=[
+            {"Id": "a" * 64, "Names": ["/old1"], "State": "exited", "SizeRw": 1},
+            {"Id": "b" * 64, "Names": ["/late"], "State": "exited", "SizeRw": 1},  # stopped after the question
+        ]
+    )
+    done = run(ContainerPrune(only=("a" * 12, "c" * 12)), api)
+    assert api.removed == ["a" * 12]
+    assert [(o.target, o.ok) for o in done.outcomes] == [(f"old1 ({'a' * 12})", True), ("c" * 12, False)]
+    assert "no longer prunable" in done.outcomes[1].detail

@@ -10,6 +10,7 @@ from bot.grammar import (
     images,
     parse,
     parse_line,
+    prune,
     run,
     spec_for,
     system,
@@ -23,6 +24,7 @@ from bot.grammar.commands import (
     ContainerList,
     ContainerLogs,
     ContainerPort,
+    ContainerPrune,
     ContainerRemove,
     ContainerRestart,
     ContainerRun,
@@ -33,6 +35,7 @@ from bot.grammar.commands import (
     Help,
     ImageInspect,
     ImageList,
+    ImagePrune,
     ImagePull,
     ImageRemove,
     PortMapping,
@@ -43,7 +46,7 @@ from bot.grammar.commands import (
 )
 from bot.grammar.options import DANGEROUS_FLAGS
 
-DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *system.SPECS, *run.SPECS)
+DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *prune.SPECS, *system.SPECS, *run.SPECS)
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 EXEC_USAGE = "`/docker exec CONTAINER COMMAND [ARG…]`"
 EVENTS_USAGE = "`/docker events [--since TIME] [--until TIME] [-f|--filter KEY=VALUE]…`"
@@ -167,6 +170,12 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/container", "exec web1 ls -la /tmp", ContainerExec(container="web1", argv=("ls", "-la", "/tmp"))),
     ("/docker", "exec web1 sh -c 'a; b'", ContainerExec(container="web1", argv=("sh", "-c", "a; b"))),
     ("/docker", "exec web1 -- --help", ContainerExec(container="web1", argv=("--", "--help"))),
+    ("/docker", "container prune", ContainerPrune()),
+    ("/container", "prune -f", ContainerPrune()),
+    ("/docker", "container prune 0123456789ab web1", ContainerPrune(only=("0123456789ab", "web1"))),
+    ("/img", "prune", ImagePrune()),
+    ("/docker", "image prune -a -f", ImagePrune(all=True)),
+    ("/img", "prune -a sha256:0123456789ab", ImagePrune(only=("0123456789ab",), all=True)),
     # the engine as a whole
     ("/docker", "system df", SystemDiskUsage()),
     ("/docker", "system df -v", SystemDiskUsage(verbose=True)),
@@ -318,6 +327,8 @@ MEANINGS = [
     ("/docker", "version", "system.info", False, False, (), ()),
     ("/docker", "events", "system.events", False, False, (), ()),
     ("/docker", "exec a nginx -t", "container.exec", True, True, ("a",), ()),
+    ("/docker", "container prune", "container.prune", True, False, (), ()),
+    ("/docker", "image prune -a", "image.prune", True, False, (), ()),
 ]
 
 
@@ -574,6 +585,13 @@ ARGUMENT_ERRORS = [
     ("/docker", "exec --privileged web1 ls", "`--privileged` is not allowed", EXEC_USAGE),
     ("/docker", "exec -u root web1 ls", "`-u` is not allowed", EXEC_USAGE),
     ("/docker", "exec -it web1 sh", "`-i` is not allowed", EXEC_USAGE),
+    ("/img", "prune nginx", "`nginx` is not an image id", "`/img prune [-a|--all] [-f|--force] [IMAGE_ID…]`"),
+    (
+        "/container",
+        "prune --filter until=1h",
+        "unknown flag `--filter`",
+        "`/container prune [-f|--force] [CONTAINER…]`",
+    ),
     ("/docker", "system df x", "unexpected argument `x`", "`/docker system df [-v|--verbose]`"),
     ("/docker", "info --all", "unknown flag `--all`", "`/docker info`"),
     ("/docker", "events --since soon", "`--since soon` is not a time", EVENTS_USAGE),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.blockkit import assert_valid_message
-from tests.signed_client import SignedClient
+from tests.signed_client import SignedClient, block_actions, find_button
 
 pytestmark = pytest.mark.engine
 
@@ -221,3 +221,43 @@ def test_exec_runs_only_what_the_allowlist_allows(bot_server, slack, signing_sec
     assert records[0][:2] == ("/docker exec web echo API_TOKEN=••••", "allowed")
     sh = audited(audit_db, "exec web sh")
     assert sh and sh[0][1] == "refused"
+
+
+def click_confirm(chat: Chat, asked: dict[str, Any], name: str, user_id: str = "U0ALICE") -> dict[str, Any]:
+    button, block_id = find_button(asked["blocks"], "shipmate.confirm")
+    url = chat.slack.response_url(name)
+    chat.client.action(block_actions(button, block_id, response_url=url, user_id=user_id))
+    answer = chat.slack.wait_for_response(name, timeout=60)
+    assert_valid_message(answer)
+    return answer
+
+
+def test_prune_asks_first_then_removes_exactly_what_it_listed(chat, clean_engine):
+    api = clean_engine.api()
+    for name in ("old1", "old2"):
+        api.create_container("busybox", "true", name=name)
+    chat.answer("/run", "-d --name live busybox sleep 600", user_id="U0ALICE")
+    assert "`container.prune` needs admin" in text_of(chat.answer("/docker", "container prune"))  # a viewer
+
+    asked = chat.answer("/docker", "container prune -f", user_id="U0ALICE")
+    assert asked["response_type"] == "ephemeral" and "remove 2 stopped containers" in asked["text"]
+    listed = text_of(asked)
+    assert "old1" in listed and "old2" in listed and "live" not in listed
+    api.create_container("busybox", "true", name="late")  # stopped after the question: not swept up
+    done = click_confirm(chat, asked, "prune-confirm")
+    assert done["text"].count("removed") == 2 and done["response_type"] == "in_channel"
+    assert {c["Names"][0].lstrip("/") for c in api.containers(all=True)} == {"live", "late"}
+
+    # A dangling image: the tag moves to a newer commit of the same container.
+    first = api.commit("live", repository="prunetest", tag="1")["Id"]
+    api.commit("live", repository="prunetest", tag="1", changes=["ENV X=2"])
+    try:
+        asked = chat.answer("/img", "prune", user_id="U0ALICE")
+        assert "remove 1 dangling image" in asked["text"] and first.removeprefix("sha256:")[:12] in text_of(asked)
+        click_confirm(chat, asked, "image-prune-confirm")
+        assert first not in {image["Id"] for image in api.images(all=True)}
+        assert api.images(name="prunetest")  # the tagged one stays
+        assert chat.answer("/img", "prune", user_id="U0ALICE")["text"] == "Nothing to prune: no dangling images"
+    finally:
+        clean_engine.reset()
+        clean_engine.forget_image("prunetest:1")

@@ -7,7 +7,7 @@ clean Slack's text, tokenise with shlex (never a shell), find the longest docker
 import shlex
 import unicodedata
 
-from bot.grammar import checks, containers, images, run, shipmate, system
+from bot.grammar import checks, containers, images, prune, run, shipmate, system
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import Command, Help
 from bot.grammar.errors import ParseError
@@ -30,6 +30,7 @@ SPECS: tuple[CommandSpec, ...] = (
     *images.SPECS,
     *containers.SPECS,
     *checks.SPECS,
+    *prune.SPECS,
     *system.SPECS,
     *run.SPECS,
     *shipmate.SPECS,

@@ -298,3 +298,22 @@ class ContainerExec(ContainerCheck):
     @property
     def pending(self) -> str:
         return f"⏳ running `{self.argv[0] if self.argv else ''}` in {self.container}…"
+
+
+@dataclass(frozen=True)
+class Prune(Command):
+    """container prune / image prune: `only` is the exact list a confirmation showed (ids); empty: work it out."""
+
+    only: tuple[str, ...] = ()
+    changes: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class ContainerPrune(Prune):
+    action: ClassVar[str] = "container.prune"
+
+
+@dataclass(frozen=True)
+class ImagePrune(Prune):
+    all: bool = False  # every image no container uses, not only dangling ones
+    action: ClassVar[str] = "image.prune"

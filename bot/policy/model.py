@@ -31,6 +31,8 @@ DOCKER_ACTIONS = (
     "system.df",
     "system.info",
     "container.exec",
+    "container.prune",
+    "image.prune",
 )
 ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS

@@ -1,0 +1,89 @@
+"""container prune / image prune: what would go (asked about first), and removing exactly that.
+
+The plan is worked out the way docker prunes — stopped containers (created, exited, dead); dangling images, or with
+`-a` every image no container uses — and, when the command carries the list a confirmation showed, narrowed to it:
+something that became prunable after the question is not swept up, and something listed that is in use now stays.
+"""
+
+from dataclasses import dataclass
+
+from bot.engine.client import Engine
+from bot.engine.context import Context
+from bot.engine.convert import short_id
+from bot.engine.registry import execute, for_each
+from bot.grammar.commands import ContainerPrune, ImagePrune, Prune
+from bot.grammar.prune import MAX_PRUNED
+from bot.results import Outcome, Outcomes
+
+_STOPPED = ["created", "exited", "dead"]
+
+
+@dataclass(frozen=True)
+class PruneItem:
+    id: str  # short id
+    name: str
+    size: int
+    state: str = ""
+
+
+def _containers(engine: Engine) -> list[PruneItem]:
+    with engine.errors("containers"):
+        listing = engine.api.containers(all=True, size=True, filters={"status": _STOPPED})
+    return [
+        PruneItem(
+            id=item["Id"][:12],
+            name=(item.get("Names") or ["/"])[0].lstrip("/"),
+            size=item.get("SizeRw") or 0,
+            state=item.get("State", ""),
+        )
+        for item in listing
+    ]
+
+
+def _images(engine: Engine, every_unused: bool) -> list[PruneItem]:
+    with engine.errors("images"):
+        if every_unused:
+            images = engine.api.images()
+            used = {item.get("ImageID") for item in engine.api.containers(all=True)}
+            images = [image for image in images if image["Id"] not in used]
+        else:
+            images = engine.api.images(filters={"dangling": True})
+    return [
+        PruneItem(
+            id=short_id(image["Id"]),
+            name=next((tag for tag in image.get("RepoTags") or () if tag != "<none>:<none>"), "<none>"),
+            size=image.get("Size") or 0,
+        )
+        for image in images
+    ]
+
+
+def prune_plan(engine: Engine, command: Prune) -> tuple[PruneItem, ...]:
+    """What the command would remove now: at most MAX_PRUNED items, only listed ones when it carries a list."""
+    items = _images(engine, command.all) if isinstance(command, ImagePrune) else _containers(engine)
+    if command.only:
+        wanted = set(command.only)
+        items = [item for item in items if item.id in wanted or item.name in wanted]
+    return tuple(items[:MAX_PRUNED])
+
+
+@execute.register
+def _prune(command: Prune, ctx: Context) -> Outcomes:
+    plan = {item.id: item for item in prune_plan(ctx.engine, command)}
+    if isinstance(command, ContainerPrune):
+
+        def remove(target: str) -> None:
+            ctx.engine.api.remove_container(target)  # never forced: one started since the question stays
+    else:
+
+        def remove(target: str) -> None:
+            ctx.engine.api.remove_image(target)  # never forced: one used since the question stays
+
+    done = for_each(tuple(plan), "removed", ctx, remove)
+    gone = tuple(
+        Outcome(ref, False, "no longer prunable (started, in use or gone since the question): left alone")
+        for ref in command.only
+        if ref not in plan and all(item.name != ref for item in plan.values())
+    )
+    named = tuple(Outcome(f"{plan[o.target].name} ({o.target})", o.ok, o.detail) for o in done.outcomes)
+    return Outcomes(verb="removed", outcomes=named + gone)
