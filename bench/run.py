@@ -18,6 +18,7 @@ from bench.acks import AckRun, LoadResult, run_acks
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
 from bench.memory import measure_memory
+from bench.oncall import measure_stats
 from bench.report import Row, table, write_json
 from bench.stack import REPO, running_stack
 
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=20, help="closed-loop clients for saturation")
     parser.add_argument("--pulls", type=int, default=5, help="slow pulls kept in flight")
     parser.add_argument("--commands", type=int, default=2000, help="commands sent for the memory figure")
+    parser.add_argument("--stats-containers", type=int, default=20, help="running containers for the stats figure")
+    parser.add_argument("--stats-runs", type=int, default=5, help="timed runs of stats and of docker stats")
+    parser.add_argument("--only-stats", action="store_true", help="measure only the stats figures")
     parser.add_argument(
         "--code",
         type=Path,
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     code = args.code.resolve()
     if not (code / "bot" / "cli.py").exists():
         raise SystemExit(f"bench: {code} has no bot/ to run")
+    if args.only_stats:
+        return _stats_only(args, cli, code)
     with running_stack(code) as stack:
         api = stack.engine.api()
         try:
@@ -149,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             f"memory over {args.commands} commands", lambda: measure_memory(stack, memory_bot, args.commands)
         )
         stack.stop_bots()
+        stats = measure_stats(stack, cli, args.stats_containers, args.stats_runs, _step)
 
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
-    rows = _rows(args, counts, timings, acks, local, memory)
+    rows = _rows(args, counts, timings, acks, local, memory) + stats.rows()
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
     print()
@@ -177,10 +184,25 @@ def main(argv: list[str] | None = None) -> int:
             "ack_rounds": ack_runs,
             "local_start": local,
             "memory": memory,
+            "stats": stats,
         },
     )
     print(f"results: {args.json}")
     return 0 if all(row.ok is not False for row in rows) and not pull_failures else 1
+
+
+def _stats_only(args: argparse.Namespace, cli: str, code: Path) -> int:
+    """`python -m bench --only-stats`: the stats figures alone, on a fresh stack."""
+    with running_stack(code) as stack:
+        host = machine.describe(cli, stack.engine.docker_host)
+        stats = measure_stats(stack, cli, args.stats_containers, args.stats_runs, _step)
+    rows = stats.rows()
+    print()
+    print(table(rows))
+    document = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host, "stats": stats}
+    write_json(args.json.with_name("stats.json"), document | {"rows": rows, "commit": _commit(code)})
+    print(f"results: {args.json.with_name('stats.json')}")
+    return 0 if all(row.ok is not False for row in rows) else 1
 
 
 def _within(ack: dict, p99_ms: float) -> bool:

@@ -16,6 +16,7 @@ import pytest
 
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
 from bench.listing import bot_request_counts, cli_request_counts
+from bench.oncall import start_containers, stats_request_count
 from bench.proxy import CountingProxy
 from bench.run import docker_cli
 from bench.stack import Stack
@@ -69,3 +70,24 @@ def test_one_listing_request_per_listing(listed_engine: PrivateEngine, slack: Sl
     assert counts["/ps -a"].reply == f"{CONTAINERS} containers"
     assert counts["/img ls"].by_kind == {"image list": 1}
     assert counts["/img ls"].reply == f"{images} images"
+
+
+def test_stats_costs_one_listing_and_one_stats_request_per_running_container(
+    clean_engine: PrivateEngine, slack: SlackStandin, tmp_path: Path
+) -> None:
+    api = clean_engine.api()
+    try:
+        start_containers(api, 3)
+        api.create_container("busybox", "true", name="not-running")  # not sampled: no request for it
+        with CountingProxy(clean_engine.docker_host, tmp_path / "engine.sock") as proxy:
+            stack = Stack(clean_engine, proxy, slack, tmp_path)
+            try:
+                bot = stack.start_bot("counted", counted=True)
+                count = stats_request_count(stack, bot, 3)
+            finally:
+                stack.stop_bots()
+    finally:
+        api.close()
+        clean_engine.reset()
+    assert count.by_kind == {"container list": 1, "container stats": 3} and count.one_each
+    assert count.reply == "📊 3 containers, one sample"
