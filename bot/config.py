@@ -91,6 +91,7 @@ class CoreSettings:
     docker_host: str | None
     docker_timeout: float
     run_timeout: float
+    follow_max: float = 300  # seconds a `logs -f` follows before it stops by itself
     policy_path: Path = Path("policy.yml")
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
@@ -102,6 +103,7 @@ class CoreSettings:
             docker_host=os.environ.get("DOCKER_HOST") or None,
             docker_timeout=_number("SHIPMATE_DOCKER_TIMEOUT", 10, 1, 600),
             run_timeout=_number("SHIPMATE_RUN_TIMEOUT", 60, 1, 3600),
+            follow_max=_number("SHIPMATE_FOLLOW_MAX", 300, 5, 3600),
             policy_path=_beside_dotenv("SHIPMATE_POLICY", "policy.yml"),
             audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
             confirm_secret=_confirm_secret(),

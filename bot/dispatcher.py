@@ -39,6 +39,7 @@ from bot.confirm import (
 )
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.engine.follow_registry import Follows
 from bot.engine.prune import prune_plan
 from bot.engine.targets import find_containers
 from bot.grammar import Command, ParseError, parse
@@ -54,7 +55,7 @@ from bot.results import (
     Outcome,
     Outcomes,
     PolicySummary,
-    PullProgress,
+    Progress,
     Result,
 )
 from bot.secrets import mask_command_text
@@ -95,7 +96,7 @@ class Request:
     text: str
     slash: str = "/docker"
     caller: Caller = field(default_factory=Caller)
-    progress: Callable[[PullProgress], None] | None = None
+    progress: Callable[[Progress], None] | None = None
 
 
 class Authorizer(Protocol):
@@ -162,6 +163,7 @@ class Dispatcher:
         self.limits = limits or RunLimits()
         self.audit = audit
         self.confirmer = confirmer
+        self.follows = Follows()  # the `logs -f` running here, for their Stop buttons
 
     def parse(self, request: Request) -> Command | Failure:
         try:
@@ -295,7 +297,9 @@ class Dispatcher:
                 memory=decision.run.memory or self.limits.memory,
                 cpus=decision.run.cpus or self.limits.cpus,
             )
-            context = Context(engine=self.engine, labels=labels, progress=request.progress, limits=limits)
+            context = Context(
+                engine=self.engine, labels=labels, progress=request.progress, limits=limits, follows=self.follows
+            )
             return _unpin(execute(decision.command or command, context), decision.pinned)
         except EngineError as error:
             return _unpin(Failure(str(error)), decision.pinned)

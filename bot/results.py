@@ -405,3 +405,18 @@ class ExecDone(Result):
     output: str
     output_truncated: bool = False
     timed_out_after: float | None = None  # seconds, when Shipmate stopped waiting
+
+
+@dataclass(frozen=True)
+class FollowedLogs(Result):
+    """`logs -f`: the newest lines so far; `ended` says why following stopped (None while it goes on)."""
+
+    container: str
+    follow_id: str  # what its Stop following button sends
+    text: str
+    lines: int  # lines seen since the follow began (the tail included)
+    ended: str | None = None
+
+
+# What slow work reports while it runs (the Slack layer draws each one into the message it updates in place).
+Progress = PullProgress | FollowedLogs

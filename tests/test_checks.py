@@ -14,11 +14,13 @@ from bot.confirm import Pending, confirmation_for
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.checks import stats_row
 from bot.engine.execs import MAX_OUTPUT_BYTES
+from bot.engine.follow_registry import Follows
 from bot.engine.prune import PruneItem
 from bot.grammar import parse
 from bot.grammar.commands import (
     ContainerDiff,
     ContainerExec,
+    ContainerFollow,
     ContainerPort,
     ContainerPrune,
     ContainerStats,
@@ -28,7 +30,7 @@ from bot.grammar.commands import (
 )
 from bot.render.format import binary_size, decimal_size
 from bot.render.text import to_text
-from bot.results import FileChanges, Notice, PortList, StatsTable
+from bot.results import FileChanges, FollowedLogs, Notice, PortList, StatsTable
 
 # A cgroup v2 sample as `GET /containers/{id}/stats?stream=false` returns it (fields trimmed to the used ones).
 SAMPLE_V2 = {
@@ -361,3 +363,58 @@ def test_prune_removes_only_the_listed_ones_still_prunable() -> None:
     assert api.removed == ["a" * 12]
     assert [(o.target, o.ok) for o in done.outcomes] == [(f"old1 ({'a' * 12})", True), ("c" * 12, False)]
     assert "no longer prunable" in done.outcomes[1].detail
+
+
+class FollowApi(FakeApi):
+    """A log stream that prints its lines, then stays open until closed (a running container)."""
+
+    def __init__(self, lines: list[str], ends: bool = False) -> None:
+        super().__init__()
+        self.lines, self.ends, self.closed = lines, ends, threading.Event()
+
+    def logs(self, ref: str, **params: object) -> "FollowStream":
+        self.calls.append(("logs", ref, params))
+        return FollowStream(self)
+
+
+class FollowStream:
+    def __init__(self, api: FollowApi) -> None:
+        self.api = api
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.api.lines:
+            yield f"2026-12-02T23:00:00.123456789Z {line}\n".encode()
+        if not self.api.ends:
+            self.api.closed.wait(30)
+            raise OSError("closed under the read")
+
+    def close(self) -> None:
+        self.api.closed.set()
+
+
+def test_follow_reports_lines_and_stops_when_asked() -> None:
+    api = FollowApi(["one", "two"])
+    reports: list[FollowedLogs] = []
+    follows = Follows()
+
+    def progress(update: object) -> None:
+        assert isinstance(update, FollowedLogs)
+        reports.append(update)
+        if "two" in update.text:
+            assert follows.stop(update.follow_id)  # what the Stop following button runs
+
+    ctx = Context(engine=FakeEngine(api), progress=progress, follows=follows)
+    done = execute(ContainerFollow(container="web1", tail=5), ctx)
+    assert reports[0].text == "" and reports[0].ended is None  # the message opens before the first line
+    assert done.text == "one\ntwo\n" and done.lines == 2 and done.ended == "Stop following was clicked"
+    assert api.closed.is_set() and not follows.stop(done.follow_id)  # the stream is closed, the id forgotten
+    _, ref, params = api.calls[0]
+    assert ref == "web1" and params["follow"] is True and params["tail"] == 5 and params["timestamps"] is True
+
+
+def test_follow_ends_with_the_container_or_the_time_limit() -> None:
+    ended = execute(ContainerFollow(container="w"), Context(engine=FakeEngine(FollowApi(["bye"], ends=True))))
+    assert ended.ended == "the container stopped" and ended.text == "bye\n"
+    ctx = Context(engine=FakeEngine(FollowApi([])), limits=RunLimits(follow_seconds=0.5))
+    limited = execute(ContainerFollow(container="w"), ctx)
+    assert limited.ended == "followed for 0.5 s, the most Shipmate follows (SHIPMATE_FOLLOW_MAX)"

@@ -20,6 +20,7 @@ from bot.grammar.commands import (
     Command,
     ContainerDiff,
     ContainerExec,
+    ContainerFollow,
     ContainerInspect,
     ContainerList,
     ContainerLogs,
@@ -39,6 +40,7 @@ from bot.grammar.commands import (
     ImagePull,
     ImageRemove,
     PortMapping,
+    StopFollowing,
     SystemDiskUsage,
     SystemEvents,
     SystemInfo,
@@ -48,6 +50,7 @@ from bot.grammar.options import DANGEROUS_FLAGS
 
 DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *prune.SPECS, *system.SPECS, *run.SPECS)
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+LOGS_USAGE = "[-f|--follow] [--tail N] [--since DURATION] CONTAINER"
 EXEC_USAGE = "`/docker exec CONTAINER COMMAND [ARG…]`"
 EVENTS_USAGE = "`/docker events [--since TIME] [--until TIME] [-f|--filter KEY=VALUE]…`"
 RUN_USAGE = "[-d] [--name NAME] [-e KEY=VALUE]… [-p [IP:]HOST:CONTAINER[/tcp|udp]]… [--rm] IMAGE [COMMAND [ARG…]]"
@@ -153,6 +156,10 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/container", "stop web1", ContainerStop(containers=("web1",))),
     ("/container", "start web1 web2", ContainerStart(containers=("web1", "web2"))),
     ("/container", "restart web1", ContainerRestart(containers=("web1",))),
+    ("/logs", "-f web1", ContainerFollow(container="web1")),
+    ("/logs", "--follow --tail 50 web1", ContainerFollow(container="web1", tail=50)),
+    ("/docker", "container logs -f --since 5m web1", ContainerFollow(container="web1", since_seconds=300)),
+    ("/docker", "unfollow 0123456789abcdef", StopFollowing(follow_id="0123456789abcdef")),
     # on-call checks
     ("/docker", "stats", ContainerStats()),
     ("/docker", "stats --no-stream", ContainerStats()),
@@ -328,6 +335,7 @@ MEANINGS = [
     ("/docker", "events", "system.events", False, False, (), ()),
     ("/docker", "exec a nginx -t", "container.exec", True, True, ("a",), ()),
     ("/docker", "container prune", "container.prune", True, False, (), ()),
+    ("/logs", "-f a", "container.logs", False, True, ("a",), ()),
     ("/docker", "image prune -a", "image.prune", True, False, (), ()),
 ]
 
@@ -454,8 +462,7 @@ def test_unknown_slash_command_lists_the_real_ones() -> None:
         ("/run", "--restart always nginx", "--restart", f"`/run {RUN_USAGE}`"),
         ("/run", "-ti nginx", "-t", f"`/run {RUN_USAGE}`"),
         ("/rm", "--volumes web1", "--volumes", "`/rm [-f|--force] CONTAINER…`"),
-        ("/logs", "--follow web1", "--follow", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
-        ("/logs", "-f web1", "-f", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+        ("/logs", "--timestamps web1", "--timestamps", f"`/logs {LOGS_USAGE}`"),
         ("/img", "ls --digests", "--digests", "`/img ls [REPOSITORY[:TAG]]`"),
         ("/img", "pull --all-tags nginx", "--all-tags", "`/img pull IMAGE[:TAG]`"),
         ("/docker", "stop -t 5 web1", "-t", "`/docker stop CONTAINER…`"),
@@ -551,19 +558,19 @@ ARGUMENT_ERRORS = [
     ("/rm", " ".join(f"c{i}" for i in range(21)), "too many containers (21)", "`/rm [-f|--force] CONTAINER…`"),
     ("/docker", "container inspect", "missing CONTAINER", "`/docker container inspect CONTAINER`"),
     ("/docker", "container inspect a b", "unexpected argument `b`", "`/docker container inspect CONTAINER`"),
-    ("/logs", "", "missing CONTAINER", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
-    ("/logs", "a b", "unexpected argument `b`", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
-    ("/logs", "--tail", "`--tail` needs a value", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
-    ("/logs", "--tail x a", "`--tail x` is not a number of lines", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/logs", "", "missing CONTAINER", f"`/logs {LOGS_USAGE}`"),
+    ("/logs", "a b", "unexpected argument `b`", f"`/logs {LOGS_USAGE}`"),
+    ("/logs", "--tail", "`--tail` needs a value", f"`/logs {LOGS_USAGE}`"),
+    ("/logs", "--tail x a", "`--tail x` is not a number of lines", f"`/logs {LOGS_USAGE}`"),
     (
         "/logs",
         "--tail 10001 a",
         "`--tail 10001` is out of range: use 0–10000",
-        "`/logs [--tail N] [--since DURATION] CONTAINER`",
+        f"`/logs {LOGS_USAGE}`",
     ),
-    ("/logs", "--since 10 a", "`--since 10` is not a duration", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
-    ("/logs", "--since= a", "`--since ` is not a duration", "`/logs [--tail N] [--since DURATION] CONTAINER`"),
-    ("/container", "logs", "missing CONTAINER", "`/container logs [--tail N] [--since DURATION] CONTAINER`"),
+    ("/logs", "--since 10 a", "`--since 10` is not a duration", f"`/logs {LOGS_USAGE}`"),
+    ("/logs", "--since= a", "`--since ` is not a duration", f"`/logs {LOGS_USAGE}`"),
+    ("/container", "logs", "missing CONTAINER", f"`/container logs {LOGS_USAGE}`"),
     ("/docker", "stop", "missing CONTAINER", "`/docker stop CONTAINER…`"),
     ("/container", "start", "missing CONTAINER", "`/container start CONTAINER…`"),
     ("/docker", "restart 'a b'", "`a b` is not a container name or id", "`/docker restart CONTAINER…`"),
@@ -576,6 +583,7 @@ ARGUMENT_ERRORS = [
     ("/docker", "port a 80/xyz", "`80/xyz` is not a container port", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
     ("/docker", "port a 80 81", "unexpected argument `81`", "`/docker port CONTAINER [PRIVATE_PORT[/PROTO]]`"),
     ("/docker", "diff a b", "unexpected argument `b`", "`/docker diff CONTAINER`"),
+    ("/docker", "unfollow web1", "`web1` is not a follow id", "`/docker unfollow FOLLOW_ID`"),
     ("/docker", "exec", "missing CONTAINER", EXEC_USAGE),
     ("/docker", "exec web1", "missing COMMAND", EXEC_USAGE),
     ("/docker", "exec -t web1 sh", "`-t` is not allowed: a chat has no terminal", EXEC_USAGE),

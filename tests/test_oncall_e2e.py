@@ -261,3 +261,54 @@ def test_prune_asks_first_then_removes_exactly_what_it_listed(chat, clean_engine
     finally:
         clean_engine.reset()
         clean_engine.forget_image("prunetest:1")
+
+
+WAIT_FOR_GO = "echo ready; while [ ! -f /go ]; do sleep 0.2; done; echo after-follow-began"
+
+
+def follow_message(slack, needle: str, timeout: float = 30) -> dict[str, Any]:
+    """The bot's follow message (posted in the channel, then updated in place) once it shows `needle`."""
+
+    def found() -> list[dict[str, Any]]:
+        return [m for m in slack.messages.values() if "logs of" in m.get("text", "") and needle in text_of(m)]
+
+    (message,) = slack.wait_for(found, timeout=timeout)
+    assert_valid_message(message)
+    return message
+
+
+def stop_button(message: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    (found,) = [
+        (button, block["block_id"])
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for button in block["elements"]
+        if button["action_id"].startswith("shipmate.command:unfollow ")
+    ]
+    return found
+
+
+def test_logs_follow_grows_in_place_then_stops_on_the_button_or_with_the_container(chat, clean_engine, slack):
+    api = clean_engine.api()
+    chat.answer("/run", f"-d --name talker busybox sh -c '{WAIT_FOR_GO}; sleep 600'", user_id="U0ALICE")
+    reply = chat.client.slash("/logs", "-f talker", response_url=slack.response_url("follow"))
+    assert reply.status == 200 and reply.body["text"].startswith("⏳ following the logs of talker")
+    opened = follow_message(slack, "ready")
+    assert stop_button(opened)  # a Stop following button from the start
+    api.exec_start(api.exec_create("talker", ["touch", "/go"])["Id"])
+    grown = follow_message(slack, "after-follow-began")
+    assert grown["ts"] == opened["ts"] and len(slack.calls("chat.postMessage")) == 1  # one message, updated
+
+    stop, block_id = stop_button(grown)
+    chat.client.action(block_actions(stop, block_id, response_url=slack.response_url("stop"), message=grown))
+    stopped = follow_message(slack, "Stop following was clicked")
+    assert stopped["ts"] == opened["ts"] and "after-follow-began" in text_of(stopped)
+    assert not [b for b in stopped["blocks"] if b["type"] == "actions"]  # no Stop button once it has stopped
+    assert api.inspect_container("talker")["State"]["Running"]  # stopping the follow leaves the container alone
+
+    chat.answer("/run", f"-d --name quitter busybox sh -c '{WAIT_FOR_GO}'", user_id="U0ALICE")
+    chat.client.slash("/logs", "-f quitter", response_url=slack.response_url("follow2"))
+    follow_message(slack, "following the logs of quitter")
+    api.exec_start(api.exec_create("quitter", ["touch", "/go"])["Id"])
+    ended = follow_message(slack, "the container stopped")
+    assert "after-follow-began" in text_of(ended) and "quitter" in ended["text"]

@@ -4,12 +4,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.engine.client import Engine
-from bot.results import PullProgress
+from bot.engine.follow_registry import Follows
+from bot.results import Progress
 
 
 @dataclass(frozen=True)
 class RunLimits:
-    wait_seconds: float = 60.0  # a foreground `run` is stopped after this long
+    wait_seconds: float = 60.0  # a foreground `run` is stopped after this long (and `exec` no longer awaited)
+    follow_seconds: float = 300.0  # `logs -f` stops by itself after this long
     memory: str | None = None  # e.g. "512m", applied to every container Shipmate creates
     cpus: float | None = None
 
@@ -18,9 +20,10 @@ class RunLimits:
 class Context:
     engine: Engine
     labels: Mapping[str, str] = field(default_factory=dict)  # put on every container Shipmate creates
-    progress: Callable[[PullProgress], None] | None = None
+    progress: Callable[[Progress], None] | None = None
     limits: RunLimits = field(default_factory=RunLimits)
+    follows: Follows = field(default_factory=Follows)  # the dispatcher shares one, so Stop buttons find theirs
 
-    def report(self, progress: PullProgress) -> None:
+    def report(self, progress: Progress) -> None:
         if self.progress is not None:
             self.progress(progress)

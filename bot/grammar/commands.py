@@ -317,3 +317,28 @@ class ContainerPrune(Prune):
 class ImagePrune(Prune):
     all: bool = False  # every image no container uses, not only dangling ones
     action: ClassVar[str] = "image.prune"
+
+
+@dataclass(frozen=True)
+class ContainerFollow(ContainerCheck):
+    """`logs -f`: one message that grows as lines arrive, until stopped, the container stops, or time is up."""
+
+    tail: int = 10
+    since_seconds: int | None = None
+    action: ClassVar[str] = "container.logs"
+
+    @property
+    def slow(self) -> bool:
+        return True
+
+    @property
+    def pending(self) -> str:
+        return f"⏳ following the logs of {self.container}…"
+
+
+@dataclass(frozen=True)
+class StopFollowing(Command):
+    """What a follow's Stop following button runs."""
+
+    follow_id: str
+    action: ClassVar[str] = "container.logs"

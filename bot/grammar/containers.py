@@ -1,6 +1,9 @@
 """docker container …: ls/ps, rm, inspect, logs, start, stop, restart."""
 
+import re
+
 from bot.grammar.commands import (
+    ContainerFollow,
     ContainerInspect,
     ContainerLifecycle,
     ContainerList,
@@ -9,6 +12,7 @@ from bot.grammar.commands import (
     ContainerRestart,
     ContainerStart,
     ContainerStop,
+    StopFollowing,
 )
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
@@ -41,15 +45,32 @@ def _inspect(parsed: Parsed) -> ContainerInspect:
     return ContainerInspect(container=container_ref(name))
 
 
-def _logs(parsed: Parsed) -> ContainerLogs:
+FOLLOW_TAIL = 10
+_FOLLOW_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def _logs(parsed: Parsed) -> ContainerLogs | ContainerFollow:
     (name,) = exactly(parsed.args, 1, "CONTAINER")
     tail = parsed.value("tail")
     since = parsed.value("since")
+    if parsed.flag("follow"):
+        return ContainerFollow(
+            container=container_ref(name),
+            tail=FOLLOW_TAIL if tail is None else tail_lines(tail),
+            since_seconds=None if since is None else duration_seconds(since),
+        )
     return ContainerLogs(
         container=container_ref(name),
         tail=100 if tail is None else tail_lines(tail),
         since_seconds=None if since is None else duration_seconds(since),
     )
+
+
+def _unfollow(parsed: Parsed) -> StopFollowing:
+    (follow_id,) = exactly(parsed.args, 1, "FOLLOW_ID")
+    if not _FOLLOW_ID.fullmatch(follow_id):
+        raise ParseError(f"`{follow_id}` is not a follow id: it is on the message of the `logs -f` to stop")
+    return StopFollowing(follow_id=follow_id)
 
 
 def _lifecycle(kind: type[ContainerLifecycle]) -> CommandSpec:
@@ -91,10 +112,24 @@ SPECS = (
     CommandSpec(
         name="container logs",
         aliases=("logs",),
-        usage="[--tail N] [--since DURATION] CONTAINER",
-        summary="show a container's output (last 100 lines unless --tail)",
-        options=OptionParser((Flag(("-n", "--tail"), takes_value=True), Flag(("--since",), takes_value=True))),
+        usage="[-f|--follow] [--tail N] [--since DURATION] CONTAINER",
+        summary="show a container's output (last 100 lines unless --tail); -f follows it in one growing message",
+        options=OptionParser(
+            (
+                Flag(("-n", "--tail"), takes_value=True),
+                Flag(("--since",), takes_value=True),
+                Flag(("-f", "--follow")),
+            )
+        ),
         build=_logs,
+    ),
+    CommandSpec(
+        name="unfollow",
+        aliases=(),
+        usage="FOLLOW_ID",
+        summary="stop a `logs -f` (what its Stop following button runs)",
+        options=OptionParser(()),
+        build=_unfollow,
     ),
     _lifecycle(ContainerStart),
     _lifecycle(ContainerStop),

@@ -28,6 +28,7 @@ from bot.render.text import (
     event_line,
     events_title,
     exec_summary,
+    follow_title,
     info_pairs,
     port_empty,
     process_lines,
@@ -52,6 +53,7 @@ from bot.results import (
     ExecDone,
     Failure,
     FileChanges,
+    FollowedLogs,
     HelpText,
     Identity,
     ImageDetails,
@@ -500,3 +502,22 @@ def _exec(result: ExecDone) -> Message:
     if result.output_truncated:
         output_blocks.append(context("output capped by size: older lines were dropped"))
     return Message(text=summary.replace("`", ""), blocks=[*blocks, *output_blocks], attachment=attachment)
+
+
+@to_message.register
+def _follow(result: FollowedLogs) -> Message:
+    """One message, redrawn as lines arrive: the newest lines that fit, and the Stop button while it follows."""
+    title = follow_title(result)
+    blocks = [section(f"📜 {escape(title)}")]
+    if result.text:
+        blocks += code_sections(result.text, max_blocks=1, keep="tail")[0]
+    else:
+        blocks.append(context("no output yet" if result.ended is None else "no output"))
+    if result.ended is None:
+        blocks.append(
+            kit.actions(
+                f"follow:{result.follow_id}",
+                command_button("⏹️ Stop following", f"unfollow {result.follow_id}", "danger"),
+            )
+        )
+    return Message(text=title, blocks=blocks)

@@ -17,6 +17,7 @@ from bot.results import (
     ExecDone,
     Failure,
     FileChanges,
+    FollowedLogs,
     HelpText,
     Identity,
     ImageDetails,
@@ -472,3 +473,15 @@ def _exec(result: ExecDone) -> str:
         lines.append("(output truncated, last lines shown)")
     lines.append(result.output.rstrip("\n") or "(no output)")
     return "\n".join(lines)
+
+
+def follow_title(result: FollowedLogs) -> str:
+    count = f"{result.lines} line{'s' * (result.lines != 1)}"
+    if result.ended is None:
+        return f"following the logs of {result.container} ({count} so far)"
+    return f"stopped following the logs of {result.container} ({count}): {result.ended}"
+
+
+@to_text.register
+def _follow(result: FollowedLogs) -> str:
+    return "\n".join([follow_title(result), *([result.text.rstrip("\n")] if result.text else [])])
