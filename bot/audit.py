@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.results import ConfirmationRequest, Failure, Outcomes, PullDone, Result, RunDone
+from bot.results import ConfirmationRequest, ExecDone, Failure, FollowedLogs, Outcomes, PullDone, Result, RunDone
 from bot.secrets import mask_command_text
 
 log = logging.getLogger("shipmate.audit")
@@ -119,6 +119,12 @@ def describe(result: Result) -> tuple[str, str]:
         return "ok", f"{result.name} ({result.short_id}) from {result.image}: {ended}"
     if isinstance(result, PullDone):
         return "ok", f"{result.reference} ({result.short_id}){'' if result.updated else ' up to date'}"
+    if isinstance(result, ExecDone):
+        if result.timed_out_after is not None:
+            return "ok", f"still running after {result.timed_out_after:g} s"
+        return ("ok" if result.exit_code == 0 else "failed"), f"exit code {result.exit_code}"
+    if isinstance(result, FollowedLogs):
+        return "ok", f"{result.lines} lines; {result.ended}"
     return "ok", ""
 
 

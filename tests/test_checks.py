@@ -418,3 +418,30 @@ def test_follow_ends_with_the_container_or_the_time_limit() -> None:
     ctx = Context(engine=FakeEngine(FollowApi([])), limits=RunLimits(follow_seconds=0.5))
     limited = execute(ContainerFollow(container="w"), ctx)
     assert limited.ended == "followed for 0.5 s, the most Shipmate follows (SHIPMATE_FOLLOW_MAX)"
+
+
+class QuietThenTalkingApi(FollowApi):
+    """The first stream prints one line and then times out (quiet past the engine timeout); the next goes on."""
+
+    def logs(self, ref: str, **params: object) -> Iterator[bytes]:
+        self.calls.append(("logs", ref, params))
+        if len(self.calls) == 1:
+            return self._quiet()
+        self.lines, self.ends = ["two"], True
+        return iter(FollowStream(self))
+
+    def _quiet(self) -> Iterator[bytes]:
+        yield b"2026-12-02T23:00:00.500000000Z one\n"
+        raise requests.exceptions.ReadTimeout("Read timed out.")
+
+    def inspect_container(self, ref: str) -> dict:
+        return {"State": {"Running": True}}
+
+
+def test_a_quiet_follow_is_opened_again_from_its_last_line() -> None:
+    api = QuietThenTalkingApi([])
+    done = execute(ContainerFollow(container="w", tail=3), Context(engine=FakeEngine(api)))
+    assert done.text == "one\ntwo\n" and done.ended == "the container stopped"
+    (_, _, first), (_, _, again) = api.calls
+    assert first["tail"] == 3 and first["since"] is None
+    assert again["tail"] == "all" and again["since"] == pytest.approx(1_796_252_400.5, abs=1e-3)
