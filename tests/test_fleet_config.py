@@ -233,9 +233,7 @@ def test_roles_per_engine(tmp_path: Path) -> None:
     run = parse("-d nginx", "/run")
     assert auth.authorize(run, who("U0PAGER"), "prod-1").allowed
     refused = auth.authorize(run, who("U0PAGER"), "staging")
-    assert (
-        not refused.allowed and refused.reason == "you are viewer on staging; `container.run` needs operator"
-    )
+    assert not refused.allowed and refused.reason == "you are viewer on staging; `container.run` needs operator"
     assert auth.authorize(run, who("U0INTERN"), "staging").allowed
     nothing = auth.authorize(parse("-a", "/ps"), who("U0INTERN"), "prod-1")  # "*" is for users nobody names
     assert not nothing.allowed and nothing.reason.startswith("you have no Shipmate role on prod-1")

@@ -12,6 +12,19 @@ from bot.engine.errors import explain
 from bot.fleet.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
 
 
+class _ClientWithoutEnvironment(docker.APIClient):
+    """An APIClient that never reads proxies, .netrc or CA bundles from the environment — from its very first
+    request, the API version probe, which runs before a plain APIClient's `trust_env` could be switched off."""
+
+    @property  # type: ignore[override]
+    def trust_env(self) -> bool:
+        return False
+
+    @trust_env.setter
+    def trust_env(self, value: bool) -> None:
+        pass  # requests.Session.__init__ sets it to True
+
+
 class Engine:
     """A lazily connected docker-py APIClient.
 
@@ -59,16 +72,14 @@ class Engine:
                 return self._api
         # Connect outside the lock: with a hung engine, callers waiting in line behind each other's version
         # probe would each take a multiple of the timeout; this way each gives up after one.
+        # Proxies and .netrc never apply to a local socket; requests would look them up (in os.environ and the home
+        # directory) on every call, about a third of docker-py's own CPU time per request. With TLS, the environment
+        # would also let REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace the engine's own CA.
+        local_or_tls = self.docker_host.startswith("unix://") or "tls" in self._kwargs
+        client_type = _ClientWithoutEnvironment if local_or_tls else docker.APIClient
         with self.errors("engine"):
             # version="auto" asks the engine once, so one client works with old and new daemons alike.
-            client = docker.APIClient(
-                version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs
-            )
-        if self.docker_host.startswith("unix://") or "tls" in self._kwargs:
-            # Proxies and .netrc never apply to a local socket; requests would look them up (in os.environ and
-            # the home directory) on every call, about a third of docker-py's own CPU time per request. With TLS,
-            # the environment would also let REQUESTS_CA_BUNDLE replace the engine's own CA.
-            client.trust_env = False
+            client = client_type(version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs)
         with self._lock:
             if self._api is None:
                 self._api = client
