@@ -15,6 +15,7 @@ import docker
 import pytest
 
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
+from bench.fleet import measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts
 from bench.oncall import start_containers, stats_request_count
 from bench.proxy import CountingProxy
@@ -91,3 +92,13 @@ def test_stats_costs_one_listing_and_one_stats_request_per_running_container(
         clean_engine.reset()
     assert count.by_kind == {"container list": 1, "container stats": 3} and count.one_each
     assert count.reply == "📊 3 containers, one sample"
+
+
+def test_a_fan_out_costs_one_listing_per_engine_and_waits_out_a_hung_one(
+    clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    figures = measure_fleet(clean_engine, tmp_path, runs=1, side_containers=3, hung_runs=1)
+    assert figures.engines == {"big": 0, "side-1": 3, "side-2": 3}
+    assert figures.listings == {"big": 1, "side-1": 1, "side-2": 1}
+    assert figures.requests == figures.listings  # no version probe, ping or inspect once warmed up
+    assert figures.hung_answered  # the timing itself is the bench's figure, not a test's

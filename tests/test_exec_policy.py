@@ -103,7 +103,7 @@ def test_a_broken_exec_key_names_its_line(tmp_path: Path, text: str, line: int, 
 def decide(tmp_path: Path, user: str, line: str):
     path = tmp_path / "policy.yml"
     path.write_text(POLICY)
-    authorizer = PolicyAuthorizer(PolicySource(path), targets=lambda refs: dict.fromkeys(refs))
+    authorizer = PolicyAuthorizer(PolicySource(path), targets=lambda engine, refs: dict.fromkeys(refs))
     return authorizer.authorize(parse(line), Caller(user_id=user, channel_id="C0OPS"))
 
 

@@ -1,6 +1,17 @@
 """Command -> Result over the Docker Engine API. Importing this package registers every executor."""
 
-from bot.engine import checks, containers, execs, follow, help, images, prune, run, system  # noqa: F401 - registers executors
+from bot.engine import (  # noqa: F401 - registers executors
+    checks,
+    containers,
+    contexts,
+    execs,
+    follow,
+    help,
+    images,
+    prune,
+    run,
+    system,
+)
 from bot.engine.client import Engine
 from bot.engine.context import Context, RunLimits
 from bot.engine.errors import EngineError, EngineUnreachable

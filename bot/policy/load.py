@@ -14,11 +14,13 @@ from bot.policy.execs import ExecAllowlist, ExecRule
 from bot.policy.images import ImageAllowlist, check_pattern
 from bot.policy.model import (
     ACTIONS,
+    ANY_ENGINE,
     DIRECT_MESSAGES,
     EVERYONE,
     OPEN_ACTIONS,
     OWNABLE,
     STANDARD_ROLES,
+    EngineRoles,
     Policy,
     Role,
     RunDefaults,
@@ -134,21 +136,45 @@ def _member_key(reader: _Reader, key: str, node: yaml.Node) -> None:
     )
 
 
-def _members(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> dict[str, tuple[str, ...]]:
-    members: dict[str, tuple[str, ...]] = {}
+_ENGINE_PATTERN = re.compile(r"^[a-z0-9*?\[][a-z0-9._*?\[\]-]*$")
+
+
+def _role_names(reader: _Reader, value: yaml.Node, key: str, roles: dict[str, Role]) -> tuple[str, ...]:
+    if value.tag == NULL_TAG:
+        raise reader.error(value, f"`{key}` has no role: write e.g. `{key}: operator`")
+    names = []
+    for item in reader.sequence(value, f"the role of `{key}`", f"{key}: [operator, deployer]"):
+        role = reader.string(item, f"the role of `{key}`")
+        if role not in roles:
+            raise reader.error(
+                item, f"unknown role `{role}` for `{key}`: roles are {', '.join(roles)}{suggest(role, [*roles])}"
+            )
+        names.append(role)
+    return tuple(dict.fromkeys(names))
+
+
+def _engine_roles(reader: _Reader, value: yaml.Node, key: str, roles: dict[str, Role]) -> EngineRoles:
+    """`U0ADMIN: admin` (every engine) or `S0ONCALL: {"prod-*": operator, "*": viewer}` (per engine pattern)."""
+    if not isinstance(value, yaml.MappingNode):
+        return ((ANY_ENGINE, _role_names(reader, value, key, roles)),)
+    grants = []
+    for pattern, pattern_node, roles_node in reader.mapping(value, f"the roles of `{key}`"):
+        if not _ENGINE_PATTERN.match(pattern):
+            raise reader.error(
+                pattern_node,
+                f'`{pattern}` is not an engine name or pattern: write e.g. `prod-1`, `"prod-*"` or `"*"`',
+            )
+        grants.append((pattern, _role_names(reader, roles_node, f"{key}` on `{pattern}", roles)))
+    if not grants:
+        raise reader.error(value, f'`{key}` has no role: write e.g. `{key}: {{"prod-*": operator}}`')
+    return tuple(grants)
+
+
+def _members(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> dict[str, EngineRoles]:
+    members: dict[str, EngineRoles] = {}
     for key, key_node, value in reader.mapping(node, "`members`"):
         _member_key(reader, key, key_node)
-        if value.tag == NULL_TAG:
-            raise reader.error(value, f"`{key}` has no role: write e.g. `{key}: operator`")
-        names = []
-        for item in reader.sequence(value, f"the role of `{key}`", f"{key}: [operator, deployer]"):
-            role = reader.string(item, f"the role of `{key}`")
-            if role not in roles:
-                raise reader.error(
-                    item, f"unknown role `{role}` for `{key}`: roles are {', '.join(roles)}{suggest(role, [*roles])}"
-                )
-            names.append(role)
-        members[key] = tuple(dict.fromkeys(names))
+        members[key] = _engine_roles(reader, value, key, roles)
     return members
 
 
