@@ -376,6 +376,13 @@ class FollowApi(FakeApi):
         self.calls.append(("logs", ref, params))
         return FollowStream(self)
 
+    def inspect_container(self, ref: str) -> dict:
+        if ref == "ghost":
+            response = requests.Response()
+            response.status_code = 404
+            raise docker.errors.NotFound("No such container", response, explanation=f"No such container: {ref}")
+        return {"State": {"Running": not self.ends}}
+
 
 class FollowStream:
     def __init__(self, api: FollowApi) -> None:
@@ -414,7 +421,9 @@ def test_follow_reports_lines_and_stops_when_asked() -> None:
 
 def test_follow_ends_with_the_container_or_the_time_limit() -> None:
     ended = execute(ContainerFollow(container="w"), Context(engine=FakeEngine(FollowApi(["bye"], ends=True))))
-    assert ended.ended == "the container stopped" and ended.text == "bye\n"
+    assert ended.ended == "the container is not running" and ended.text == "bye\n"
+    with pytest.raises(EngineError, match="no such container: `ghost`"):
+        execute(ContainerFollow(container="ghost"), Context(engine=FakeEngine(FollowApi([]))))
     ctx = Context(engine=FakeEngine(FollowApi([])), limits=RunLimits(follow_seconds=0.5))
     limited = execute(ContainerFollow(container="w"), ctx)
     assert limited.ended == "followed for 0.5 s, the most Shipmate follows (SHIPMATE_FOLLOW_MAX)"
@@ -433,9 +442,6 @@ class QuietThenTalkingApi(FollowApi):
     def _quiet(self) -> Iterator[bytes]:
         yield b"2026-12-02T23:00:00.500000000Z one\n"
         raise requests.exceptions.ReadTimeout("Read timed out.")
-
-    def inspect_container(self, ref: str) -> dict:
-        return {"State": {"Running": True}}
 
 
 def test_a_quiet_follow_is_opened_again_from_its_last_line() -> None:

@@ -116,6 +116,9 @@ def _seconds(stamp: str) -> float | None:
 
 @execute.register
 def _follow(command: ContainerFollow, ctx: Context) -> FollowedLogs:
+    with ctx.engine.errors(command.container):  # a wrong name is a plain answer, before any message opens
+        running = bool((ctx.engine.api.inspect_container(command.container).get("State") or {}).get("Running"))
+    stream_ended = "the container stopped" if running else "the container is not running"
     follow_id, stop = ctx.follows.open()
     reader = _Reader(ctx, command)
     thread = threading.Thread(target=reader.run, name="follow-logs", daemon=True)
@@ -140,7 +143,7 @@ def _follow(command: ContainerFollow, ctx: Context) -> FollowedLogs:
                 except queue.Empty:
                     break
                 if item is _END:
-                    ended = "the container stopped" if reader.error is None else str(reader.error)
+                    ended = stream_ended if reader.error is None else str(reader.error)
                     break
                 kept.append(item)
                 seen += 1
