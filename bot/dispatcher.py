@@ -284,7 +284,7 @@ class Dispatcher:
     # -- stages ---------------------------------------------------------------------
 
     def _select(self, command: Command, default: str | None) -> Selection | Failure:
-        """The engines the request names; a change must name exactly one."""
+        """The engines the request names; a change (or slow work such as `logs -f`) must name exactly one."""
         pattern = command.context or default
         if pattern is None and isinstance(command, ContextList | Whoami):
             pattern = ALL  # about every engine unless narrowed
@@ -292,7 +292,7 @@ class Dispatcher:
             selection = self.fleet.select(pattern)
         except UnknownEngine as error:
             return Failure(str(error))
-        if command.changes and len(selection.engines) > 1:
+        if (command.changes or command.slow) and len(selection.engines) > 1:  # slow: `logs -f` runs on and on
             named = ", ".join(selection.engines)
             return Failure(
                 f"name one engine for `{command.action}`: `--context {pattern}` names {named}"

@@ -236,6 +236,8 @@ def test_a_change_names_exactly_one_engine(bot: Bot, one_each: None, side: Side)
         "error: name one engine for `container.rm`: `--context prod-*` names prod-1, prod-2 — e.g. `--context prod-1`"
     )
     assert "web-prod-2" in containers_on(side.prod2.docker_host)
+    follow = bot.do("U0ADMIN", "/logs --context prod-* -f web-prod-2")  # slow work runs on one engine too
+    assert follow.message.startswith("error: name one engine for `container.logs`: `--context prod-*` names")
     unknown = bot.do("U0ADMIN", "/ps --context prod-9")
     assert (
         unknown.message == "error: `prod-9` is not an engine; engines: staging, prod-1, prod-2 (did you mean `prod-2`?)"
