@@ -72,14 +72,14 @@ class StatsCount:
         return self.stats_requests == self.containers and self.total == self.containers + 1
 
 
-def stats_request_count(stack: Stack, bot: BotProcess, containers: int) -> StatsCount:
+def stats_request_count(stack: Stack, bot: BotProcess, containers: int, repeats: int = 3) -> StatsCount:
     names = iter(range(1_000_000))
 
     def send() -> str:
         return _complete_reply(stack, bot, f"stats-count-{next(names)}")[1]
 
     send()  # the first command of a fresh client also asks the engine its API version
-    counts, line = count_requests(stack.proxy, send)
+    counts, line = count_requests(stack.proxy, send, repeats)
     return StatsCount(containers, sum(counts.values()), counts["container stats"], dict(counts), line)
 
 

@@ -84,7 +84,7 @@ def test_stats_costs_one_listing_and_one_stats_request_per_running_container(
             stack = Stack(clean_engine, proxy, slack, tmp_path)
             try:
                 bot = stack.start_bot("counted", counted=True)
-                count = stats_request_count(stack, bot, 3)
+                count = stats_request_count(stack, bot, 3, repeats=1)
             finally:
                 stack.stop_bots()
     finally:
