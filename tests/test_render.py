@@ -971,3 +971,10 @@ def test_the_checker_accepts_a_good_message_in_both_forms() -> None:
     payload = {**good.payload(), "response_type": "ephemeral"}
     assert_valid_message(payload)
     assert_valid_message({**payload, "blocks": json.dumps(payload["blocks"])})
+
+
+def test_help_lists_every_command_uncut() -> None:
+    shown = "\n".join(block["text"]["text"] for block in message(HELP_OVERVIEW).blocks if block["type"] == "section")
+    for entry in HELP_OVERVIEW.entries:
+        line = f"{entry.usage} — {entry.summary}".replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert line in shown.split("\n")

@@ -138,8 +138,14 @@ def _failure(result: Failure) -> Message:
 
 @to_message.register
 def _help(result: HelpText) -> Message:
-    lines = [f"{escape(entry.usage)} — {escape(entry.summary)}" for entry in result.entries]
-    return Message(text=result.title, blocks=[header(result.title), section("\n".join(lines))])
+    """Every command, in as many sections as it takes (one holds at most 3000 characters)."""
+    sections: list[list[str]] = [[]]
+    for entry in result.entries:
+        line = f"{escape(entry.usage)} — {escape(entry.summary)}"
+        if sections[-1] and sum(len(item) + 1 for item in sections[-1]) + len(line) > kit.MAX_SECTION_TEXT:
+            sections.append([])
+        sections[-1].append(line)
+    return Message(text=result.title, blocks=[header(result.title), *(section("\n".join(s)) for s in sections)])
 
 
 @to_message.register
