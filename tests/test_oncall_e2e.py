@@ -77,7 +77,7 @@ def test_stats_of_three_containers_a_busy_one_above_the_idle_ones(chat, clean_en
     assert set(by_name) == {"busy", "idle1", "idle2"}
     cpu = {name: float(cells[1].rstrip("%")) for name, cells in by_name.items()}
     assert cpu["busy"] > cpu["idle1"] and cpu["busy"] > cpu["idle2"], cpu
-    assert cpu["busy"] > 5.0, cpu
+    assert cpu["busy"] > 1.0, cpu  # a busy loop, even on a loaded machine
     for name, cells in by_name.items():
         assert cells[-1] == str(len(api.top(name)["Processes"]))  # PIDS as the engine counts them
         assert cells[3] == "/" and cells[4].endswith("B")  # MEM USAGE / LIMIT
