@@ -107,6 +107,7 @@ class Reply(Generic[Rendered]):
     message: Rendered
     result: Result
     command: Command | None  # the command that ran; None when nothing did (bad text, a rejected click)
+    line: str | None = None  # the command line that ran when it is not what was typed: the one a Confirm ran
 
     @property
     def ok(self) -> bool:
@@ -217,7 +218,7 @@ class Dispatcher:
         request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
         result = self._execute(command, decision, request)
         self._record(caller, confirmation.line, command, CONFIRMED, result, started)
-        return Reply(render(result), result, command)
+        return Reply(render(result), result, command, line=f"{confirmation.line} (confirmed)")
 
     def cancel(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         """A Cancel click: only the requester may cancel, and a cancelled token can never be confirmed."""

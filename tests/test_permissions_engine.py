@@ -287,6 +287,8 @@ def test_admins_read_the_policy_and_the_audit(bot: Bot) -> None:
     audit = bot.do("U0ADMIN", "/docker audit --user U0OPER --limit 5")
     assert isinstance(audit.result, AuditTrail)
     assert [(e.user_id, e.decision) for e in audit.result.entries] == [("U0OPER", "refused")]
+    mentioned = bot.do("U0ADMIN", "/docker audit --user <@U0OPER|oper> --limit 5")  # a mention, as Slack sends it
+    assert isinstance(mentioned.result, AuditTrail) and mentioned.result.entries == audit.result.entries
     refused = bot.do("U0OPER", "/docker audit")
     assert refused.result.reason == "you are operator; `audit.show` needs admin"
 
