@@ -61,7 +61,7 @@ def _local(args: argparse.Namespace) -> int:
     from bot.wiring import make_dispatcher
 
     caller = _local_caller(args.user, args.channel)
-    settings = CoreSettings.from_env()
+    settings = CoreSettings.from_env(local=True)
     # Records still go to the audit database; the terminal shows the answer, not the JSON log line.
     logging.getLogger("shipmate.audit").setLevel(logging.WARNING)
     dispatcher = make_dispatcher(settings, local_admin=args.user is None)

@@ -68,6 +68,12 @@ def _beside_dotenv(name: str, default: str) -> Path:
     return (found.parent if found else Path.cwd()) / default
 
 
+def state_directory() -> Path:
+    """Where `shipmate local` keeps its files: $XDG_STATE_HOME/shipmate, else ~/.local/state/shipmate."""
+    base = os.environ.get("XDG_STATE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".local" / "state") / "shipmate"
+
+
 MIN_SECRET_LENGTH = 16
 
 
@@ -97,13 +103,21 @@ class CoreSettings:
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
 
     @classmethod
-    def from_env(cls) -> "CoreSettings":
+    def from_env(cls, local: bool = False) -> "CoreSettings":
+        """`local`: the terminal's audit log defaults to the user's state directory, not the working directory."""
+        audit_db = _beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db")
+        if local and not os.environ.get("SHIPMATE_AUDIT_DB", "").strip():
+            audit_db = state_directory() / "shipmate-audit.db"
+            try:
+                audit_db.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ConfigError(f"cannot create {audit_db.parent} for the audit log ({error.strerror})") from None
         return cls(
             docker_host=os.environ.get("DOCKER_HOST") or None,
             docker_timeout=_number("SHIPMATE_DOCKER_TIMEOUT", 10, 1, 600),
             run_timeout=_number("SHIPMATE_RUN_TIMEOUT", 60, 1, 3600),
             policy_path=_beside_dotenv("SHIPMATE_POLICY", "policy.yml"),
-            audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
+            audit_db=audit_db,
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
         )

@@ -298,7 +298,7 @@ def test_admins_read_the_policy_and_the_audit(bot: Bot) -> None:
 
 def shipmate_local(engine: PrivateEngine, workdir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SHIPMATE_", "SLACK_"))}
-    env |= {"DOCKER_HOST": engine.docker_host, "PYTHONPATH": str(REPO)}
+    env |= {"DOCKER_HOST": engine.docker_host, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(workdir / "state")}
     return subprocess.run(
         [sys.executable, "-m", "bot", "local", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
     )
@@ -322,7 +322,8 @@ def test_shipmate_local_is_the_admin_unless_given_a_user(clean_engine: PrivateEn
     assert yes.returncode == 0, yes.stderr
     assert api.containers(all=True) == []
 
-    reopened = AuditLog(tmp_path / "shipmate-audit.db")  # the default, beside the working directory
+    assert not (tmp_path / "shipmate-audit.db").exists()  # not in whatever directory it was run from
+    reopened = AuditLog(tmp_path / "state" / "shipmate" / "shipmate-audit.db")  # the user's state directory
     try:
         trail = [(r.user_id, r.decision) for r in reversed(reopened.latest())]
     finally:
