@@ -18,6 +18,12 @@ from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, 
 log = logging.getLogger(__name__)
 
 
+def check_core(settings: CoreSettings) -> None:
+    """The policy file parses and the audit database opens (ConfigError otherwise); nothing keeps running."""
+    PolicySource(settings.policy_path)
+    AuditLog(settings.audit_db).close()
+
+
 def make_dispatcher(
     settings: CoreSettings,
     *,

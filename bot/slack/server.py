@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -132,12 +133,18 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
 def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from bot.slack.startup import WorkerExplained, listen
+
+    listener = listen(host, port)  # bound here: a port in use is one line, and port 0 resolves to a real one
+    log.info("listening on http://%s:%d", host, listener.getsockname()[1])
+    explained = WorkerExplained()
+    logging.getLogger("gunicorn.error").addFilter(explained)
     runtime_holder: list[SlackRuntime] = []
 
     class ShipmateServer(BaseApplication):
         def load_config(self) -> None:
             options = {
-                "bind": f"{host}:{port}",
+                "bind": f"fd://{listener.fileno()}",
                 "workers": 1,  # one process: the work pools and live progress messages live in it
                 "worker_class": "gthread",
                 "threads": max(16, slack.workers * 4),
@@ -145,17 +152,27 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
                 "timeout": 120,
                 "keepalive": 5,
                 "loglevel": "warning",
+                "control_socket_disable": True,  # one shared $HOME/.gunicorn/gunicorn.ctl would collide across replicas
                 "worker_exit": lambda _server, _worker: runtime_holder and _stop(runtime_holder[0]),
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self):
-            runtime = build_runtime(core, slack)
+            try:
+                runtime = build_runtime(core, slack)
+            except ConfigError as error:  # changed since the master checked it: say so once, then stop
+                print(f"shipmate: configuration error: {error}", file=sys.stderr, flush=True)
+                sys.exit(WorkerExplained.BOOT_ERROR)
             runtime_holder.append(runtime)
             return _flask_app(runtime, slack.signing_secret)
 
-    ShipmateServer().run()
+    try:
+        ShipmateServer().run()
+    except SystemExit as stop:  # gunicorn's master ends with sys.exit
+        if explained.explained:
+            return 2
+        return stop.code if isinstance(stop.code, int) else 1
     return 0
 
 
@@ -169,7 +186,12 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    handler.connect()
+    try:
+        handler.connect()
+    except (SlackClientError, OSError) as error:
+        handler.close()
+        _stop(runtime)
+        raise ConfigError(f"could not open a Socket Mode connection to Slack ({type(error).__name__})") from None
     log.info("connected to Slack over Socket Mode")
     stop.wait()
     handler.close()
@@ -177,9 +199,19 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
     return 0
 
 
+def _check(core: CoreSettings, slack: SlackSettings) -> None:
+    """Everything start-up can trip on, checked once before serving: each problem is one ConfigError line."""
+    from bot.slack.startup import check_slack
+    from bot.wiring import check_core
+
+    check_core(core)
+    check_slack(slack)
+
+
 def run_server(mode: str, host: str | None, port: int | None) -> int:
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
+    _check(core, slack)
     if mode == "socket":
         return _serve_socket(core, slack)
-    return _serve_http(core, slack, host or "0.0.0.0", port or 3000)
+    return _serve_http(core, slack, host or "0.0.0.0", 3000 if port is None else port)
