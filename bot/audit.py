@@ -245,6 +245,15 @@ class AuditLog:
             rows = self._direct.execute(query, (*params, limit)).fetchall()
         return [AuditRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
 
+    def ping(self) -> str | None:
+        """None when the database answers, else what is wrong."""
+        try:
+            with self._direct_lock:
+                self._direct.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as error:
+            return f"the database does not answer ({error})"
+        return None
+
     # -- confirmation tokens ------------------------------------------------------
 
     def used(self, nonce: str) -> str | None:

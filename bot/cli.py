@@ -33,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests on /slack/events")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
-    commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL needed)")
+    socket = commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL needed)")
+    socket.add_argument(
+        "--metrics-port", type=int, help="serve /healthz, /readyz and /metrics on this port (0: any free one)"
+    )
+    socket.add_argument("--metrics-host", default="0.0.0.0", help="the address for --metrics-port")
     return parser
 
 
@@ -98,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             return _local(args)
         from bot.slack.server import run_server
 
-        return run_server(args.mode, getattr(args, "host", None), getattr(args, "port", None))
+        if args.mode == "socket":
+            return run_server("socket", args.metrics_host, args.metrics_port)
+        return run_server("serve", args.host, args.port)
     except ConfigError as error:
         print(f"shipmate: configuration error: {error}", file=sys.stderr)
         return 2

@@ -53,12 +53,12 @@ def slack() -> Iterator[SlackStandin]:
 def bot_server(
     slack: SlackStandin, signing_secret: str, engine: PrivateEngine, tmp_path: Path
 ) -> Iterator[Callable[..., BotProcess]]:
-    """Start the bot: `bot_server()` serves HTTP, `bot_server("socket")` uses Socket Mode; keyword
-    arguments are extra environment variables. Every bot started is stopped after the test, and one that
-    does not stop on SIGTERM fails it."""
+    """Start the bot: `bot_server()` serves HTTP, `bot_server("socket")` uses Socket Mode; `args` are more
+    command-line options, other keyword arguments extra environment variables. Every bot started is stopped
+    after the test, and one that does not stop on SIGTERM fails it."""
     started: list[BotProcess] = []
 
-    def start(mode: str = "serve", **env: str) -> BotProcess:
+    def start(mode: str = "serve", args: tuple[str, ...] = (), **env: str) -> BotProcess:
         workdir = tmp_path / f"bot-{len(started)}"
         bot = shipmate(
             mode,
@@ -67,6 +67,7 @@ def bot_server(
             docker_host=engine.docker_host,
             workdir=workdir,
             extra_env=env,
+            args=args,
         )
         started.append(bot.start())
         return bot.wait_ready()

@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -10,6 +11,7 @@ import time
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
 
+from bot import metrics
 from bot.config import ConfigError, CoreSettings, SlackSettings
 from bot.slack.app import SlackRuntime, build_app, web_client
 from bot.slack.work import WorkPools
@@ -28,8 +30,9 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     from bot.wiring import make_dispatcher
 
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
+    metrics.enable(in_flight=lambda: pools.in_flight)
     client = web_client(slack.bot_token, slack.api_url)
-    sinks = [AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else []
+    sinks = [metrics.audited, *([AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else [])]
     dispatcher = make_dispatcher(
         core, group_lookup=SlackGroups(client), audit_sinks=sinks, engine_pool_size=slack.workers * 3
     )
@@ -89,6 +92,7 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     from slack_bolt.adapter.flask import SlackRequestHandler
     from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+    from bot import health
     from bot.slack.shape import malformed
     from bot.slack.verify import RequestGuard
 
@@ -116,8 +120,12 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
         return handler.handle(request)
 
     @flask_app.get("/healthz")
-    def health():
-        return "ok"
+    @flask_app.get("/readyz")
+    @flask_app.get("/metrics")
+    def operations():
+        found = health.answer(request.path, runtime.dispatcher)
+        assert found is not None  # one of the three paths routed here
+        return found.body, found.status, {"Content-Type": found.content_type}
 
     @flask_app.errorhandler(Exception)
     def bad_request(error: Exception):
@@ -176,13 +184,14 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
     return 0
 
 
-def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
-    # The websocket-client adapter notices a dropped connection at once; the built-in client spins on the dead
-    # socket until five pings have failed (about a minute).
-    from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
+def _serve_socket(core: CoreSettings, slack: SlackSettings, metrics_listener: socket.socket | None) -> int:
+    # On websocket-client, a dropped connection is noticed at once; the built-in client spins on the dead socket
+    # until five pings have failed (about a minute).
+    from bot.slack.socket_mode import PromptSocketModeHandler
 
+    assert slack.app_token is not None  # SlackSettings requires it in Socket Mode
     runtime = build_runtime(core, slack)
-    handler = SocketModeHandler(runtime.app, slack.app_token, web_client=runtime.client)
+    handler = PromptSocketModeHandler(runtime.app, slack.app_token, runtime.client)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -193,7 +202,14 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
         _stop(runtime)
         raise ConfigError(f"could not open a Socket Mode connection to Slack ({type(error).__name__})") from None
     log.info("connected to Slack over Socket Mode")
+    operations = None
+    if metrics_listener is not None:
+        from bot import health
+
+        operations = health.serve_in_background(metrics_listener, runtime.dispatcher)
     stop.wait()
+    if operations is not None:
+        operations.shutdown()
     handler.close()
     _stop(runtime)
     return 0
@@ -208,10 +224,16 @@ def _check(core: CoreSettings, slack: SlackSettings) -> None:
     check_slack(slack)
 
 
-def run_server(mode: str, host: str | None, port: int | None) -> int:
+def run_server(mode: str, host: str, port: int | None) -> int:
+    """`serve` on host:port; `socket`, with /healthz, /readyz and /metrics on host:port when a port is given."""
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
     _check(core, slack)
     if mode == "socket":
-        return _serve_socket(core, slack)
-    return _serve_http(core, slack, host or "0.0.0.0", 3000 if port is None else port)
+        from bot.slack.startup import listen
+
+        metrics_listener = None if port is None else listen(host, port)
+        if metrics_listener is not None:
+            log.info("metrics on http://%s:%d/metrics", host, metrics_listener.getsockname()[1])
+        return _serve_socket(core, slack, metrics_listener)
+    return _serve_http(core, slack, host, 3000 if port is None else port)
