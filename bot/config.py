@@ -101,12 +101,16 @@ class CoreSettings:
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
+    database_url: str | None = None  # SHIPMATE_DATABASE_URL; None: the SQLite file audit_db
 
     @classmethod
     def from_env(cls, local: bool = False) -> "CoreSettings":
         """`local`: the terminal's audit log defaults to the user's state directory, not the working directory."""
         audit_db = _beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db")
-        if local and not os.environ.get("SHIPMATE_AUDIT_DB", "").strip():
+        explicit = (
+            os.environ.get("SHIPMATE_AUDIT_DB", "").strip() or os.environ.get("SHIPMATE_DATABASE_URL", "").strip()
+        )
+        if local and not explicit:
             audit_db = state_directory() / "shipmate-audit.db"
             try:
                 audit_db.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,7 @@ class CoreSettings:
             audit_db=audit_db,
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
+            database_url=os.environ.get("SHIPMATE_DATABASE_URL", "").strip() or None,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImageRemove
+from bot.store import Claim
 
 DEFAULT_TTL_SECONDS = 120
 MAX_TOKEN_LENGTH = 2000  # a Block Kit button value
@@ -47,8 +48,8 @@ class Confirmation:
 
 
 class NonceStore(Protocol):
-    def used(self, nonce: str) -> str | None: ...
-    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> str | None: ...
+    def used(self, nonce: str) -> Claim | None: ...
+    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> Claim | None: ...
 
 
 def _b64(data: bytes) -> str:

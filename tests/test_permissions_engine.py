@@ -236,7 +236,7 @@ def test_a_confirmation_runs_once(bot: Bot) -> None:
     assert bot.click(asked, "U0OPER").ok
     assert bot.do("U0OPER", "/run -d --name once nginx").ok  # a new container with the same name
     again = bot.click(asked, "U0OPER")
-    assert isinstance(again.result, Notice) and again.result.title.startswith("Already done")
+    assert isinstance(again.result, Notice) and again.result.title.startswith("Already confirmed by ")
     assert bot.state("once") == "running"  # the second click removed nothing
     assert [entry[2] for entry in bot.trail()] == ["allowed", "confirm", "confirmed", "allowed", "rejected"]
 

@@ -99,7 +99,8 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     flask_app = Flask("shipmate")
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     handler = SlackRequestHandler(runtime.app)
-    guard = RequestGuard(signing_secret)
+    audit = runtime.dispatcher.audit
+    guard = RequestGuard(signing_secret, audit.store if audit is not None else None)
 
     @flask_app.post("/slack/events")
     def events():
