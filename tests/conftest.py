@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.bot_process import BotProcess, shipmate
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin
+
+if TYPE_CHECKING:
+    from tests.private_postgres import PrivatePostgres
 
 # -- Docker engine ------------------------------------------------------------
 
@@ -76,3 +80,23 @@ def bot_server(
     with ExitStack() as stops:  # stop every bot even if one of them fails to stop
         for bot in started:
             stops.callback(bot.stop)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    """One private PostgreSQL server per session, started only if a test asks; `new_database()` per test."""
+    from tests.private_postgres import PrivatePostgres  # psycopg: the `postgres` extra
+
+    with PrivatePostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def running_postgres(postgres: PrivatePostgres) -> PrivatePostgres:
+    """The session server, running (a test may have left it stopped)."""
+    if not postgres.running:
+        postgres.start()
+    return postgres

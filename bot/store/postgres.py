@@ -1,11 +1,14 @@
 """PostgreSQL, for replicas on several machines: psycopg 3 with its connection pool (the `postgres` extra).
 
 The pool checks a connection before lending it and reconnects in the background, so a database that went away
-and came back is used again without a restart; while it is away, calls give up after WAIT_SECONDS.
+and came back is used again without a restart. While it is away a call gives up after WAIT_SECONDS, and for
+AWAY_SECONDS after that every call gives up at once: a request that only checks a signature is not slowed down.
 """
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -15,7 +18,8 @@ from bot.store import Claim, StoreUnavailable, safe_url
 from bot.store.schema import AUDIT_COLUMNS, VERSION, VERSION_TABLE, check_version, statements
 
 POOL_SIZE = 10
-WAIT_SECONDS = 2.0  # how long a call waits for a connection while the database is away
+WAIT_SECONDS = 1.5  # how long a call waits for a connection while the database is away
+AWAY_SECONDS = 2.0
 CONNECT_TIMEOUT_SECONDS = 5
 SCHEMA_LOCK = 0x5_4119_0013  # pg_advisory_xact_lock key: one replica upgrades the schema at a time
 SWEEP_EVERY_SECONDS = 60
@@ -33,6 +37,8 @@ class PostgresStore:
         self.url = safe_url(url)
         self._swept = 0.0
         self._sweep_lock = threading.Lock()
+        self._away_until = 0.0  # time.monotonic() until which calls give up at once
+        self._away_reason = ""
         try:  # one plain connection first: its error says why (refused, password, no such database)
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
         except psycopg.Error as error:
@@ -73,39 +79,43 @@ class PostgresStore:
                 connection.execute(statement)
             connection.execute("UPDATE shipmate_schema SET version = %s", (max(found, VERSION),))
 
-    def append_audit(self, rows: list[tuple[object, ...]]) -> None:
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; StoreUnavailable when the database does not answer (or did not, just now)."""
+        if time.monotonic() < self._away_until:
+            raise StoreUnavailable(self._away_reason)
         try:
-            with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
-                cursor.executemany(_INSERT, rows)
+            with self._pool.connection() as connection:
+                yield connection
         except _FAILURES as error:
-            raise StoreUnavailable(_first_line(error)) from None
+            self._away_reason = _first_line(error)
+            self._away_until = time.monotonic() + AWAY_SECONDS
+            raise StoreUnavailable(self._away_reason) from None
+
+    def append_audit(self, rows: list[tuple[object, ...]]) -> None:
+        with self._connection() as connection, connection.transaction(), connection.cursor() as cursor:
+            cursor.executemany(_INSERT, rows)
 
     def latest_audit(self, user_id: str | None, limit: int) -> list[tuple[object, ...]]:
         where, params = ("WHERE user_id = %s", (user_id,)) if user_id else ("", ())
         query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT %s"
-        try:
-            with self._pool.connection() as connection:
-                return [tuple(row) for row in connection.execute(query, (*params, limit)).fetchall()]
-        except _FAILURES as error:
-            raise StoreUnavailable(_first_line(error)) from None
+        with self._connection() as connection:
+            return [tuple(row) for row in connection.execute(query, (*params, limit)).fetchall()]
 
     def claim(self, kind: str, key: str, state: str, by: str, expires_at: float) -> Claim | None:
         now = time.time()
-        try:
-            with self._pool.connection() as connection:
-                self._sweep(connection, now)
-                inserted = connection.execute(
-                    "INSERT INTO claims (kind, key, state, claimed_by, at, expires_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (kind, key) DO NOTHING RETURNING 1",
-                    (kind, key, state, by, now, expires_at),
-                ).fetchone()
-                if inserted:
-                    return None
-                row = connection.execute(
-                    "SELECT state, claimed_by FROM claims WHERE kind = %s AND key = %s", (kind, key)
-                ).fetchone()
-        except _FAILURES as error:
-            raise StoreUnavailable(_first_line(error)) from None
+        with self._connection() as connection:
+            self._sweep(connection, now)
+            inserted = connection.execute(
+                "INSERT INTO claims (kind, key, state, claimed_by, at, expires_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (kind, key) DO NOTHING RETURNING 1",
+                (kind, key, state, by, now, expires_at),
+            ).fetchone()
+            if inserted:
+                return None
+            row = connection.execute(
+                "SELECT state, claimed_by FROM claims WHERE kind = %s AND key = %s", (kind, key)
+            ).fetchone()
         return Claim(*row) if row else Claim(state, by)
 
     def _sweep(self, connection: psycopg.Connection, now: float) -> None:
@@ -116,21 +126,15 @@ class PostgresStore:
         connection.execute("DELETE FROM claims WHERE expires_at < %s", (now - CLAIM_GRACE_SECONDS,))
 
     def claimed(self, kind: str, key: str) -> Claim | None:
-        try:
-            with self._pool.connection() as connection:
-                row = connection.execute(
-                    "SELECT state, claimed_by FROM claims WHERE kind = %s AND key = %s", (kind, key)
-                ).fetchone()
-        except _FAILURES as error:
-            raise StoreUnavailable(_first_line(error)) from None
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT state, claimed_by FROM claims WHERE kind = %s AND key = %s", (kind, key)
+            ).fetchone()
         return Claim(*row) if row else None
 
     def ping(self) -> None:
-        try:
-            with self._pool.connection() as connection:
-                connection.execute("SELECT 1").fetchone()
-        except _FAILURES as error:
-            raise StoreUnavailable(_first_line(error)) from None
+        with self._connection() as connection:
+            connection.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         self._pool.close()
