@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import open_store
+from bot.store.schema import VERSION
 from tests.bot_process import BotProcess, bot_environment, free_port
 from tests.slack_standin import SlackStandin
 
@@ -99,3 +102,23 @@ def test_port_0_binds_a_free_port_and_says_which(slack: SlackStandin, signing_se
             assert answer.status == 200
     finally:
         assert bot.stop() == 0
+
+
+@pytest.mark.parametrize("argv", [SERVE, ("socket",)], ids=["serve", "socket"])
+def test_a_database_that_cannot_be_used_is_one_line(
+    argv, slack: SlackStandin, signing_secret: str, tmp_path: Path
+) -> None:
+    nowhere = f"postgresql://shipmate:hunter2@127.0.0.1:{free_port()}/shipmate"
+    finished = start(argv[0], slack, signing_secret, tmp_path, *argv[1:], SHIPMATE_DATABASE_URL=nowhere)
+    line = one_line(finished)
+    assert line.startswith("cannot use the database at postgresql://shipmate:••••@127.0.0.1:") and "refused" in line
+    assert "hunter2" not in finished.stderr
+
+    newer = tmp_path / "newer.db"
+    open_store(f"sqlite:///{newer}").close()
+    with sqlite3.connect(newer) as connection:
+        connection.execute("UPDATE shipmate_schema SET version = version + 1")
+    line = one_line(
+        start(argv[0], slack, signing_secret, tmp_path, *argv[1:], SHIPMATE_DATABASE_URL=f"sqlite:///{newer}")
+    )
+    assert f"has schema version {VERSION + 1}, newer than this Shipmate knows ({VERSION})" in line
