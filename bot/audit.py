@@ -8,6 +8,7 @@ The same database remembers which confirmation tokens were used, so a Confirm ru
 restarts and across replicas that share it.
 """
 
+import fnmatch
 import itertools
 import json
 import logging
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.results import ConfirmationRequest, Failure, Outcomes, PullDone, Result, RunDone
+from bot.results import ConfirmationRequest, Failure, FleetAnswer, FromEngine, Outcomes, PullDone, Result, RunDone
 from bot.secrets import mask_command_text
 from bot.store import Claim, Store, StoreUnavailable
 from bot.store.schema import AUDIT_COLUMNS
@@ -56,6 +57,7 @@ class AuditRecord:
     outcome: str  # ok, failed, refused, pending, cancelled
     detail: str = ""  # the refusal or error, or what was done
     duration_ms: int = 0
+    engine: str = ""  # the engine(s) it ran on, comma-separated; "" when it needed none
 
     def json(self) -> str:
         fields = asdict(self)
@@ -68,6 +70,11 @@ AuditSink = Callable[[AuditRecord], None]
 
 def describe(result: Result) -> tuple[str, str]:
     """(outcome, detail) of a result, for its record."""
+    if isinstance(result, FromEngine):
+        return describe(result.result)
+    if isinstance(result, FleetAnswer):
+        missed = "; ".join(f"{miss.engine}: {miss.reason}" for miss in result.unanswered)
+        return ("ok" if result.parts else "failed"), missed
     if isinstance(result, Failure):
         return "failed", result.reason
     if isinstance(result, ConfirmationRequest):
@@ -88,6 +95,14 @@ def describe(result: Result) -> tuple[str, str]:
 
 
 _STOP = object()
+MAX_SCANNED = 20_000  # records looked through for an engine filter
+
+
+def _on_engines(recorded: str, patterns: str) -> bool:
+    """Whether a record ran on an engine the `--context` patterns (a name, comma list or glob) name."""
+    ran = recorded.split(",") if recorded else []
+    wanted = patterns.split(",")
+    return any(fnmatch.fnmatchcase(engine, pattern) for engine in ran for pattern in wanted) or "all" in wanted
 
 
 class AuditLog:
@@ -184,12 +199,20 @@ class AuditLog:
 
     # -- reading ------------------------------------------------------------------
 
-    def latest(self, user_id: str | None = None, limit: int = 20) -> list[AuditRecord]:
-        """The newest records first, optionally of one user; includes what is still queued.
-        StoreUnavailable when the database is away."""
+    def latest(self, user_id: str | None = None, limit: int = 20, engines: str | None = None) -> list[AuditRecord]:
+        """The newest records first, optionally of one user and of the engines a `--context` pattern names;
+        includes what is still queued. StoreUnavailable when the database is away."""
         self.flush(timeout=2.0)
-        rows = self.store.latest_audit(user_id, limit)
-        return [AuditRecord(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
+        found: list[AuditRecord] = []
+        offset = 0
+        while len(found) < limit and offset < MAX_SCANNED:
+            rows = self.store.latest_audit(user_id, BATCH if engines else limit, offset)
+            records = [AuditRecord(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
+            found += [record for record in records if engines is None or _on_engines(record.engine, engines)]
+            if engines is None or len(rows) < BATCH:
+                break
+            offset += BATCH
+        return found[:limit]
 
     def ping(self) -> str | None:
         """None when the database answers, else what is wrong."""

@@ -74,6 +74,17 @@ def state_directory() -> Path:
     return (Path(base) if base else Path.home() / ".local" / "state") / "shipmate"
 
 
+def _engines_file() -> Path | None:
+    """SHIPMATE_ENGINES (which must exist), else engines.yml beside the .env when there is one; None: no file."""
+    raw = os.environ.get("SHIPMATE_ENGINES", "").strip()
+    path = _beside_dotenv("SHIPMATE_ENGINES", "engines.yml")
+    if path.is_file():
+        return path
+    if raw:
+        raise ConfigError(f"SHIPMATE_ENGINES={raw}: no such file (see engines.example.yml)")
+    return None
+
+
 MIN_SECRET_LENGTH = 16
 
 
@@ -102,6 +113,8 @@ class CoreSettings:
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
     database_url: str | None = None  # SHIPMATE_DATABASE_URL; None: the SQLite file audit_db
+    engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
+    context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
 
     @classmethod
     def from_env(cls, local: bool = False) -> "CoreSettings":
@@ -125,6 +138,8 @@ class CoreSettings:
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
             database_url=os.environ.get("SHIPMATE_DATABASE_URL", "").strip() or None,
+            engines_path=_engines_file(),
+            context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
         )
 
 

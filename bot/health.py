@@ -1,14 +1,15 @@
 """/healthz, /readyz and /metrics: what they answer, for the HTTP server (`serve`) and for the small one that
 `socket --metrics-port` starts.
 
-/healthz: 200 while the process serves. /readyz: 200 when the engine and the database answer, else 503 with a
-JSON body naming the part that is down. /metrics: Prometheus' text format.
+/healthz: 200 while the process serves. /readyz: 200 when every engine and the database answer, else 503 with a
+JSON body naming the parts that are down. /metrics: Prometheus' text format.
 """
 
 import json
 import logging
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,18 +28,26 @@ class Answer:
     body: bytes
 
 
-def readiness(dispatcher: Dispatcher) -> Answer:
-    parts: dict[str, str] = {}
+def _engine_state(dispatcher: Dispatcher, name: str) -> str:
     try:
-        dispatcher.engine.ping(READY_PROBE_TIMEOUT)
-        parts["engine"] = "ok"
+        dispatcher.fleet.engine(name).ping(READY_PROBE_TIMEOUT)
     except EngineError as error:
-        parts["engine"] = str(error)
-    if dispatcher.audit is not None:
-        parts["database"] = dispatcher.audit.ping() or "ok"
-    down = sorted(part for part, state in parts.items() if state != "ok")
-    body = json.dumps({"ready": not down, "down": down, **parts}).encode()
-    return Answer(503 if down else 200, "application/json", body)
+        return str(error)
+    return "ok"
+
+
+def readiness(dispatcher: Dispatcher) -> Answer:
+    """Every engine and the database asked at once; 503 names what did not answer ("engine NAME", "database")."""
+    names = dispatcher.fleet.names
+    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="shipmate-ready") as pool:
+        states = pool.map(lambda name: _engine_state(dispatcher, name), names)
+        database = pool.submit(lambda: dispatcher.audit.ping() or "ok" if dispatcher.audit is not None else "ok")
+        engines = dict(zip(names, states, strict=True))
+        database_state = database.result()
+    down = [f"engine {name}" for name, state in engines.items() if state != "ok"]
+    down += ["database"] if database_state != "ok" else []
+    body = json.dumps({"ready": not down, "down": down, "engines": engines, "database": database_state})
+    return Answer(503 if down else 200, "application/json", body.encode())
 
 
 def answer(path: str, dispatcher: Dispatcher) -> Answer | None:

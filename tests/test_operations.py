@@ -56,7 +56,7 @@ def test_serve_answers_health_readiness_and_metrics_that_move_with_commands(
     assert get(f"{bot.url}/healthz")[::2] == (200, "ok")
     status, content_type, body = get(f"{bot.url}/readyz")
     assert (status, content_type) == (200, "application/json")
-    assert json.loads(body) == {"ready": True, "down": [], "engine": "ok", "database": "ok"}
+    assert json.loads(body) == {"ready": True, "down": [], "engines": {"default": "ok"}, "database": "ok"}
 
     before = get(f"{bot.url}/metrics")[2]
     user = SlackUser(SignedClient(bot.url, signing_secret), slack, "U0ALICE")
@@ -95,8 +95,8 @@ def test_readyz_names_an_engine_that_is_down(
     assert status == 503
     assert json.loads(body) == {
         "ready": False,
-        "down": ["engine"],
-        "engine": f"Docker engine unreachable at {nowhere}: is dockerd running?",
+        "down": ["engine default"],
+        "engines": {"default": f"Docker engine unreachable at {nowhere}: is dockerd running?"},
         "database": "ok",
     }
     assert sample(get(f"{bot.url}/metrics")[2], "shipmate_engine_errors_total", kind="unreachable") >= 1

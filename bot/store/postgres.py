@@ -96,11 +96,11 @@ class PostgresStore:
         with self._connection() as connection, connection.transaction(), connection.cursor() as cursor:
             cursor.executemany(_INSERT, rows)
 
-    def latest_audit(self, user_id: str | None, limit: int) -> list[tuple[object, ...]]:
+    def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
         where, params = ("WHERE user_id = %s", (user_id,)) if user_id else ("", ())
-        query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT %s"
+        query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT %s OFFSET %s"
         with self._connection() as connection:
-            return [tuple(row) for row in connection.execute(query, (*params, limit)).fetchall()]
+            return [tuple(row) for row in connection.execute(query, (*params, limit, offset)).fetchall()]
 
     def claim(self, kind: str, key: str, state: str, by: str, expires_at: float) -> Claim | None:
         now = time.time()

@@ -1,8 +1,8 @@
 """The database schema, as numbered steps; a store applies the ones it has not seen, under a lock, at start-up.
 
-Adding a column is one more step at the end, e.g. `["ALTER TABLE audit ADD COLUMN engine TEXT NOT NULL DEFAULT ''"]`
-(and the column's name in AUDIT_COLUMNS). `{id}` and `{real}` are spelled per database (DIALECTS). A database
-from before versioning (the audit file of earlier Shipmates) is version 1.
+Adding a column is one more step at the end, as step 2 shows (and the column's name in AUDIT_COLUMNS). `{id}` and
+`{real}` are spelled per database (DIALECTS). A database from before versioning (the audit file of earlier
+Shipmates) is version 1, or 2 when its audit table already has the engine column.
 """
 
 from bot.config import ConfigError
@@ -20,6 +20,7 @@ AUDIT_COLUMNS = (
     "outcome",
     "detail",
     "duration_ms",
+    "engine",
 )
 
 DIALECTS = {
@@ -56,7 +57,9 @@ STEPS: tuple[tuple[str, ...], ...] = (
             expires_at {real} NOT NULL
         )""",
     ),
-    # 2: one table of claims for everything decided once (confirmations, signed requests, alerts)
+    # 2: the engine(s) each command ran on
+    ("ALTER TABLE audit ADD COLUMN engine TEXT NOT NULL DEFAULT ''",),
+    # 3: one table of claims for everything decided once (confirmations, signed requests, alerts)
     (
         """CREATE TABLE claims (
             kind TEXT NOT NULL,

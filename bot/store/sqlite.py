@@ -46,8 +46,8 @@ class SqliteStore:
             db.execute(VERSION_TABLE)
             row = db.execute("SELECT version FROM shipmate_schema").fetchone()
             if row is None:
-                legacy = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").fetchone()
-                found = 1 if legacy else 0
+                columns = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
+                found = (2 if "engine" in columns else 1) if columns else 0  # written before versioning
                 db.execute("INSERT INTO shipmate_schema (version) VALUES (?)", (found,))
             else:
                 found = int(row[0])
@@ -74,12 +74,12 @@ class SqliteStore:
             except sqlite3.Error as error:
                 raise StoreUnavailable(str(error)) from None
 
-    def latest_audit(self, user_id: str | None, limit: int) -> list[tuple[object, ...]]:
+    def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
         where, params = ("WHERE user_id = ?", (user_id,)) if user_id else ("", ())
-        query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT ?"
+        query = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT ? OFFSET ?"
         with self._lock:
             try:
-                return self._open().execute(query, (*params, limit)).fetchall()
+                return self._open().execute(query, (*params, limit, offset)).fetchall()
             except sqlite3.Error as error:
                 raise StoreUnavailable(str(error)) from None
 
