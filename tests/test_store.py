@@ -31,7 +31,7 @@ LEGACY = [
        'allowed', 'ok', '', 5)""",
     "INSERT INTO used_confirmations VALUES ('nonce-old', 'confirmed', 'U0OLD', 1700000000.0, 9999999999.0)",
 ]
-ROW = (1_700_000_001.0, "T0", "U0ME", "me", "C0OPS", "/run -d nginx", "container.run", 1, "allowed", "ok", "", 7)
+ROW = (1_700_000_001.0, "T0", "U0ME", "me", "C0OPS", "/run -d nginx", "container.run", 1, "allowed", "ok", "", 7, "")
 
 
 class Backend:
@@ -118,6 +118,17 @@ def test_the_schema_before_versioning_is_upgraded_and_kept(backend: Backend) -> 
         store.close()
     open_store(backend.url).close()  # opening an upgraded database again changes nothing
     backend.execute("SELECT version FROM shipmate_schema")
+
+
+def test_an_audit_file_that_already_has_the_engine_column_is_upgraded(tmp_path: Path) -> None:
+    backend = Backend("sqlite", tmp_path, lambda: pytest.fail("no server needed"))
+    backend.execute(*LEGACY, "ALTER TABLE audit ADD COLUMN engine TEXT NOT NULL DEFAULT ''")  # an earlier Shipmate
+    store = open_store(backend.url)
+    try:
+        store.append_audit([(*ROW[:-1], "prod")])
+        assert [(row[2], row[-1]) for row in store.latest_audit(None, 10)] == [("U0ME", "prod"), ("U0OLD", "")]
+    finally:
+        store.close()
 
 
 def test_a_database_newer_than_the_code_stops_start_up(backend: Backend) -> None:

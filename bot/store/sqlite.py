@@ -71,7 +71,7 @@ class SqliteStore:
                 except sqlite3.Error:
                     db.execute("ROLLBACK")
                     raise
-            except sqlite3.Error as error:
+            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
                 raise StoreUnavailable(str(error)) from None
 
     def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
@@ -80,7 +80,7 @@ class SqliteStore:
         with self._lock:
             try:
                 return self._open().execute(query, (*params, limit, offset)).fetchall()
-            except sqlite3.Error as error:
+            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
                 raise StoreUnavailable(str(error)) from None
 
     def claim(self, kind: str, key: str, state: str, by: str, expires_at: float) -> Claim | None:
@@ -101,7 +101,7 @@ class SqliteStore:
                 row = db.execute(
                     "SELECT state, claimed_by FROM claims WHERE kind = ? AND key = ?", (kind, key)
                 ).fetchone()
-            except sqlite3.Error as error:
+            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
                 raise StoreUnavailable(str(error)) from None
         return Claim(*row) if row else Claim(state, by)  # swept in between: it was claimed all the same
 
@@ -113,7 +113,7 @@ class SqliteStore:
                     .execute("SELECT state, claimed_by FROM claims WHERE kind = ? AND key = ?", (kind, key))
                     .fetchone()
                 )
-            except sqlite3.Error as error:
+            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
                 raise StoreUnavailable(str(error)) from None
         return Claim(*row) if row else None
 
@@ -121,7 +121,7 @@ class SqliteStore:
         with self._lock:
             try:
                 self._open().execute("SELECT version FROM shipmate_schema").fetchone()
-            except sqlite3.Error as error:
+            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
                 raise StoreUnavailable(str(error)) from None
 
     def close(self) -> None:
