@@ -11,7 +11,7 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, CoreSettings, load_dotenv_file
+from bot.config import ConfigError, CoreSettings, load_dotenv_file, metrics_port
 
 if TYPE_CHECKING:
     from bot.dispatcher import Caller
@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     socket = commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL needed)")
     socket.add_argument(
-        "--metrics-port", type=int, help="serve /healthz, /readyz and /metrics on this port (0: any free one)"
+        "--metrics-port",
+        type=int,
+        help="serve /healthz, /readyz and /metrics on this port (0: any free one; default SHIPMATE_METRICS_PORT)",
     )
     socket.add_argument("--metrics-host", default="0.0.0.0", help="the address for --metrics-port")
     return parser
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.slack.server import run_server
 
         if args.mode == "socket":
-            return run_server("socket", args.metrics_host, args.metrics_port)
+            return run_server("socket", args.metrics_host, metrics_port(args.metrics_port))
         return run_server("serve", args.host, args.port)
     except ConfigError as error:
         print(f"shipmate: configuration error: {error}", file=sys.stderr)

@@ -85,6 +85,13 @@ def _engines_file() -> Path | None:
     return None
 
 
+def metrics_port(given: int | None) -> int | None:
+    """`socket --metrics-port`, else SHIPMATE_METRICS_PORT; None: no health and metrics server."""
+    if given is not None or not os.environ.get("SHIPMATE_METRICS_PORT", "").strip():
+        return given
+    return int(_number("SHIPMATE_METRICS_PORT", 0, 0, 65535))
+
+
 MIN_SECRET_LENGTH = 16
 
 
