@@ -59,6 +59,14 @@ def test_a_broken_policy_is_one_line(argv, slack: SlackStandin, signing_secret: 
 
 
 @pytest.mark.parametrize("argv", [SERVE, ("socket",)], ids=["serve", "socket"])
+def test_a_broken_engines_file_is_one_line(argv, slack: SlackStandin, signing_secret: str, tmp_path: Path) -> None:
+    engines = tmp_path / "engines.yml"
+    engines.write_text("engines:\n  a: {host: 'unix:///a', port: 1}\n")
+    line = one_line(start(argv[0], slack, signing_secret, tmp_path, *argv[1:], SHIPMATE_ENGINES=str(engines)))
+    assert line == f"{engines}, line 2: unknown key `a.port`: use host, tls, timeout"
+
+
+@pytest.mark.parametrize("argv", [SERVE, ("socket",)], ids=["serve", "socket"])
 def test_a_missing_or_rejected_token_is_one_line(
     argv, slack: SlackStandin, signing_secret: str, tmp_path: Path
 ) -> None:
