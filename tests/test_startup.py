@@ -130,3 +130,18 @@ def test_a_database_that_cannot_be_used_is_one_line(
         start(argv[0], slack, signing_secret, tmp_path, *argv[1:], SHIPMATE_DATABASE_URL=f"sqlite:///{newer}")
     )
     assert f"has schema version {VERSION + 1}, newer than this Shipmate knows ({VERSION})" in line
+
+
+def test_a_worker_that_fails_after_the_checks_is_one_line_too(
+    slack: SlackStandin, signing_secret: str, tmp_path: Path
+) -> None:
+    # The start-up check's auth.test passes; the worker's own one (Bolt's, after gunicorn forks) is refused.
+    # Its log lines up to then are there as in any start, but gunicorn adds nothing: no traceback, no lines of its own.
+    slack.delay("auth.test", 0.0)
+    slack.fail("auth.test", error="token_revoked")
+    finished = start("serve", slack, signing_secret, tmp_path, *SERVE[1:])
+    assert finished.returncode == 2, finished.stderr
+    errors = [line for line in finished.stderr.splitlines() if line.startswith(PREFIX)]
+    assert errors == [f"{PREFIX}could not verify SLACK_BOT_TOKEN with Slack (BoltError)"]
+    assert "Traceback" not in finished.stderr and "[ERROR]" not in finished.stderr, finished.stderr
+    assert len(slack.calls("auth.test")) == 2

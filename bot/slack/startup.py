@@ -75,6 +75,7 @@ class WorkerExplained(logging.Filter):
         self.explained = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "Worker (pid:%s) exited with code %s" and record.args and record.args[-1] == self.BOOT_ERROR:  # type: ignore[index]
+        exited = str(record.msg).startswith("Worker (pid:%s) exited with code %s")
+        if exited and isinstance(record.args, tuple) and record.args[-1] == self.BOOT_ERROR:
             self.explained = True
         return not self.explained
