@@ -178,3 +178,20 @@ def test_postgres_away_and_back(running_postgres: PrivatePostgres) -> None:
         assert [row[2] for row in store.latest_audit(None, 10)] == ["U0ME"]
     finally:
         store.close()
+
+
+def test_the_url_wins_over_the_audit_file_and_four_slashes_are_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import CoreSettings
+    from bot.wiring import open_database
+
+    monkeypatch.setenv("SHIPMATE_AUDIT_DB", str(tmp_path / "audit.db"))
+    monkeypatch.setenv("SHIPMATE_DATABASE_URL", f"sqlite:///{tmp_path / 'shared.db'}")  # /tmp/… : four slashes
+    store = open_database(CoreSettings.from_env())
+    store.close()
+    assert store.url == f"sqlite:////{str(tmp_path).lstrip('/')}/shared.db"
+    assert (tmp_path / "shared.db").exists() and not (tmp_path / "audit.db").exists()
+    monkeypatch.delenv("SHIPMATE_DATABASE_URL")
+    open_database(CoreSettings.from_env()).close()  # without the URL, SHIPMATE_AUDIT_DB keeps working
+    assert (tmp_path / "audit.db").exists()
