@@ -161,9 +161,10 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
                 "timeout": 120,
                 "keepalive": 5,
                 "loglevel": "warning",
-                "control_socket_disable": True,  # one shared $HOME/.gunicorn/gunicorn.ctl would collide across replicas
                 "worker_exit": lambda _server, _worker: runtime_holder and _stop(runtime_holder[0]),
             }
+            if "control_socket_disable" in self.cfg.settings:  # newer gunicorn: one $HOME/.gunicorn/gunicorn.ctl
+                options["control_socket_disable"] = True  # shared by every replica on a host would collide
             for key, value in options.items():
                 self.cfg.set(key, value)
 
