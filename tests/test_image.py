@@ -3,8 +3,8 @@ lists the engine's containers through the mounted socket, as the non-root user.
 
 Containers here have no network, so the base is made offline-ready: Debian's debootstrap (from the same package
 mirror apt uses) makes a root filesystem with python3, `docker import` turns it into the BASE image, and the
-wheelhouse is built outside with pip. That takes minutes, so the build is marked `image` and left out of the
-default run (pyproject.toml): run it with `scripts/test -m image`. The compose file's shape is checked always.
+wheelhouse is built outside with pip. About 130 s on two shared cores (debootstrap 80 s, wheelhouse 18 s, build
+15 s, import 4 s, run 1 s); it is marked `image`, so `scripts/test -m 'not image'` leaves it out while iterating.
 """
 
 from __future__ import annotations
