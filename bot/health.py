@@ -6,7 +6,6 @@ JSON body naming the parts that are down. /metrics: Prometheus' text format.
 """
 
 import json
-import logging
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,6 @@ from bot import metrics
 from bot.dispatcher import Dispatcher
 from bot.engine import EngineError
 
-log = logging.getLogger(__name__)
 READY_PROBE_TIMEOUT = 2.0
 
 
