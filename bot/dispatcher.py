@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Generic, Protocol, TypeVar
 
+from bot import metrics
 from bot.about import answer
 from bot.audit import (
     ALLOWED,
@@ -526,25 +527,24 @@ class Dispatcher:
         detail: str | None = None,
         engine: str = "",
     ) -> None:
-        if self.audit is None:
-            return
         outcome, described = describe(result)
         if decision in (REFUSED, REJECTED, CANCELLED):
             outcome = decision
-        self.audit.record(
-            AuditRecord(
-                at=time.time(),
-                team_id=caller.team_id,
-                user_id=caller.user_id,
-                user_name=caller.user_name,
-                channel_id=caller.channel_id,
-                command=line,
-                action=command.action if command else "",
-                changes=bool(command and command.changes),
-                decision=decision,
-                outcome=outcome,
-                detail=detail or described,
-                duration_ms=int((time.monotonic() - started) * 1000),
-                engine=engine,
-            )
+        record = AuditRecord(
+            at=time.time(),
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            user_name=caller.user_name,
+            channel_id=caller.channel_id,
+            command=line,
+            action=command.action if command else "",
+            changes=bool(command and command.changes),
+            decision=decision,
+            outcome=outcome,
+            detail=detail or described,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            engine=engine,
         )
+        metrics.counted(record)  # at once, not when the audit is written: it may wait for its database
+        if self.audit is not None:
+            self.audit.record(record)

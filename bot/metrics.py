@@ -114,8 +114,8 @@ def _confirmation_event(record: AuditRecord) -> str | None:
     return None
 
 
-def audited(record: AuditRecord) -> None:
-    """An audit sink: every decided command counts once."""
+def counted(record: AuditRecord) -> None:
+    """A command decided (its audit record): each one counts once."""
     if _active is None:
         return
     action = record.action or "none"

@@ -21,6 +21,9 @@ from tests.private_postgres import PrivatePostgres
 from tests.signed_client import SignedClient
 from tests.slack_standin import SlackStandin
 from tests.slack_user import CONFIRM_ACTION, SlackUser, asks_to_confirm, bot_settings, text_of, wait_until
+from tests.test_operations import sample
+
+REFUSED_RUN = {"action": "container.run", "decision": "refused", "outcome": "refused"}
 
 
 def readiness(bot: BotProcess) -> tuple[int, dict]:
@@ -113,6 +116,9 @@ def test_the_database_stopped_and_started_under_load(
             refused = text_of(changer.answer("/run", "-d --name while-down nginx"))
             assert DATABASE_DOWN in refused
             assert "while-down" not in names(clean_engine)  # nothing changed unaudited
+            with urllib.request.urlopen(f"{first.url}/metrics", timeout=10) as answer:  # counted at once all the same
+                counted = sample(answer.read().decode(), "shipmate_commands_total", **REFUSED_RUN)
+            assert counted == 1
             status, body = readiness(second)
             assert status == 503 and body["down"] == ["database"] and body["engines"] == {"default": "ok"}
             during = len(reads)

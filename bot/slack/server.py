@@ -32,7 +32,7 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
     metrics.enable(in_flight=lambda: pools.in_flight)
     client = web_client(slack.bot_token, slack.api_url)
-    sinks = [metrics.audited, *([AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else [])]
+    sinks = [AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else []
     dispatcher = make_dispatcher(
         core, group_lookup=SlackGroups(client), audit_sinks=sinks, engine_pool_size=slack.workers * 3
     )
