@@ -59,9 +59,13 @@ def _debootstrap(root: Path) -> Path:
 def _context(root: Path) -> io.BytesIO:
     """The build context: the Dockerfile and a wheelhouse of Shipmate and its dependencies for this Python
     (Debian 12's python3 is 3.11, as here)."""
-    wheels = root / "wheels"
+    source, wheels = root / "source", root / "wheels"  # a copy: building in the checkout would leave build/ there
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "bot", source / "bot", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), f"{REPO}[postgres]"],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), f"{source}[postgres]"],
         check=True,
         capture_output=True,
         timeout=600,
