@@ -35,6 +35,9 @@ def test_disconnect_and_close_get_a_new_socket_at_once(
 ) -> None:
     bot = bot_server("socket", **bot_settings(tmp_path / "settings"))
     slack.wait_for(lambda: slack.open_connections == 1, timeout=10)
+    time.sleep(0.5)
+    assert slack.connection_count == 1  # one connection at start-up, not one opened and dropped for another
+    assert len(slack.calls("apps.connections.open")) == 2  # the start-up check's, and the connection's
     for _ in range(4):  # the slow path was a race: try it more than once
         before = slack.connection_count
         slack.send_disconnect()

@@ -9,6 +9,10 @@ WAKE_SECONDS (which also bounds how long a pong may take), so either happens wit
 And when Slack closes a connection, websocket-client answers the close frame but never closes the TCP socket
 (its close() returns early once the close frame was sent), so Slack's side waited out its close timeout with
 the socket half-open. Here the socket is shut once its read loop ends.
+
+And its monitor, which reconnects when the current session has no socket, ran once at start-up before the first
+session had been picked up, so every start opened a second connection and dropped the first. Here a session that
+was never run is not taken for a closed one.
 """
 
 import threading
@@ -32,16 +36,23 @@ class _PromptClient(SocketModeClient):
         super().__init__(**kwargs)
         self._sockets: dict[WebSocketApp, WebSocket] = {}  # each session's socket, from when it opened
         self._sockets_lock = threading.Lock()
+        self._ran: WebSocketApp | None = None  # the last session the read loop picked up
         self.on_open_listeners.append(self._opened)
 
     def _opened(self, session: WebSocketApp) -> None:
         with self._sockets_lock:
             self._sockets[session] = session.sock
 
+    def _monitor_current_session(self) -> None:
+        if self.current_session is not None and self.current_session is not self._ran:
+            return  # not picked up by the read loop yet: waiting, not closed
+        super()._monitor_current_session()
+
     def _run_current_session(self) -> None:
         session = self.current_session
         if session is None:
             return
+        self._ran = session
         try:
             self.logger.info("Starting to receive messages from a new connection")
             session.run_forever(ping_interval=self.ping_interval, ping_timeout=WAKE_SECONDS)
