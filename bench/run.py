@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from bench import fixtures, machine
 from bench.acks import AckRun, LoadResult, run_acks
+from bench.database import DatabaseFigures, measure_database
 from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         stack.stop_bots()
         stats = measure_stats(stack, cli, args.stats_containers, args.stats_runs, _step)
+        database = _step(
+            f"the shared database: SQLite vs PostgreSQL, {args.clients} closed-loop clients",
+            lambda: measure_database(stack, args.clients, args.seconds),
+        )
         fleet = _step(
             "fan-out over three engines",
             lambda: measure_fleet(stack.engine, Path(tempfile.mkdtemp(prefix="bench-fleet-")), args.runs),
@@ -168,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
 
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
-    rows = _rows(args, counts, timings, acks, local, memory) + stats.rows() + _fleet_rows(fleet)
+    rows = (
+        _rows(args, counts, timings, acks, local, memory)
+        + stats.rows()
+        + _database_rows(database, args)
+        + _fleet_rows(fleet)
+    )
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
     print()
@@ -194,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             "local_start": local,
             "memory": memory,
             "stats": stats,
+            "database": database,
             "fleet": fleet,
         },
     )
@@ -284,6 +295,17 @@ def _rows(args, counts, timings, acks, local, memory) -> list[Row]:
             memory.growth <= MEMORY_GROWTH_PERCENT and memory.errors == 0,
         )
     )
+    return rows
+
+
+def _database_rows(database: DatabaseFigures, args: argparse.Namespace) -> list[Row]:
+    rows = []
+    for result in database.results:
+        measured = f"{result.rate:g}/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors"
+        if result.deferred:
+            measured += f", {result.deferred} answered after the ack"
+        figure = f"/ps acks with the audit and replay guard on {result.scenario} ({args.clients} clients, {args.seconds:g} s)"
+        rows.append(Row(figure, measured, "0 errors", result.errors == 0))
     return rows
 
 

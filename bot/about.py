@@ -8,6 +8,7 @@ from bot.audit import AuditLog
 from bot.grammar.shipmate import AboutShipmate, ShowAudit, ShowPolicy, Whoami
 from bot.policy import Who
 from bot.results import AuditEntry, AuditTrail, Failure, Identity, PolicySummary, Result
+from bot.store import StoreUnavailable
 
 
 class Describes(Protocol):
@@ -28,7 +29,10 @@ def answer(
     if isinstance(command, ShowAudit):
         if audit is None:
             return Failure("this Shipmate keeps no audit log")
-        records = audit.latest(command.user, command.limit, command.engines)
+        try:
+            records = audit.latest(command.user, command.limit, command.engines)
+        except StoreUnavailable:
+            return Failure("the audit database is not answering: try `/docker audit` again in a moment")
         entries = tuple(
             AuditEntry(
                 at=datetime.fromtimestamp(record.at, UTC),

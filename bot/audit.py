@@ -1,16 +1,18 @@
-"""Every request leaves a record: in SQLite (survives restarts), as one JSON log line, and in any extra sinks.
+"""Every request leaves a record: in the shared database (bot/store: SQLite or PostgreSQL), as one JSON log
+line, and in any extra sinks.
 
 Writing never blocks the request: `record()` masks the record and queues it; one writer thread stores it,
-logs it and hands it to the sinks (the optional audit channel). `flush()` waits for the queue to drain.
+logs it and hands it to the sinks (the optional audit channel). `flush()` waits for the queue to drain. While
+the database is away the writer keeps the records and tries again, so none is lost while the process lives.
 The same database remembers which confirmation tokens were used, so a Confirm runs at most once across
-restarts and across replicas that share the file.
+restarts and across replicas that share it.
 """
 
 import fnmatch
+import itertools
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +20,6 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import ConfigError
 from bot.results import (
     ConfirmationRequest,
     ExecDone,
@@ -32,6 +33,9 @@ from bot.results import (
     RunDone,
 )
 from bot.secrets import mask_command_text
+from bot.store import Claim, Store, StoreUnavailable
+from bot.store.schema import AUDIT_COLUMNS
+from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger("shipmate.audit")
 
@@ -44,52 +48,10 @@ CANCELLED = "cancelled"
 REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
 INVALID = "invalid"  # the text did not parse
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    team_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    command TEXT NOT NULL,
-    action TEXT NOT NULL,
-    changes INTEGER NOT NULL,
-    decision TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    duration_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, id);
-CREATE TABLE IF NOT EXISTS used_confirmations (
-    nonce TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
-_COLUMNS = (
-    "at",
-    "team_id",
-    "user_id",
-    "user_name",
-    "channel_id",
-    "command",
-    "action",
-    "changes",
-    "decision",
-    "outcome",
-    "detail",
-    "duration_ms",
-    "engine",
-)
-# Columns added since the first schema, for databases written by an older Shipmate.
-_ADDED_COLUMNS = {"engine": "TEXT NOT NULL DEFAULT ''"}
-_INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 BATCH = 200
 MAX_DETAIL = 500
-NONCE_GRACE_SECONDS = 300  # used nonces outlive their token by this much (clock skew between replicas)
+RETRY_SECONDS = (0.5, 1, 2, 5)  # while the database is away, the writer tries again after these pauses (then every 5 s)
+CONFIRMATION = "confirmation"  # the kind of claim a Confirm/Cancel token makes
 
 
 @dataclass(frozen=True)
@@ -149,13 +111,6 @@ def describe(result: Result) -> tuple[str, str]:
     return "ok", ""
 
 
-def _connect(path: Path, same_thread: bool = True) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=same_thread)
-    connection.execute("PRAGMA journal_mode=WAL")  # readers (`/docker audit`, other replicas) never wait for writers
-    connection.execute("PRAGMA synchronous=NORMAL")
-    return connection
-
-
 _STOP = object()
 MAX_SCANNED = 20_000  # records looked through for an engine filter
 
@@ -168,19 +123,10 @@ def _on_engines(recorded: str, patterns: str) -> bool:
 
 
 class AuditLog:
-    def __init__(self, path: Path, sinks: Sequence[AuditSink] = ()) -> None:
-        self.path = path
+    def __init__(self, store: Store | Path, sinks: Sequence[AuditSink] = ()) -> None:
+        """Records go to `store` (a SQLite file when given a path: SHIPMATE_AUDIT_DB)."""
+        self.store: Store = SqliteStore(store) if isinstance(store, Path) else store
         self.sinks = tuple(sinks)
-        try:
-            self._direct = _connect(path, same_thread=False)  # claims and reads, from request threads
-            self._direct.executescript(_SCHEMA)
-            present = {row[1] for row in self._direct.execute("PRAGMA table_info(audit)")}
-            for column, definition in _ADDED_COLUMNS.items():
-                if column not in present:
-                    self._direct.execute(f"ALTER TABLE audit ADD COLUMN {column} {definition}")
-        except sqlite3.Error as error:
-            raise ConfigError(f"SHIPMATE_AUDIT_DB={path}: cannot use it as the audit database ({error})") from None
-        self._direct_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
@@ -205,11 +151,7 @@ class AuditLog:
                 self._pending += 1
                 self._queue.put(record)
         if closed:  # a request finishing during shutdown: store it here rather than lose it
-            connection = _connect(self.path)
-            try:
-                self._store([record], connection)
-            finally:
-                connection.close()
+            self._store([record], retry=False)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued record is stored, logged and sunk. False on timeout."""
@@ -229,42 +171,41 @@ class AuditLog:
             self._closed = True
             self._queue.put(_STOP)
         self._writer.join(timeout)
-        with self._direct_lock:
-            self._direct.close()
+        self.store.close()
 
     def _write_loop(self) -> None:
-        connection = _connect(self.path)
-        try:
-            while True:
-                batch = [self._queue.get()]
-                while len(batch) < BATCH and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                records = [item for item in batch if item is not _STOP]
-                try:
-                    self._store(records, connection)
-                except Exception:  # the writer must outlive any one batch
-                    log.exception("audit writer failed on %d record(s)", len(records))
-                finally:
-                    with self._idle:
-                        self._pending -= len(records)
-                        self._idle.notify_all()
-                if len(records) != len(batch):
-                    return
-        finally:
-            connection.close()
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            records = [item for item in batch if item is not _STOP]
+            try:
+                self._store(records, retry=True)
+            except Exception:  # the writer must outlive any one batch
+                log.exception("audit writer failed on %d record(s)", len(records))
+            finally:
+                with self._idle:
+                    self._pending -= len(records)
+                    self._idle.notify_all()
+            if len(records) != len(batch):
+                return
 
-    def _store(self, records: list[AuditRecord], connection: sqlite3.Connection) -> None:
+    def _store(self, records: list[AuditRecord], retry: bool) -> None:
+        """Store a batch; while the database is away, keep it and try again (until shutdown), so nothing is lost."""
         if not records:
             return
-        rows = [tuple(getattr(record, column) for column in _COLUMNS) for record in records]
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(_INSERT, rows)
-            connection.execute("COMMIT")
-        except sqlite3.Error as error:
-            log.error("audit records not stored in %s (%s); they follow in the log", self.path, error)
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+        rows = [tuple(_column(getattr(record, column)) for column in AUDIT_COLUMNS) for record in records]
+        for attempt in itertools.count():
+            try:
+                self.store.append_audit(rows)
+                break
+            except StoreUnavailable as error:
+                if not retry or self._closed:
+                    log.error("audit records not stored in %s (%s); they follow in the log", self.store.url, error)
+                    break
+                if attempt == 0:
+                    log.error("audit database %s unreachable (%s): %d record(s) wait", self.store.url, error, len(rows))
+                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
         for record in records:
             log.info("%s", record.json())
             for sink in self.sinks:
@@ -277,40 +218,37 @@ class AuditLog:
 
     def latest(self, user_id: str | None = None, limit: int = 20, engines: str | None = None) -> list[AuditRecord]:
         """The newest records first, optionally of one user and of the engines a `--context` pattern names;
-        includes what is still queued."""
+        includes what is still queued. StoreUnavailable when the database is away."""
         self.flush(timeout=2.0)
-        where, params = ("WHERE user_id = ?", (user_id,)) if user_id else ("", ())
-        query = f"SELECT {', '.join(_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT ? OFFSET ?"
         found: list[AuditRecord] = []
         offset = 0
         while len(found) < limit and offset < MAX_SCANNED:
-            with self._direct_lock:
-                rows = self._direct.execute(query, (*params, BATCH, offset)).fetchall()
-            records = [AuditRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+            rows = self.store.latest_audit(user_id, BATCH if engines else limit, offset)
+            records = [AuditRecord(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
             found += [record for record in records if engines is None or _on_engines(record.engine, engines)]
-            if len(rows) < BATCH:
+            if engines is None or len(rows) < BATCH:
                 break
             offset += BATCH
         return found[:limit]
 
+    def ping(self) -> str | None:
+        """None when the database answers, else what is wrong."""
+        try:
+            self.store.ping()
+        except StoreUnavailable as error:
+            return f"the database at {self.store.url} does not answer ({error})"
+        return None
+
     # -- confirmation tokens ------------------------------------------------------
 
-    def used(self, nonce: str) -> str | None:
-        """What became of a confirmation token ("confirmed", "cancelled"), or None while it is unused."""
-        with self._direct_lock:
-            row = self._direct.execute("SELECT state FROM used_confirmations WHERE nonce = ?", (nonce,)).fetchone()
-        return row[0] if row else None
+    def used(self, nonce: str) -> Claim | None:
+        """What became of a confirmation token (and who), or None while it is unused."""
+        return self.store.claimed(CONFIRMATION, nonce)
 
-    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> str | None:
-        """Mark a token used, atomically: None when this call claimed it, else what it was already used for."""
-        now = time.time()
-        with self._direct_lock:
-            self._direct.execute("DELETE FROM used_confirmations WHERE expires_at < ?", (now - NONCE_GRACE_SECONDS,))
-            inserted = self._direct.execute(
-                "INSERT OR IGNORE INTO used_confirmations (nonce, state, user_id, at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (nonce, state, user_id, now, expires_at),
-            ).rowcount
-            if inserted:
-                return None
-            row = self._direct.execute("SELECT state FROM used_confirmations WHERE nonce = ?", (nonce,)).fetchone()
-        return row[0] if row else state
+    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> Claim | None:
+        """Mark a token used, atomically: None when this call claimed it, else the use that came first."""
+        return self.store.claim(CONFIRMATION, nonce, state, user_id, expires_at)
+
+
+def _column(value: object) -> object:
+    return int(value) if isinstance(value, bool) else value

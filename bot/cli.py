@@ -11,7 +11,7 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, CoreSettings, load_dotenv_file
+from bot.config import ConfigError, CoreSettings, load_dotenv_file, metrics_port
 
 if TYPE_CHECKING:
     from bot.dispatcher import Caller
@@ -38,7 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests on /slack/events")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
-    commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL needed)")
+    socket = commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL needed)")
+    socket.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /healthz, /readyz and /metrics on this port (0: any free one; default SHIPMATE_METRICS_PORT)",
+    )
+    socket.add_argument("--metrics-host", default="0.0.0.0", help="the address for --metrics-port")
     return parser
 
 
@@ -66,7 +72,7 @@ def _local(args: argparse.Namespace) -> int:
     from bot.wiring import make_dispatcher
 
     caller = _local_caller(args.user, args.channel)
-    settings = CoreSettings.from_env()
+    settings = CoreSettings.from_env(local=True)
     # Records still go to the audit database; the terminal shows the answer, not the JSON log line.
     logging.getLogger("shipmate.audit").setLevel(logging.WARNING)
     dispatcher = make_dispatcher(settings, local_admin=args.user is None)
@@ -104,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             return _local(args)
         from bot.slack.server import run_server
 
-        return run_server(args.mode, getattr(args, "host", None), getattr(args, "port", None))
+        if args.mode == "socket":
+            return run_server("socket", args.metrics_host, metrics_port(args.metrics_port))
+        return run_server("serve", args.host, args.port)
     except ConfigError as error:
         print(f"shipmate: configuration error: {error}", file=sys.stderr)
         return 2

@@ -68,6 +68,12 @@ def _beside_dotenv(name: str, default: str) -> Path:
     return (found.parent if found else Path.cwd()) / default
 
 
+def state_directory() -> Path:
+    """Where `shipmate local` keeps its files: $XDG_STATE_HOME/shipmate, else ~/.local/state/shipmate."""
+    base = os.environ.get("XDG_STATE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".local" / "state") / "shipmate"
+
+
 def _engines_file() -> Path | None:
     """SHIPMATE_ENGINES (which must exist), else engines.yml beside the .env when there is one; None: no file."""
     raw = os.environ.get("SHIPMATE_ENGINES", "").strip()
@@ -77,6 +83,13 @@ def _engines_file() -> Path | None:
     if raw:
         raise ConfigError(f"SHIPMATE_ENGINES={raw}: no such file (see engines.example.yml)")
     return None
+
+
+def metrics_port(given: int | None) -> int | None:
+    """`socket --metrics-port`, else SHIPMATE_METRICS_PORT; None: no health and metrics server."""
+    if given is not None or not os.environ.get("SHIPMATE_METRICS_PORT", "").strip():
+        return given
+    return int(_number("SHIPMATE_METRICS_PORT", 0, 0, 65535))
 
 
 MIN_SECRET_LENGTH = 16
@@ -107,20 +120,33 @@ class CoreSettings:
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
+    database_url: str | None = None  # SHIPMATE_DATABASE_URL; None: the SQLite file audit_db
     engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
     context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
 
     @classmethod
-    def from_env(cls) -> "CoreSettings":
+    def from_env(cls, local: bool = False) -> "CoreSettings":
+        """`local`: the terminal's audit log defaults to the user's state directory, not the working directory."""
+        audit_db = _beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db")
+        explicit = (
+            os.environ.get("SHIPMATE_AUDIT_DB", "").strip() or os.environ.get("SHIPMATE_DATABASE_URL", "").strip()
+        )
+        if local and not explicit:
+            audit_db = state_directory() / "shipmate-audit.db"
+            try:
+                audit_db.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ConfigError(f"cannot create {audit_db.parent} for the audit log ({error.strerror})") from None
         return cls(
             docker_host=os.environ.get("DOCKER_HOST") or None,
             docker_timeout=_number("SHIPMATE_DOCKER_TIMEOUT", 10, 1, 600),
             run_timeout=_number("SHIPMATE_RUN_TIMEOUT", 60, 1, 3600),
             follow_max=_number("SHIPMATE_FOLLOW_MAX", 300, 5, 3600),
             policy_path=_beside_dotenv("SHIPMATE_POLICY", "policy.yml"),
-            audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
+            audit_db=audit_db,
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
+            database_url=os.environ.get("SHIPMATE_DATABASE_URL", "").strip() or None,
             engines_path=_engines_file(),
             context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
         )

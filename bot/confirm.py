@@ -21,6 +21,7 @@ from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
 from bot.render.format import size
 from bot.results import Notice
+from bot.store import Claim
 
 DEFAULT_TTL_SECONDS = 120
 MAX_TOKEN_LENGTH = 2000  # a Block Kit button value
@@ -50,8 +51,8 @@ class Confirmation:
 
 
 class NonceStore(Protocol):
-    def used(self, nonce: str) -> str | None: ...
-    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> str | None: ...
+    def used(self, nonce: str) -> Claim | None: ...
+    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> Claim | None: ...
 
 
 def _b64(data: bytes) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Generic, Protocol, TypeVar
 
+from bot import metrics
 from bot.about import answer
 from bot.audit import (
     ALLOWED,
@@ -69,9 +70,14 @@ from bot.results import (
     Result,
 )
 from bot.secrets import mask_command_text
+from bot.store import Claim, StoreUnavailable
 
 log = logging.getLogger(__name__)
 Rendered = TypeVar("Rendered")
+DATABASE_DOWN = (
+    "the audit database is not answering, so Shipmate makes no changes for now (reads still work): "
+    "try again in a moment"
+)
 _QUOTED = re.compile(r"`([^`]*)`")
 _QUOTING = re.compile(r"""[\s\\"'“”„‟‘’‚‛]""")  # what shell quoting adds or takes away between typed and parsed
 
@@ -121,6 +127,7 @@ class Reply(Generic[Rendered]):
     message: Rendered
     result: Result
     command: Command | None  # the command that ran; None when nothing did (bad text, a rejected click)
+    line: str | None = None  # the command line that ran when it is not what was typed: the one a Confirm ran
 
     @property
     def ok(self) -> bool:
@@ -218,6 +225,10 @@ class Dispatcher:
         if isinstance(decision, Failure):
             self._record(request.caller, line, command, REFUSED, decision, started, engine=engine)
             return Reply(render(decision), decision, command)
+        unaudited = self._unaudited(command)
+        if unaudited is not None:
+            self._record(request.caller, line, command, REFUSED, unaudited, started, engine=engine)
+            return Reply(render(unaudited), unaudited, command)
         if self.confirmer is not None:
             asked = self._confirmation(command, decision, request.caller, engine)
             if asked is not None:
@@ -250,13 +261,17 @@ class Dispatcher:
         if isinstance(decision, Failure):
             self._record(caller, confirmation.line, command, REFUSED, decision, started, engine=engine)
             return Reply(render(decision), decision, None)
+        unaudited = self._unaudited(command)
+        if unaudited is not None:
+            self._record(caller, confirmation.line, command, REFUSED, unaudited, started, engine=engine)
+            return Reply(render(unaudited), unaudited, None)
         taken = self._claim(confirmation, CONFIRMED, caller, command, started)
         if taken is not None:
             return Reply(render(taken), taken, None)
         request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
         result = self._execute(command, decision, request, selection)
         self._record(caller, confirmation.line, command, CONFIRMED, result, started, engine=engine)
-        return Reply(render(result), result, command)
+        return Reply(render(result), result, command, line=f"{confirmation.line} (confirmed)")
 
     def cancel(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         """A Cancel click: only the requester may cancel, and a cancelled token can never be confirmed."""
@@ -318,6 +333,13 @@ class Dispatcher:
             log.exception("authorization failed unexpectedly: %s", type(command).__name__)
             return Failure("Shipmate hit an internal error while checking permissions; the details are in its log")
         return decision if decision.allowed else Failure(decision.reason)
+
+    def _unaudited(self, command: Command) -> Failure | None:
+        """A change is made only while the audit database answers: nothing changes the fleet unaudited."""
+        if not command.changes or self.audit is None:
+            return None
+        problem = self.audit.ping()
+        return None if problem is None else Failure(DATABASE_DOWN)
 
     def _confirmation(self, command: Command, decision: Decision, caller: Caller, engine: str) -> Result | None:
         """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked)."""
@@ -463,11 +485,17 @@ class Dispatcher:
     ) -> Result | None:
         """Use the token once: None when this click won it, else the "already …" answer (recorded)."""
         assert self.confirmer is not None
-        earlier = self.confirmer.store.claim(confirmation.nonce, state, caller.user_id, confirmation.expires_at)
+        try:
+            earlier = self.confirmer.store.claim(confirmation.nonce, state, caller.user_id, confirmation.expires_at)
+        except StoreUnavailable:
+            result = Failure(DATABASE_DOWN)
+            self._record(caller, confirmation.line, command, REFUSED, result, started)
+            return result
         if earlier is None:
             return None
         result = self._already(earlier, confirmation)  # another click (or replica) got there first
-        self._record(caller, confirmation.line, command, REJECTED, result, started, detail=f"already {earlier}")
+        detail = f"already {earlier.state} by {earlier.by}"
+        self._record(caller, confirmation.line, command, REJECTED, result, started, detail=detail)
         return result
 
     @staticmethod
@@ -480,7 +508,10 @@ class Dispatcher:
         assert self.confirmer is not None
         if not self._requester(confirmation, caller):
             return Failure(f"only {confirmation.user_id} can confirm this: they asked for it. Nothing was done")
-        earlier = self.confirmer.store.used(confirmation.nonce)
+        try:
+            earlier = self.confirmer.store.used(confirmation.nonce)
+        except StoreUnavailable:
+            return Failure(DATABASE_DOWN)
         if earlier is not None:
             return self._already(earlier, confirmation)
         if self.confirmer.expired(confirmation):
@@ -491,10 +522,10 @@ class Dispatcher:
         return None
 
     @staticmethod
-    def _already(state: str, confirmation: Confirmation) -> Result:
-        if state == CANCELLED:
-            return Notice("Already cancelled: nothing was done", (confirmation.line,))
-        return Notice("Already done: a confirmation runs only once", (confirmation.line,))
+    def _already(earlier: Claim, confirmation: Confirmation) -> Result:
+        if earlier.state == CANCELLED:
+            return Notice(f"Already cancelled by {earlier.by}: nothing was done", (confirmation.line,))
+        return Notice(f"Already confirmed by {earlier.by}: a confirmation runs only once", (confirmation.line,))
 
     # -- audit ------------------------------------------------------------------------
 
@@ -509,25 +540,24 @@ class Dispatcher:
         detail: str | None = None,
         engine: str = "",
     ) -> None:
-        if self.audit is None:
-            return
         outcome, described = describe(result)
         if decision in (REFUSED, REJECTED, CANCELLED):
             outcome = decision
-        self.audit.record(
-            AuditRecord(
-                at=time.time(),
-                team_id=caller.team_id,
-                user_id=caller.user_id,
-                user_name=caller.user_name,
-                channel_id=caller.channel_id,
-                command=line,
-                action=command.action if command else "",
-                changes=bool(command and command.changes),
-                decision=decision,
-                outcome=outcome,
-                detail=detail or described,
-                duration_ms=int((time.monotonic() - started) * 1000),
-                engine=engine,
-            )
+        record = AuditRecord(
+            at=time.time(),
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            user_name=caller.user_name,
+            channel_id=caller.channel_id,
+            command=line,
+            action=command.action if command else "",
+            changes=bool(command and command.changes),
+            decision=decision,
+            outcome=outcome,
+            detail=detail or described,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            engine=engine,
         )
+        metrics.counted(record)  # at once, not when the audit is written: it may wait for its database
+        if self.audit is not None:
+            self.audit.record(record)

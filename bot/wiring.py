@@ -15,8 +15,25 @@ from bot.engine import RunLimits
 from bot.engine.targets import find_containers
 from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
+from bot.store import Store, open_store
+from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
+
+
+def open_database(settings: CoreSettings) -> Store:
+    """SHIPMATE_DATABASE_URL when set, else the SQLite file SHIPMATE_AUDIT_DB; its schema upgraded."""
+    if settings.database_url is None:
+        return SqliteStore(settings.audit_db)
+    return open_store(settings.database_url)
+
+
+def check_core(settings: CoreSettings) -> None:
+    """The policy and engines files parse and the database opens, its schema upgraded (ConfigError otherwise);
+    nothing keeps running."""
+    PolicySource(settings.policy_path)
+    Fleet(settings.engines_path, settings.docker_host, settings.docker_timeout).close()
+    open_database(settings).close()
 
 
 def make_dispatcher(
@@ -37,7 +54,7 @@ def make_dispatcher(
     reload_on_sighup(source)
     if source.current() is None and not local_admin:
         log.warning("no policy file at %s: Slack users may only use help and whoami", settings.policy_path)
-    audit = AuditLog(settings.audit_db, audit_sinks)
+    audit = AuditLog(open_database(settings), audit_sinks)
     authorizer: Authorizer
     if local_admin:
         authorizer = LocalAdmin(source)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -216,18 +216,19 @@ def shipmate(
     docker_host: str,
     workdir: Path,
     extra_env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> BotProcess:
     """`python -m bot serve` on a free 127.0.0.1 port (ready when /healthz answers), or `python -m bot socket`
-    (ready once it has connected to the stand-in)."""
+    (ready once it has connected to the stand-in); `args` are more command-line options."""
     env = bot_environment(standin, signing_secret, docker_host, extra_env or {})
     if mode == "serve":
         port = free_port()
-        argv = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        argv = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
         return BotProcess(argv, env, workdir, port=port, ready=lambda: _healthy(f"http://127.0.0.1:{port}/healthz"))
     if mode == "socket":
         connected_before = standin.connection_count
         return BotProcess(
-            [sys.executable, "-m", "bot", "socket"],
+            [sys.executable, "-m", "bot", "socket", *args],
             env,
             workdir,
             ready=lambda: standin.connection_count > connected_before and standin.open_connections > 0,

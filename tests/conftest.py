@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.bot_process import BotProcess, shipmate
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin
+
+if TYPE_CHECKING:
+    from tests.private_postgres import PrivatePostgres
 
 # -- Docker engine ------------------------------------------------------------
 
@@ -53,12 +57,12 @@ def slack() -> Iterator[SlackStandin]:
 def bot_server(
     slack: SlackStandin, signing_secret: str, engine: PrivateEngine, tmp_path: Path
 ) -> Iterator[Callable[..., BotProcess]]:
-    """Start the bot: `bot_server()` serves HTTP, `bot_server("socket")` uses Socket Mode; keyword
-    arguments are extra environment variables. Every bot started is stopped after the test, and one that
-    does not stop on SIGTERM fails it."""
+    """Start the bot: `bot_server()` serves HTTP, `bot_server("socket")` uses Socket Mode; `args` are more
+    command-line options, other keyword arguments extra environment variables. Every bot started is stopped
+    after the test, and one that does not stop on SIGTERM fails it."""
     started: list[BotProcess] = []
 
-    def start(mode: str = "serve", **env: str) -> BotProcess:
+    def start(mode: str = "serve", args: tuple[str, ...] = (), **env: str) -> BotProcess:
         workdir = tmp_path / f"bot-{len(started)}"
         bot = shipmate(
             mode,
@@ -67,6 +71,7 @@ def bot_server(
             docker_host=engine.docker_host,
             workdir=workdir,
             extra_env=env,
+            args=args,
         )
         started.append(bot.start())
         return bot.wait_ready()
@@ -75,3 +80,23 @@ def bot_server(
     with ExitStack() as stops:  # stop every bot even if one of them fails to stop
         for bot in started:
             stops.callback(bot.stop)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    """One private PostgreSQL server per session, started only if a test asks; `new_database()` per test."""
+    from tests.private_postgres import PrivatePostgres  # psycopg: the `postgres` extra
+
+    with PrivatePostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def running_postgres(postgres: PrivatePostgres) -> PrivatePostgres:
+    """The session server, running (a test may have left it stopped)."""
+    if not postgres.running:
+        postgres.start()
+    return postgres

@@ -590,6 +590,20 @@ class SlackStandin:
     def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> Ack:
         return self.wait_for(lambda: next((a for a in self.acks if a.envelope_id == envelope_id), None), timeout)
 
+    def close_connections(self, timeout: float = 15.0) -> list[float]:
+        """Close every open socket with a close frame, as Slack does; return how long each took to be answered
+        (websockets waits for the client's close frame, up to its 10 s close timeout)."""
+        assert self._loop is not None
+        with self._cond:
+            closing = list(self._sockets)
+
+        async def close(connection: ServerConnection) -> float:
+            started = time.monotonic()
+            await connection.close(1001, "going away")
+            return time.monotonic() - started
+
+        return [asyncio.run_coroutine_threadsafe(close(c), self._loop).result(timeout) for c in closing]
+
     def drop_connections(self, timeout: float = 10.0) -> int:
         """Cut every open socket without a close frame, as a network failure would; return how many."""
         assert self._loop is not None

@@ -15,6 +15,7 @@ from bot.audit import ALLOWED, CONFIRM, REFUSED, AuditLog, AuditRecord
 from bot.config import ConfigError
 from bot.secrets import mask_command_text
 from bot.slack.audit_channel import AuditChannelSink
+from bot.store import Claim
 from tests.slack_standin import SlackStandin
 
 
@@ -186,7 +187,7 @@ def test_the_database_is_plain_sqlite(db: Path) -> None:
 
 def test_a_nonce_is_claimed_once_even_by_racing_replicas(db: Path) -> None:
     replicas = [AuditLog(db), AuditLog(db)]
-    results: list[str | None] = []
+    results: list[Claim | None] = []
     barrier = threading.Barrier(8)
 
     def click(replica: AuditLog) -> None:
@@ -198,12 +199,12 @@ def test_a_nonce_is_claimed_once_even_by_racing_replicas(db: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results.count(None) == 1 and results.count("confirmed") == 7
-    assert replicas[1].used("nonce-1") == "confirmed" and replicas[0].used("other") is None
+    assert results.count(None) == 1 and results.count(Claim("confirmed", "U0ME")) == 7
+    assert replicas[1].used("nonce-1") == Claim("confirmed", "U0ME") and replicas[0].used("other") is None
     for replica in replicas:
         replica.close()
     reopened = AuditLog(db)
-    assert reopened.claim("nonce-1", "cancelled", "U0ME", time.time() + 120) == "confirmed"  # survives restarts
+    assert reopened.claim("nonce-1", "cancelled", "U0ME", time.time() + 120) == Claim("confirmed", "U0ME")  # kept
     reopened.close()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from bench.database import measure_database
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
 from bench.fleet import measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts
@@ -102,3 +103,20 @@ def test_a_fan_out_costs_one_listing_per_engine_and_waits_out_a_hung_one(
     assert figures.listings == {"big": 1, "side-1": 1, "side-2": 1}
     assert figures.requests == figures.listings  # no version probe, ping or inspect once warmed up
     assert figures.hung_answered  # the timing itself is the bench's figure, not a test's
+
+
+def test_the_database_figures_run_on_sqlite_and_on_two_postgres_replicas(
+    clean_engine: PrivateEngine, slack: SlackStandin, tmp_path: Path
+) -> None:
+    with CountingProxy(clean_engine.docker_host, tmp_path / "engine.sock") as proxy:
+        stack = Stack(clean_engine, proxy, slack, tmp_path)
+        try:
+            figures = measure_database(stack, senders=2, seconds=1.0)
+        finally:
+            stack.stop_bots()
+    assert [result.scenario for result in figures.results] == [
+        "sqlite, 1 replica",
+        "postgresql, 1 replica",
+        "postgresql, 2 replicas",
+    ]
+    assert all(result.commands > 0 and result.errors == 0 for result in figures.results), figures

@@ -235,7 +235,7 @@ def test_rm_f_waits_for_confirm_then_runs_once(setup: Setup) -> None:
     assert isinstance(done.result, Outcomes) and done.result.outcomes[0].target == "mine" and done.ok
     assert setup.docker.acted() == [("remove", "mine")]
     again = setup.confirm(request.token)
-    assert isinstance(again.result, Notice) and again.result.title.startswith("Already done")
+    assert isinstance(again.result, Notice) and again.result.title.startswith("Already confirmed by ")
     assert again.command is None
     assert setup.docker.acted() == [("remove", "mine")]
     assert setup.decisions() == [
@@ -324,7 +324,7 @@ def test_a_second_replica_sharing_the_database_will_not_run_it_again(setup: Setu
     replica = make_dispatcher(setup.docker, setup.policy, replica_audit, setup.clock)
     try:
         again = replica.confirm(request.token, caller("U0OPER"), to_text)
-        assert isinstance(again.result, Notice) and again.result.title.startswith("Already done")
+        assert isinstance(again.result, Notice) and again.result.title.startswith("Already confirmed by ")
     finally:
         replica_audit.close()
     assert setup.docker.acted() == [("remove", "mine")]

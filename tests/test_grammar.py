@@ -642,6 +642,7 @@ def test_argument_errors_say_what_and_show_usage(slash: str, text: str, reason: 
         ("<mailto:ops@example.com>", "ops@example.com"),
         ("<#C123|general>", "general"),
         ("<@U123>", "@U123"),
+        ("<@U123|bob>", "@U123"),
         ("a &amp;&amp; b", "a && b"),
         ("&lt;none&gt;", "<none>"),
         ("&amp;lt;", "&lt;"),

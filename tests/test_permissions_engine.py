@@ -236,7 +236,7 @@ def test_a_confirmation_runs_once(bot: Bot) -> None:
     assert bot.click(asked, "U0OPER").ok
     assert bot.do("U0OPER", "/run -d --name once nginx").ok  # a new container with the same name
     again = bot.click(asked, "U0OPER")
-    assert isinstance(again.result, Notice) and again.result.title.startswith("Already done")
+    assert isinstance(again.result, Notice) and again.result.title.startswith("Already confirmed by ")
     assert bot.state("once") == "running"  # the second click removed nothing
     assert [entry[2] for entry in bot.trail()] == ["allowed", "confirm", "confirmed", "allowed", "rejected"]
 
@@ -287,6 +287,8 @@ def test_admins_read_the_policy_and_the_audit(bot: Bot) -> None:
     audit = bot.do("U0ADMIN", "/docker audit --user U0OPER --limit 5")
     assert isinstance(audit.result, AuditTrail)
     assert [(e.user_id, e.decision) for e in audit.result.entries] == [("U0OPER", "refused")]
+    mentioned = bot.do("U0ADMIN", "/docker audit --user <@U0OPER|oper> --limit 5")  # a mention, as Slack sends it
+    assert isinstance(mentioned.result, AuditTrail) and mentioned.result.entries == audit.result.entries
     refused = bot.do("U0OPER", "/docker audit")
     assert refused.result.reason == "you are operator; `audit.show` needs admin"
 
@@ -296,7 +298,7 @@ def test_admins_read_the_policy_and_the_audit(bot: Bot) -> None:
 
 def shipmate_local(engine: PrivateEngine, workdir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SHIPMATE_", "SLACK_"))}
-    env |= {"DOCKER_HOST": engine.docker_host, "PYTHONPATH": str(REPO)}
+    env |= {"DOCKER_HOST": engine.docker_host, "PYTHONPATH": str(REPO), "XDG_STATE_HOME": str(workdir / "state")}
     return subprocess.run(
         [sys.executable, "-m", "bot", "local", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
     )
@@ -320,7 +322,8 @@ def test_shipmate_local_is_the_admin_unless_given_a_user(clean_engine: PrivateEn
     assert yes.returncode == 0, yes.stderr
     assert api.containers(all=True) == []
 
-    reopened = AuditLog(tmp_path / "shipmate-audit.db")  # the default, beside the working directory
+    assert not (tmp_path / "shipmate-audit.db").exists()  # not in whatever directory it was run from
+    reopened = AuditLog(tmp_path / "state" / "shipmate" / "shipmate-audit.db")  # the user's state directory
     try:
         trail = [(r.user_id, r.decision) for r in reversed(reopened.latest())]
     finally:

@@ -123,7 +123,7 @@ def test_no_secret_reaches_a_reply_an_upload_the_log_or_the_audit(
     leaks += _leaks(patterns, "the bot's log", bot.log_text())
     connection = sqlite3.connect(audit_db)
     try:
-        for table in ("audit", "used_confirmations"):
+        for table in ("audit", "claims"):
             for row in connection.execute(f"SELECT * FROM {table}"):
                 leaks += _leaks(patterns, f"audit table {table}", repr(row))
     finally:

@@ -8,7 +8,8 @@ import docker
 import docker.tls
 import docker.utils
 
-from bot.engine.errors import explain
+from bot import metrics
+from bot.engine.errors import explain, kind_of
 from bot.fleet.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
 
 
@@ -101,7 +102,15 @@ class Engine:
         try:
             yield
         except Exception as error:  # explain() re-raises what it does not recognise
-            raise explain(error, subject, self.docker_host) from error
+            explained = explain(error, subject, self.docker_host)
+            metrics.engine_error(kind_of(explained, error))
+            raise explained from error
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """Raise EngineError unless the engine answers its /_ping within `timeout` seconds."""
+        with self.errors("engine"):
+            api = self.api
+            api._result(api._get(api._url("/_ping"), timeout=timeout))
 
     def close(self) -> None:
         with self._lock:

@@ -79,3 +79,16 @@ def explain(error: Exception, subject: str, docker_host: str) -> EngineError:
             return explain(cause, subject, docker_host)  # the client's first call (the API version probe) failed
         return EngineUnreachable(f"Docker engine unreachable at {docker_host}: {' '.join(str(error).split())[:200]}")
     raise error
+
+
+def kind_of(error: EngineError, cause: Exception) -> str:
+    """A fixed word for the metrics: what sort of failure this was."""
+    if isinstance(error, EngineUnreachable):
+        return "timeout" if "did not answer in time" in str(error) else "unreachable"
+    if isinstance(cause, docker.errors.APIError):
+        if cause.status_code == 404:
+            return "not_found"
+        if cause.status_code == 409:
+            return "conflict"
+        return "server" if (cause.status_code or 500) >= 500 else "client"
+    return "other"

@@ -22,12 +22,15 @@ _SMART_QUOTES = str.maketrans(
     }
 )
 
-# <http://x.com|x.com>, <mailto:a@b|a@b>, <#C123|general>, <@U123> -> the visible text (or the raw target).
+# <http://x.com|x.com>, <mailto:a@b|a@b>, <#C123|general> -> the visible text (or the raw target);
+# a person, <@U123> or <@U123|bob>, -> @U123: their id is what names them to Shipmate (`audit --user @bob`).
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
 
 def _link_text(match: re.Match[str]) -> str:
     target, label = match.group(1), match.group(2)
+    if target.startswith("@"):
+        return target
     if label is not None:
         return label
     if target.startswith("mailto:"):

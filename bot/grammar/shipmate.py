@@ -41,7 +41,10 @@ class ShowAudit(AboutShipmate):
 def _user(value: str) -> str:
     user = value.removeprefix("@")
     if not _USER_ID.fullmatch(user):
-        raise ParseError(f"`{value}` is not a Slack user id: write e.g. `--user U0123ABCD`")
+        raise ParseError(
+            f"`{value}` is not a Slack user: mention them (type @ and pick them from the list) "
+            "or give their id, e.g. `--user U0123ABCD`"
+        )
     return user
 
 

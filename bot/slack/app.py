@@ -2,11 +2,14 @@
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.dispatcher import Dispatcher
 from bot.grammar import SLASH_COMMANDS
 from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
@@ -41,6 +44,19 @@ def web_client(bot_token: str, api_url: str | None) -> WebClient:
     )
 
 
+def _time_the_ack(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse:
+    """The listener runs before the response (process_before_response), so this times the whole ack."""
+    started = time.monotonic()
+    try:
+        return next()
+    finally:
+        kind = "command" if "command" in body else str(body.get("type") or "other")
+        metrics.acked(kind if kind in _ACK_KINDS else "other", time.monotonic() - started)
+
+
+_ACK_KINDS = ("command", "block_actions", "other")
+
+
 def build_app(
     client: WebClient,
     dispatcher: Dispatcher,
@@ -59,6 +75,7 @@ def build_app(
         request_verification_enabled=False,  # the HTTP layer verifies (and audits) signatures itself
         logger=logging.getLogger("slack_bolt"),
     )
+    app.middleware(_time_the_ack)
     listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools)
     for slash in SLASH_COMMANDS:
         app.command(slash)(listeners.slash_command)

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -16,19 +17,40 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from bot import metrics
 from bot.render.kit import Attachment, Message, context, escape
 from bot.secrets import mask_command_text
 
 log = logging.getLogger(__name__)
 
-RETRIES = (
-    ConnectionErrorRetryHandler(max_retry_count=2),
-    RateLimitErrorRetryHandler(max_retry_count=2),
-    ServerErrorRetryHandler(max_retry_count=2),
-    # A post that timed out may still have landed: one more try, not two (a repeated answer beats a lost one).
-    ConnectionErrorRetryHandler(max_retry_count=1, error_types=[TimeoutError]),
+
+class _Counted(RetryHandler):
+    """A retry handler that counts its retries for the metrics."""
+
+    def __init__(self, inner: RetryHandler) -> None:
+        super().__init__(inner.max_retry_count, inner.interval_calculator)
+        self.inner = inner
+
+    def _can_retry(self, **kwargs: Any) -> bool:
+        return self.inner._can_retry(**kwargs)
+
+    def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        metrics.slack_retry()
+        self.inner.prepare_for_next_attempt(**kwargs)
+
+
+RETRIES = tuple(
+    _Counted(handler)
+    for handler in (
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+        # A post that timed out may still have landed: one more try, not two (a repeated answer beats a lost one).
+        ConnectionErrorRetryHandler(max_retry_count=1, error_types=[TimeoutError]),
+    )
 )
 RESPONSE_URL_TIMEOUT = 10
 # Slack accepts 5 posts per response_url in 30 minutes: at most 2 progress posts leaves room for the answer.
@@ -74,9 +96,11 @@ class Delivery:
             response = webhook.send_dict({**body, "replace_original": replace_original})
         except (SlackClientError, OSError) as error:
             log.error("response_url post failed: %s", type(error).__name__)
+            metrics.slack_failure("response_url")
             return False
         if response.status_code != 200:
             log.error("response_url answered %s", response.status_code)
+            metrics.slack_failure("response_url")
             return False
         return True
 
@@ -87,6 +111,7 @@ class Delivery:
             return response["ts"]
         except (SlackClientError, OSError) as error:
             log.warning("chat.postMessage failed (%s); falling back to response_url", _describe(error))
+            metrics.slack_failure("chat.postMessage")
             return None
 
     def update(self, origin: Origin, ts: str, body: dict) -> bool:
@@ -95,6 +120,7 @@ class Delivery:
             return True
         except (SlackClientError, OSError) as error:
             log.error("chat.update failed: %s", _describe(error))
+            metrics.slack_failure("chat.update")
             return False
 
     def upload(self, origin: Origin, attachment: Attachment, in_channel: bool) -> None:
@@ -108,6 +134,7 @@ class Delivery:
             )
         except (SlackClientError, OSError) as error:
             log.error("file upload failed: %s", _describe(error))
+            metrics.slack_failure("files.upload")
 
     def deliver(self, origin: Origin, message: Message, in_channel: bool, replace_original: bool = False) -> None:
         self.respond(origin, self.payload(message, origin, in_channel), replace_original)

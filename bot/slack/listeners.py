@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.render.blocks import to_message
@@ -62,6 +63,8 @@ class Listeners:
             if finished.cancelled() or finished.exception() is not None:
                 return  # cancelled by shutdown (the interrupted notice went out) or a logged bug
             reply = finished.result()
+            if reply.line is not None:  # a Confirm: name the command it ran, not the click
+                live.origin = replace(live.origin, command_line=reply.line)
             with self.pools.delivering():
                 if live.opened:
                     live.close(reply.message, self._in_channel(reply))

@@ -3,12 +3,15 @@
 import logging
 import os
 import signal
+import socket
+import sys
 import threading
 import time
 
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
 
+from bot import metrics
 from bot.config import ConfigError, CoreSettings, SlackSettings
 from bot.slack.app import SlackRuntime, build_app, web_client
 from bot.slack.work import WorkPools
@@ -27,6 +30,7 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     from bot.wiring import make_dispatcher
 
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
+    metrics.enable(in_flight=lambda: pools.in_flight)
     client = web_client(slack.bot_token, slack.api_url)
     sinks = [AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else []
     dispatcher = make_dispatcher(
@@ -88,13 +92,15 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     from slack_bolt.adapter.flask import SlackRequestHandler
     from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+    from bot import health
     from bot.slack.shape import malformed
     from bot.slack.verify import RequestGuard
 
     flask_app = Flask("shipmate")
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     handler = SlackRequestHandler(runtime.app)
-    guard = RequestGuard(signing_secret)
+    audit = runtime.dispatcher.audit
+    guard = RequestGuard(signing_secret, audit.store if audit is not None else None)
 
     @flask_app.post("/slack/events")
     def events():
@@ -115,8 +121,12 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
         return handler.handle(request)
 
     @flask_app.get("/healthz")
-    def health():
-        return "ok"
+    @flask_app.get("/readyz")
+    @flask_app.get("/metrics")
+    def operations():
+        found = health.answer(request.path, runtime.dispatcher)
+        assert found is not None  # one of the three paths routed here
+        return found.body, found.status, {"Content-Type": found.content_type}
 
     @flask_app.errorhandler(Exception)
     def bad_request(error: Exception):
@@ -132,12 +142,18 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
 def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from bot.slack.startup import WorkerExplained, listen
+
+    listener = listen(host, port)  # bound here: a port in use is one line, and port 0 resolves to a real one
+    log.info("listening on http://%s:%d", host, listener.getsockname()[1])
+    explained = WorkerExplained()
+    logging.getLogger("gunicorn.error").addFilter(explained)
     runtime_holder: list[SlackRuntime] = []
 
     class ShipmateServer(BaseApplication):
         def load_config(self) -> None:
             options = {
-                "bind": f"{host}:{port}",
+                "bind": f"fd://{listener.fileno()}",
                 "workers": 1,  # one process: the work pools and live progress messages live in it
                 "worker_class": "gthread",
                 "threads": max(16, slack.workers * 4),
@@ -147,39 +163,79 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
                 "loglevel": "warning",
                 "worker_exit": lambda _server, _worker: runtime_holder and _stop(runtime_holder[0]),
             }
+            if "control_socket_disable" in self.cfg.settings:  # newer gunicorn: one $HOME/.gunicorn/gunicorn.ctl
+                options["control_socket_disable"] = True  # shared by every replica on a host would collide
             for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self):
-            runtime = build_runtime(core, slack)
+            try:
+                runtime = build_runtime(core, slack)
+            except ConfigError as error:  # changed since the master checked it: say so once, then stop
+                print(f"shipmate: configuration error: {error}", file=sys.stderr, flush=True)
+                sys.exit(WorkerExplained.BOOT_ERROR)
             runtime_holder.append(runtime)
             return _flask_app(runtime, slack.signing_secret)
 
-    ShipmateServer().run()
+    try:
+        ShipmateServer().run()
+    except SystemExit as stop:  # gunicorn's master ends with sys.exit
+        if explained.explained:
+            return 2
+        return stop.code if isinstance(stop.code, int) else 1
     return 0
 
 
-def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
-    # The websocket-client adapter notices a dropped connection at once; the built-in client spins on the dead
-    # socket until five pings have failed (about a minute).
-    from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
+def _serve_socket(core: CoreSettings, slack: SlackSettings, metrics_listener: socket.socket | None) -> int:
+    # On websocket-client, a dropped connection is noticed at once; the built-in client spins on the dead socket
+    # until five pings have failed (about a minute).
+    from bot.slack.socket_mode import PromptSocketModeHandler
 
+    assert slack.app_token is not None  # SlackSettings requires it in Socket Mode
     runtime = build_runtime(core, slack)
-    handler = SocketModeHandler(runtime.app, slack.app_token, web_client=runtime.client)
+    handler = PromptSocketModeHandler(runtime.app, slack.app_token, runtime.client)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    handler.connect()
+    try:
+        handler.connect()
+    except (SlackClientError, OSError) as error:
+        handler.close()
+        _stop(runtime)
+        raise ConfigError(f"could not open a Socket Mode connection to Slack ({type(error).__name__})") from None
     log.info("connected to Slack over Socket Mode")
+    operations = None
+    if metrics_listener is not None:
+        from bot import health
+
+        operations = health.serve_in_background(metrics_listener, runtime.dispatcher)
     stop.wait()
+    if operations is not None:
+        operations.shutdown()
     handler.close()
     _stop(runtime)
     return 0
 
 
-def run_server(mode: str, host: str | None, port: int | None) -> int:
+def _check(core: CoreSettings, slack: SlackSettings) -> None:
+    """Everything start-up can trip on, checked once before serving: each problem is one ConfigError line."""
+    from bot.slack.startup import check_slack
+    from bot.wiring import check_core
+
+    check_core(core)
+    check_slack(slack)
+
+
+def run_server(mode: str, host: str, port: int | None) -> int:
+    """`serve` on host:port; `socket`, with /healthz, /readyz and /metrics on host:port when a port is given."""
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
+    _check(core, slack)
     if mode == "socket":
-        return _serve_socket(core, slack)
-    return _serve_http(core, slack, host or "0.0.0.0", port or 3000)
+        from bot.slack.startup import listen
+
+        metrics_listener = None if port is None else listen(host, port)
+        if metrics_listener is not None:
+            log.info("metrics on http://%s:%d/metrics", host, metrics_listener.getsockname()[1])
+        return _serve_socket(core, slack, metrics_listener)
+    return _serve_http(core, slack, host, 3000 if port is None else port)

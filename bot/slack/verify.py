@@ -1,17 +1,27 @@
-"""Only Slack may talk to Shipmate over HTTP: signed, fresh and never replayed."""
+"""Only Slack may talk to Shipmate over HTTP: signed, fresh and never replayed.
 
+A signature is claimed in the shared database, so a request replayed to another replica is refused too. While
+the database is away, this process's own memory of signatures stands in (reads keep answering).
+"""
+
+import logging
 import threading
 import time
 from collections import OrderedDict
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
 MAX_AGE_SECONDS = 60 * 5  # Slack's own rule for X-Slack-Request-Timestamp
+REQUEST = "request"  # the kind of claim a signed request makes
 
 
 class RequestGuard:
-    def __init__(self, signing_secret: str) -> None:
+    def __init__(self, signing_secret: str, store: Store | None = None) -> None:
         self._verifier = SignatureVerifier(signing_secret)
+        self._store = store
         self._seen: OrderedDict[str, float] = OrderedDict()  # signature -> when first seen
         self._lock = threading.Lock()
 
@@ -30,6 +40,14 @@ class RequestGuard:
         return "replayed request" if self._replayed(signature) else None
 
     def _replayed(self, signature: str) -> bool:
+        if self._store is not None:
+            try:
+                return self._store.claim(REQUEST, signature, "seen", "", time.time() + MAX_AGE_SECONDS) is not None
+            except StoreUnavailable as error:
+                log.warning("replay guard: the database is not answering (%s); this replica's memory stands in", error)
+        return self._remembered(signature)
+
+    def _remembered(self, signature: str) -> bool:
         now = time.monotonic()
         with self._lock:
             while self._seen and next(iter(self._seen.values())) < now - MAX_AGE_SECONDS:

@@ -77,6 +77,12 @@ class WorkPools:
                 self._delivering -= 1
 
     @property
+    def in_flight(self) -> int:
+        """Jobs running or queued now."""
+        with self._lock:
+            return len(self._jobs)
+
+    @property
     def idle(self) -> bool:
         with self._lock:
             return not self._jobs and not self._delivering

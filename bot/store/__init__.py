@@ -1,0 +1,86 @@
+"""The shared database: everything that must have one answer for every replica, behind one small interface.
+
+- the audit log (append a batch, read the latest);
+- claims: "this key of this kind was used, by whom, for what" — decided once for the whole deployment
+  (a Confirm/Cancel token, a signed request's signature for the replay guard, an alert).
+
+`SHIPMATE_DATABASE_URL` picks the backend: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` (the
+embedded default) or `postgresql://user:password@host/db` (needs the `postgres` extra). The schema is
+versioned and upgraded when a store opens (bot/store/schema.py); a database newer than this code stops start-up.
+A database that stops answering raises StoreUnavailable from any call; the store reconnects by itself.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.config import ConfigError
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: str  # what the key was used for, e.g. "confirmed"
+    by: str  # who used it (a user id), "" when nobody in particular
+
+
+class Store(Protocol):
+    url: str  # for messages, without a password
+
+    def append_audit(self, rows: list[tuple[object, ...]]) -> None: ...
+    def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
+        """Audit rows (AUDIT_COLUMNS), newest first, optionally of one user."""
+        ...
+
+    def claim(self, kind: str, key: str, state: str, by: str, expires_at: float) -> Claim | None:
+        """Use `key` once: None when this call claimed it, else the claim that came first."""
+        ...
+
+    def claimed(self, kind: str, key: str) -> Claim | None: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite file, as SQLAlchemy writes it (four slashes before an absolute path)."""
+    return f"sqlite:///{path}"
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:••••@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_store(url: str) -> Store:
+    """The store at `url`, its schema upgraded; ConfigError (one line) when it cannot be used."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        from bot.store.sqlite import SqliteStore
+
+        if not url.startswith("sqlite:///") or url == "sqlite:///":
+            raise ConfigError(
+                f"SHIPMATE_DATABASE_URL={url!r}: write sqlite:///relative.db or sqlite:////absolute/path.db"
+            )
+        return SqliteStore(Path(url.removeprefix("sqlite:///")), setting="SHIPMATE_DATABASE_URL")
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from bot.store.postgres import PostgresStore
+        except ImportError:
+            raise ConfigError(
+                "SHIPMATE_DATABASE_URL is a PostgreSQL URL, but psycopg is not installed: "
+                "pip install 'shipmate[postgres]'"
+            ) from None
+        return PostgresStore(url)
+    raise ConfigError(
+        f"SHIPMATE_DATABASE_URL={safe_url(url)!r}: use sqlite:///path.db or postgresql://user:password@host/db"
+    )

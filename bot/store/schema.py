@@ -1,0 +1,93 @@
+"""The database schema, as numbered steps; a store applies the ones it has not seen, under a lock, at start-up.
+
+Adding a column is one more step at the end, as step 2 shows (and the column's name in AUDIT_COLUMNS). `{id}` and
+`{real}` are spelled per database (DIALECTS). A database from before versioning (the audit file of earlier
+Shipmates) is version 1, or 2 when its audit table already has the engine column.
+"""
+
+from bot.config import ConfigError
+
+AUDIT_COLUMNS = (
+    "at",
+    "team_id",
+    "user_id",
+    "user_name",
+    "channel_id",
+    "command",
+    "action",
+    "changes",
+    "decision",
+    "outcome",
+    "detail",
+    "duration_ms",
+    "engine",
+)
+
+DIALECTS = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
+    "postgresql": {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "real": "DOUBLE PRECISION"},
+}
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS shipmate_schema (version INTEGER NOT NULL)"
+
+STEPS: tuple[tuple[str, ...], ...] = (
+    # 1: the audit log and the used confirmation tokens (Shipmate before SHIPMATE_DATABASE_URL)
+    (
+        """CREATE TABLE IF NOT EXISTS audit (
+            id {id},
+            at {real} NOT NULL,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            command TEXT NOT NULL,
+            action TEXT NOT NULL,
+            changes INTEGER NOT NULL,
+            decision TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, id)",
+        """CREATE TABLE IF NOT EXISTS used_confirmations (
+            nonce TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            at {real} NOT NULL,
+            expires_at {real} NOT NULL
+        )""",
+    ),
+    # 2: the engine(s) each command ran on
+    ("ALTER TABLE audit ADD COLUMN engine TEXT NOT NULL DEFAULT ''",),
+    # 3: one table of claims for everything decided once (confirmations, signed requests, alerts)
+    (
+        """CREATE TABLE claims (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            state TEXT NOT NULL,
+            claimed_by TEXT NOT NULL,
+            at {real} NOT NULL,
+            expires_at {real} NOT NULL,
+            PRIMARY KEY (kind, key)
+        )""",
+        "CREATE INDEX claims_by_expiry ON claims (expires_at)",
+        """INSERT INTO claims (kind, key, state, claimed_by, at, expires_at)
+            SELECT 'confirmation', nonce, state, user_id, at, expires_at FROM used_confirmations""",
+        "DROP TABLE used_confirmations",
+    ),
+)
+VERSION = len(STEPS)
+
+
+def statements(dialect: str, since: int) -> list[str]:
+    """The SQL that brings a database at version `since` to VERSION."""
+    words = DIALECTS[dialect]
+    return [statement.format(**words) for step in STEPS[since:] for statement in step]
+
+
+def check_version(found: int, where: str) -> None:
+    if found > VERSION:
+        raise ConfigError(
+            f"the database at {where} has schema version {found}, newer than this Shipmate knows ({VERSION}): "
+            "upgrade Shipmate, or point it at another database"
+        )
