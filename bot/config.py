@@ -95,6 +95,7 @@ class CoreSettings:
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
+    converge_timeout: float = 120  # seconds service create/scale/update/rollback wait for the tasks
 
     @classmethod
     def from_env(cls) -> "CoreSettings":
@@ -106,6 +107,7 @@ class CoreSettings:
             audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
+            converge_timeout=_number("SHIPMATE_CONVERGE_TIMEOUT", 120, 1, 3600),
         )
 
 

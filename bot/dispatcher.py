@@ -45,6 +45,7 @@ from bot.grammar.shipmate import AboutShipmate
 from bot.policy import Decision, LocalAdmin
 from bot.results import (
     ConfirmationRequest,
+    Convergences,
     Failure,
     Identity,
     LogText,
@@ -52,7 +53,7 @@ from bot.results import (
     Outcome,
     Outcomes,
     PolicySummary,
-    PullProgress,
+    Progress,
     Result,
 )
 from bot.secrets import mask_command_text
@@ -93,7 +94,7 @@ class Request:
     text: str
     slash: str = "/docker"
     caller: Caller = field(default_factory=Caller)
-    progress: Callable[[PullProgress], None] | None = None
+    progress: Callable[[Progress], None] | None = None
 
 
 class Authorizer(Protocol):
@@ -113,7 +114,7 @@ class Reply(Generic[Rendered]):
         """Done, and done well. Refusals, errors and confirmation requests are not: show them to the requester only."""
         if isinstance(self.result, Failure | ConfirmationRequest):
             return False
-        return not isinstance(self.result, Outcomes) or self.result.all_ok
+        return not isinstance(self.result, Outcomes | Convergences) or self.result.all_ok
 
     @property
     def needs_confirmation(self) -> bool:

@@ -44,5 +44,5 @@ def make_dispatcher(
     else:
         authorizer = PolicyAuthorizer(source, group_lookup, lambda refs: find_containers(engine, refs))
         confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
-    limits = RunLimits(wait_seconds=settings.run_timeout)
+    limits = RunLimits(wait_seconds=settings.run_timeout, converge_seconds=settings.converge_timeout)
     return Dispatcher(engine, authorizer, limits, audit=audit, confirmer=confirmer)

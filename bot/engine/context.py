@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.engine.client import Engine
-from bot.results import PullProgress
+from bot.results import Progress
 
 
 @dataclass(frozen=True)
@@ -12,15 +12,16 @@ class RunLimits:
     wait_seconds: float = 60.0  # a foreground `run` is stopped after this long
     memory: str | None = None  # e.g. "512m", applied to every container Shipmate creates
     cpus: float | None = None
+    converge_seconds: float = 120.0  # how long create/scale/update/rollback wait for a service's tasks
 
 
 @dataclass(frozen=True)
 class Context:
     engine: Engine
     labels: Mapping[str, str] = field(default_factory=dict)  # put on every container Shipmate creates
-    progress: Callable[[PullProgress], None] | None = None
+    progress: Callable[[Progress], None] | None = None
     limits: RunLimits = field(default_factory=RunLimits)
 
-    def report(self, progress: PullProgress) -> None:
+    def report(self, progress: Progress) -> None:
         if self.progress is not None:
             self.progress(progress)

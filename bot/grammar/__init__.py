@@ -7,7 +7,7 @@ clean Slack's text, tokenise with shlex (never a shell), find the longest docker
 import shlex
 import unicodedata
 
-from bot.grammar import containers, images, run, shipmate
+from bot.grammar import containers, images, run, services, shipmate
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import Command, Help
 from bot.grammar.errors import ParseError
@@ -24,16 +24,17 @@ SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
     "/ps": ("ps",),
     "/rm": ("rm",),
     "/logs": ("logs",),
+    "/service": ("service",),
 }
 
-SPECS: tuple[CommandSpec, ...] = (*images.SPECS, *containers.SPECS, *run.SPECS, *shipmate.SPECS)
+SPECS: tuple[CommandSpec, ...] = (*images.SPECS, *containers.SPECS, *run.SPECS, *services.SPECS, *shipmate.SPECS)
 
 _BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPECS for words in spec.spellings}
 _LONGEST = max(len(words) for words in _BY_SPELLING)
-_GROUPS = {"image", "container"}
+_GROUPS = {"image", "container", "service", "node", "stack"}
 # Commands docker has and Shipmate refuses on purpose, so the answer can say so instead of "unknown".
 _REFUSED = {"exec", "attach", "cp", "build", "commit", "export", "import", "save", "load", "system", "volume",
-            "network", "swarm", "service", "stack", "plugin", "secret", "config", "node", "login", "logout",
+            "network", "swarm", "plugin", "secret", "config", "login", "logout",
             "push", "tag", "update", "kill", "pause", "unpause", "prune", "rename", "create", "diff", "top",
             "port", "stats", "events", "wait", "context", "buildx", "compose", "trust", "checkpoint", "manifest"}  # fmt: skip
 

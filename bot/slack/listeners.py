@@ -13,7 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.render.blocks import to_message
 from bot.render.kit import Message, section
-from bot.results import PullProgress
+from bot.results import Progress
 from bot.slack.delivery import Delivery, LiveMessage, Origin
 from bot.slack.work import Interrupted, Job, ShuttingDown, WorkPools
 
@@ -40,7 +40,7 @@ class Listeners:
         return self.delivery.in_channel(reply.ok, changes, reply.needs_confirmation)
 
     def _work(self, request: Request, live: LiveMessage, run: Callable[[Request], Reply[Message]]) -> Reply[Message]:
-        def progress(update: PullProgress) -> None:
+        def progress(update: Progress) -> None:
             live.progress(to_message(update))
 
         return run(Request(request.text, request.slash, request.caller, progress))
