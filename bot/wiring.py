@@ -12,7 +12,7 @@ from bot.config import CoreSettings
 from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import Engine, RunLimits
-from bot.engine.targets import find_containers
+from bot.engine.targets import find_containers, find_services
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,12 @@ def make_dispatcher(
         authorizer = LocalAdmin(source)
         confirmer = None  # the person at the terminal is the docker CLI's user: no buttons to click
     else:
-        authorizer = PolicyAuthorizer(source, group_lookup, lambda refs: find_containers(engine, refs))
+        authorizer = PolicyAuthorizer(
+            source,
+            group_lookup,
+            lambda refs: find_containers(engine, refs),
+            lambda refs: find_services(engine, refs),
+        )
         confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
     limits = RunLimits(wait_seconds=settings.run_timeout, converge_seconds=settings.converge_timeout)
     return Dispatcher(engine, authorizer, limits, audit=audit, confirmer=confirmer)

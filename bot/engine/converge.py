@@ -96,7 +96,8 @@ def converge(ctx: Context, service_id: str, verb: str, before: frozenset[str], s
             shown_tasks = {task["ID"]: task for task in [*live, *failures]}
             rows = task_rows(shown_tasks.values(), {service_id: name}, node_names(ctx))
             outcome, error = (FAILED, _error(failures or unplaced, status)) if failed else (TIMED_OUT, "")
-            return Convergence(name, verb, outcome, running, desired, elapsed, error, rows)
+            up = sum(1 for task in live if (task.get("Status") or {}).get("State") == "running")
+            return Convergence(name, verb, outcome, up, desired, elapsed, error, rows)
         progress = ServiceProgress(name, running, desired, status.get("Message", ""))
         if progress != shown:
             ctx.report(progress)

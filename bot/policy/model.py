@@ -22,12 +22,22 @@ DOCKER_ACTIONS = (
     "container.stop",
     "container.restart",
     "container.rm",
+    "service.ls",
+    "service.ps",
+    "service.inspect",
+    "service.logs",
+    "service.create",
+    "service.scale",
+    "service.update",
+    "service.rollback",
+    "service.rm",
+    "node.ls",
 )
 ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
 # Always allowed, everywhere, even without a policy: how to use Shipmate and who it thinks you are.
 OPEN_ACTIONS = frozenset({"help", "whoami"})
-# Actions on existing containers, which carry their creator's labels: the ones `:own` can narrow.
+# Actions on existing containers and services, which carry their creator's labels: the ones `:own` can narrow.
 OWNABLE = frozenset(
     {
         "container.ls",
@@ -37,6 +47,14 @@ OWNABLE = frozenset(
         "container.stop",
         "container.restart",
         "container.rm",
+        "service.ls",
+        "service.ps",
+        "service.inspect",
+        "service.logs",
+        "service.scale",
+        "service.update",
+        "service.rollback",
+        "service.rm",
     }
 )
 EVERYONE = "*"
@@ -44,7 +62,18 @@ DIRECT_MESSAGES = "im"
 
 # The roles a policy gets when it has no `roles:` key: the ones the issue and the example describe.
 STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
-    "viewer": ("image.ls", "image.inspect", "container.ls", "container.inspect", "container.logs"),
+    "viewer": (
+        "image.ls",
+        "image.inspect",
+        "container.ls",
+        "container.inspect",
+        "container.logs",
+        "service.ls",
+        "service.ps",
+        "service.inspect",
+        "service.logs",
+        "node.ls",
+    ),
     "operator": (
         "viewer",
         "container.run",
@@ -53,6 +82,11 @@ STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
         "container.restart",
         "image.pull",
         "container.rm:own",
+        "service.create",
+        "service.scale",
+        "service.update",
+        "service.rollback",
+        "service.rm:own",
     ),
     "admin": ("*",),
 }
