@@ -11,6 +11,7 @@ import pytest
 from tests.bot_process import BotProcess, shipmate
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin
+from tests.swarm import join, leave
 
 # -- Docker engine ------------------------------------------------------------
 
@@ -75,3 +76,21 @@ def bot_server(
     with ExitStack() as stops:  # stop every bot even if one of them fails to stop
         for bot in started:
             stops.callback(bot.stop)
+
+
+# -- Swarm ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def swarm(engine: PrivateEngine) -> Iterator[PrivateEngine]:
+    """The session engine as the manager of a one-node swarm for one test module; it leaves the swarm afterwards
+    (services removed), so the rest of the suite sees a plain engine."""
+    engine.start_daemon()
+    api = engine.api()
+    try:
+        join(api)
+        yield engine
+    finally:
+        engine.start_daemon()  # a test may have stopped it
+        leave(api)
+        api.close()

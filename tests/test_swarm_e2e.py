@@ -1,0 +1,150 @@
+"""Swarm services end to end: signed HTTP to the real `shipmate serve`, the Slack stand-in, and a one-node swarm
+on the private engine. Every answer is checked against the swarm's real state, every message as Block Kit."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.blockkit import assert_valid_message
+from tests.signed_client import SignedClient
+from tests.slack_user import SlackUser, asks_to_confirm, text_of
+from tests.swarm import in_swarm
+
+# No `roles:` key: the standard viewer, operator and admin roles.
+POLICY = """\
+members:
+  U0ADMIN: admin
+  U0OPER: operator
+  U0OTHER: operator
+  U0VIEW: viewer
+"""
+SECRET = "hunter2-not-for-chat"
+# Prints its colour once, then idles; exits at once on SIGTERM so updates do not wait out a grace period.
+TALKER = "sh -c 'trap \"exit 0\" TERM; echo hello from $COLOR; while true; do sleep 1; done'"
+
+
+@pytest.fixture
+def users(bot_server, signing_secret, slack, tmp_path: Path) -> dict[str, SlackUser]:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY)
+    bot = bot_server(
+        SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"), SHIPMATE_CONVERGE_TIMEOUT="60"
+    )
+    client = SignedClient(bot.url, signing_secret)
+    return {
+        name: SlackUser(client, slack, user_id)
+        for name, user_id in (("admin", "U0ADMIN"), ("oper", "U0OPER"), ("other", "U0OTHER"), ("viewer", "U0VIEW"))
+    }
+
+
+def _in(user: SlackUser, channel: str) -> SlackUser:
+    """The same user in a channel of its own: a command with live progress is then surely the only one there."""
+    return SlackUser(user.client, user.slack, user.user_id, channel)
+
+
+def _running(api, service: str) -> int:
+    return sum(1 for task in api.tasks(filters={"service": service}) if task["Status"]["State"] == "running")
+
+
+def test_not_a_manager_is_one_line_for_every_swarm_command(users, engine):
+    api = engine.api()
+    assert not in_swarm(api), "this test needs the engine outside a swarm: it must run before the swarm fixture"
+    admin = users["admin"]
+    for command, text in (
+        ("/service", "ls"),
+        ("/service", "scale web=3"),
+        ("/docker", "node ls"),
+        ("/docker", "stack ls"),
+    ):
+        answer = admin.answer(command, text)
+        assert_valid_message(answer)
+        assert answer["text"] == (
+            "❌ this engine is not a swarm manager: run `docker swarm init`, or point Shipmate at a manager"
+        )
+
+
+def test_services_from_create_to_rm_over_signed_http(users, swarm, slack):
+    api = swarm.api()
+    oper, viewer, other = users["oper"], users["viewer"], users["other"]
+
+    created = _in(oper, "C0CREATE").answer(
+        "/service", f"create --name web --replicas 1 -e COLOR=blue -e API_TOKEN={SECRET} busybox {TALKER}"
+    )
+    assert "web: 1/1 running ✓ created, converged in" in created["text"], text_of(created)
+    assert "<@U0OPER>" in text_of(created)  # posted in the channel, with who asked
+    spec = api.inspect_service("web")["Spec"]
+    assert spec["Labels"]["io.shipmate.user"] == "U0OPER" and spec["Labels"]["io.shipmate.team"]
+    assert f"API_TOKEN={SECRET}" in spec["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert _running(api, "web") == 1
+
+    scaler = _in(oper, "C0SCALE")
+    scaled = scaler.answer("/service", "scale web=3")
+    assert "web: 3/3 running ✓ scaled, converged in" in scaled["text"], text_of(scaled)
+    live = [call.body for call in slack.calls("chat.postMessage") if call.body.get("channel") == "C0SCALE"]
+    assert len(live) == 1 and "⏳" in text_of(live[0]) and "/3 running" in text_of(live[0])  # one message, updated
+    assert api.inspect_service("web")["Spec"]["Mode"]["Replicated"]["Replicas"] == 3 and _running(api, "web") == 3
+
+    listed = viewer.answer("/service", "ls")
+    assert "3/3" in text_of(listed) and "web" in text_of(listed) and listed["response_type"] == "ephemeral"
+    for action in ("service ps web", "service logs web", "service scale web=4", "service scale web=2"):
+        assert f"shipmate.command:{action}" in text_of(listed)
+    assert "shipmate.command:service rollback web" in text_of(listed)  # the scale left a previous spec
+
+    refused = viewer.click(listed, "shipmate.command:service scale web=4")  # checked as the clicker
+    assert "`service.scale` needs operator" in text_of(refused) and refused["response_type"] == "ephemeral"
+    typed = viewer.answer("/service", "scale web=5")
+    assert "`service.scale` needs operator" in text_of(typed)
+    assert api.inspect_service("web")["Spec"]["Mode"]["Replicated"]["Replicas"] == 3
+
+    tasks = text_of(viewer.answer("/service", "ps web"))
+    assert "web.1" in tasks and "web.3" in tasks and "Running" in tasks
+    inspected = text_of(viewer.answer("/service", "inspect web"))
+    assert "COLOR=blue" in inspected and "API_TOKEN=••••" in inspected and SECRET not in inspected
+    logs = text_of(viewer.answer("/service", "logs web"))
+    assert "hello from blue" in logs and "web.1." in logs
+
+    broken = _in(oper, "C0UPDATE").answer("/service", "update --image nosuchimage:9 web")
+    assert "No such image: nosuchimage:9" in text_of(broken) and "✗ updated" in broken["text"]
+    assert api.inspect_service("web")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == "nosuchimage:9"
+
+    rolled = _in(oper, "C0ROLLBACK").answer("/service", "rollback web")
+    assert "web: 3/3 running ✓ rolled back, converged in" in rolled["text"], text_of(rolled)
+    assert api.inspect_service("web")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == "busybox"
+
+    to_zero = oper.answer("/service", "scale web=0")
+    assert asks_to_confirm(to_zero) and "to 0" in to_zero["text"]
+    oper.click(to_zero, "shipmate.cancel")
+    assert api.inspect_service("web")["Spec"]["Mode"]["Replicated"]["Replicas"] == 3
+
+    not_theirs = other.answer("/service", "rm web")
+    assert "you may act only on services you created, and `web` was created by U0OPER" in text_of(not_theirs)
+    asked = oper.answer("/service", "rm web")
+    assert asks_to_confirm(asked) and api.services(filters={"name": "web"})  # nothing before the click
+    removed = oper.click(asked, "shipmate.confirm")
+    assert "`web` removed" in text_of(removed)
+    assert not api.services(filters={"name": "web"})
+
+    for call in slack.calls():
+        assert SECRET not in str(call.body)
+
+
+def test_nodes_and_stacks(users, swarm):
+    api = swarm.api()
+    template = {"ContainerSpec": {"Image": "busybox", "Args": ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]}}
+    for name in ("demo_api", "demo_db"):
+        api.create_service(template, name=name, labels={"com.docker.stack.namespace": "demo"})
+    try:
+        viewer = users["viewer"]
+        nodes = text_of(viewer.answer("/docker", "node ls"))
+        assert "Leader" in nodes and "Ready" in nodes and "Active" in nodes
+        stacks = viewer.answer("/docker", "stack ls")
+        assert "demo" in text_of(stacks) and "NAME" in text_of(stacks)
+        services = text_of(viewer.answer("/docker", "stack services demo"))
+        assert "demo_api" in services and "demo_db" in services
+        tasks = text_of(viewer.answer("/docker", "stack ps demo"))
+        assert "demo_api.1" in tasks and "demo_db.1" in tasks
+        missing = viewer.answer("/docker", "stack ps nope")
+        assert "nothing found in stack: `nope`" in missing["text"]
+    finally:
+        for name in ("demo_api", "demo_db"):
+            api.remove_service(name)
