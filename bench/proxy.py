@@ -44,6 +44,8 @@ def classify(method: str, path: str) -> str:
             return "container list"
         if len(parts) == 3 and parts[2] == "json":
             return "container inspect"
+    if parts == ["services"]:
+        return "service list"
     if parts[:1] == ["images"]:
         if parts == ["images", "json"]:
             return "image list"

@@ -20,6 +20,7 @@ from bench.local import measure_local_start
 from bench.memory import measure_memory
 from bench.report import Row, table, write_json
 from bench.stack import REPO, running_stack
+from bench.swarm import ScaleTiming, ServiceListing, create_services, measure_scale, measure_service_ls, swarm
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 T = TypeVar("T")
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=20, help="closed-loop clients for saturation")
     parser.add_argument("--pulls", type=int, default=5, help="slow pulls kept in flight")
     parser.add_argument("--commands", type=int, default=2000, help="commands sent for the memory figure")
+    parser.add_argument("--services", type=int, default=30, help="swarm services for the `/service ls` figure")
+    parser.add_argument("--scale-runs", type=int, default=3, help="timed runs of `/service scale` and the CLI's")
     parser.add_argument(
         "--code",
         type=Path,
@@ -150,9 +153,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         stack.stop_bots()
 
+        with swarm(stack) as swarm_api:
+            _step(
+                f"creating {args.services} services on a one-node swarm",
+                lambda: create_services(swarm_api, args.services),
+            )
+            counted = _step(
+                "starting shipmate serve behind the counting proxy", lambda: stack.start_bot("swarm-c", counted=True)
+            )
+            swarm_bot = _step("starting shipmate serve", lambda: stack.start_bot("swarm"))
+            service_ls = _step(
+                f"/service ls ×{args.runs} against {cli}",
+                lambda: measure_service_ls(stack, counted, swarm_bot, cli, args.runs),
+            )
+            scale = _step(
+                f"/service scale ×{args.scale_runs} against {cli}",
+                lambda: measure_scale(stack, swarm_bot, swarm_api, cli, args.scale_runs, args.services),
+            )
+            stack.stop_bots()
+
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
-    rows = _rows(args, counts, timings, acks, local, memory)
+    rows = _rows(args, counts, timings, acks, local, memory) + _swarm_rows(args, service_ls, scale)
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
     print()
@@ -177,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             "ack_rounds": ack_runs,
             "local_start": local,
             "memory": memory,
+            "service_ls": service_ls,
+            "service_scale": scale,
         },
     )
     print(f"results: {args.json}")
@@ -253,3 +277,27 @@ def _rows(args, counts, timings, acks, local, memory) -> list[Row]:
         )
     )
     return rows
+
+
+def _swarm_rows(args, listing: ServiceListing, scale: ScaleTiming) -> list[Row]:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(listing.by_kind.items()))
+    return [
+        Row(
+            f"Engine API requests per /service ls over {args.services + 1} services ({listing.reply})",
+            f"{listing.requests} ({kinds})",
+            "1 service list",
+            listing.by_kind == {"service list": 1},
+        ),
+        Row(
+            f"/service ls reply vs docker service ls (median of {listing.runs})",
+            f"{listing.bot_ms:.0f} ms vs {listing.cli_ms:.0f} ms = {listing.ratio:.2f}×",
+            f"≤ {REPLY_RATIO}×",
+            listing.ratio <= REPLY_RATIO,
+        ),
+        Row(
+            f"/service scale 1→3 to 'converged' vs docker service scale (median of {scale.runs})",
+            f"{scale.bot_ms:.0f} ms vs {scale.cli_ms:.0f} ms = {scale.ratio:.2f}×",
+            "",
+            None,
+        ),
+    ]

@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.proxy import CountingProxy
+from bench.run import docker_cli
+from bench.stack import Stack
+from bench.swarm import measure_service_ls
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient
 from tests.slack_user import SlackUser, asks_to_confirm, text_of
@@ -148,3 +152,23 @@ def test_nodes_and_stacks(users, swarm):
     finally:
         for name in ("demo_api", "demo_db"):
             api.remove_service(name)
+
+
+def test_service_ls_is_one_engine_api_request_counted_at_the_proxy(swarm, slack, tmp_path: Path):
+    api = swarm.api()
+    for index in range(3):
+        api.create_service({"ContainerSpec": {"Image": "busybox", "Args": ["true"]}}, name=f"counted-{index}",
+                           mode={"Replicated": {"Replicas": 0}})  # fmt: skip
+    try:
+        with CountingProxy(swarm.docker_host, tmp_path / "engine.sock") as proxy:
+            stack = Stack(swarm, proxy, slack, tmp_path)
+            try:
+                bot = stack.start_bot("counted", counted=True)
+                listing = measure_service_ls(stack, bot, bot, docker_cli(), runs=1)
+            finally:
+                stack.stop_bots()
+        assert listing.by_kind == {"service list": 1} and listing.reply == "3 services"
+        assert listing.cli_requests["service list"] == 1  # the proxy sees the CLI's listing too
+    finally:
+        for index in range(3):
+            api.remove_service(f"counted-{index}")
