@@ -68,6 +68,17 @@ def _beside_dotenv(name: str, default: str) -> Path:
     return (found.parent if found else Path.cwd()) / default
 
 
+def _engines_file() -> Path | None:
+    """SHIPMATE_ENGINES (which must exist), else engines.yml beside the .env when there is one; None: no file."""
+    raw = os.environ.get("SHIPMATE_ENGINES", "").strip()
+    path = _beside_dotenv("SHIPMATE_ENGINES", "engines.yml")
+    if path.is_file():
+        return path
+    if raw:
+        raise ConfigError(f"SHIPMATE_ENGINES={raw}: no such file (see engines.example.yml)")
+    return None
+
+
 MIN_SECRET_LENGTH = 16
 
 
@@ -96,6 +107,8 @@ class CoreSettings:
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
     converge_timeout: float = 120  # seconds service create/scale/update/rollback wait for the tasks
+    engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
+    context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
 
     @classmethod
     def from_env(cls) -> "CoreSettings":
@@ -108,6 +121,8 @@ class CoreSettings:
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
             converge_timeout=_number("SHIPMATE_CONVERGE_TIMEOUT", 120, 1, 3600),
+            engines_path=_engines_file(),
+            context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
         )
 
 

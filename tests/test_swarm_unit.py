@@ -14,7 +14,17 @@ from bot.engine.converge import converge as watch
 from bot.engine.errors import NOT_A_MANAGER, explain
 from bot.engine.targets import ServiceFacts
 from bot.grammar import ParseError, parse, parse_line
-from bot.grammar.service_commands import ServiceList, ServiceRemove, ServiceScale
+from bot.grammar.commands import Command, PortMapping
+from bot.grammar.service_commands import (
+    NodeList,
+    ServiceCreate,
+    ServiceList,
+    ServicePs,
+    ServiceRemove,
+    ServiceScale,
+    ServiceUpdate,
+    StackPs,
+)
 from bot.policy import PolicyAuthorizer, PolicySource
 from bot.policy.model import STANDARD_ROLES
 from bot.render.blocks import to_message
@@ -28,18 +38,29 @@ from bot.secrets import MASK
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("docker service ls -f name=web", "ServiceList(filters=(('name', 'web'),))"),
-        ("/service ps --no-trunc -f desired-state=running web", "desired-state"),
-        ("/service scale web=3 api=0", "scales=(('web', 3), ('api', 0))"),
-        ("/service update --image nginx:1.25 --env-add A=1 --env-rm B --force web", "force=True"),
-        ("/service create --name web --replicas 2 -p 8080:80 nginx httpd -f", "command=('httpd', '-f')"),
-        ("/docker stack ps demo", "StackPs(stack='demo'"),
-        ("/docker node ls", "NodeList()"),
-        ("/service rm web api", "names=('web', 'api')"),
+        ("docker service ls -f name=web", ServiceList(filters=(("name", "web"),))),
+        (
+            "/service ps --no-trunc -f desired-state=running web",
+            ServicePs(service="web", no_trunc=True, filters=(("desired-state", "running"),)),
+        ),
+        ("/service scale web=3 api=0", ServiceScale(scales=(("web", 3), ("api", 0)))),
+        (
+            "/service update --image nginx:1.25 --env-add A=1 --env-rm B --force web",
+            ServiceUpdate(service="web", image="nginx:1.25", env_add=(("A", "1"),), env_rm=("B",), force=True),
+        ),
+        (
+            "/service create --name web --replicas 2 -p 8080:80 nginx httpd -f",
+            ServiceCreate(
+                image="nginx", command=("httpd", "-f"), name="web", replicas=2, ports=(PortMapping(8080, 80),)
+            ),
+        ),
+        ("/docker stack ps demo", StackPs(stack="demo")),
+        ("/docker node ls", NodeList()),
+        ("/service rm web api", ServiceRemove(names=("web", "api"))),
     ],
 )
-def test_service_lines_parse_like_the_docker_cli(line: str, expected: str) -> None:
-    assert expected in repr(parse_line(line))
+def test_service_lines_parse_like_the_docker_cli(line: str, expected: Command) -> None:
+    assert parse_line(line) == expected
 
 
 @pytest.mark.parametrize(
@@ -86,7 +107,7 @@ class FakeServices:
     def __init__(self, *services: ServiceFacts) -> None:
         self.by_name = {facts.name: facts for facts in services}
 
-    def __call__(self, refs: tuple[str, ...]) -> dict[str, ServiceFacts | None]:
+    def __call__(self, engine: str, refs: tuple[str, ...]) -> dict[str, ServiceFacts | None]:
         return {ref: self.by_name.get(ref) for ref in refs}
 
 
@@ -98,9 +119,9 @@ def test_own_services_are_checked_pinned_and_listings_narrowed(tmp_path: Path) -
     auth = PolicyAuthorizer(PolicySource(policy), None, None, FakeServices(mine, theirs))
     dev = Caller("U0DEV", "T0", "C0OPS")
     listed = auth.authorize(parse("ls", "/service"), dev)
-    assert listed.allowed and listed.command == ServiceList((("label", "io.shipmate.user=U0DEV"),))
+    assert listed.allowed and listed.command == ServiceList(filters=(("label", "io.shipmate.user=U0DEV"),))
     removed = auth.authorize(parse("rm mine", "/service"), dev)
-    assert removed.command == ServiceRemove(("a" * 25,)) and removed.pinned == {"a" * 25: "mine"}
+    assert removed.command == ServiceRemove(names=("a" * 25,)) and removed.pinned == {"a" * 25: "mine"}
     refused = auth.authorize(parse("scale mine=2 theirs=2", "/service"), dev)
     assert not refused.allowed and "`theirs` was created by U0BOSS" in refused.reason
     blind = PolicyAuthorizer(PolicySource(policy)).authorize(parse("rm mine", "/service"), dev)
@@ -241,7 +262,7 @@ def test_scaling_a_global_service_is_refused_in_one_line() -> None:
     glob["Spec"]["Mode"] = {"Global": {}}
     ctx, _ = context(FakeSwarmAPI([(glob, [])]))
     with pytest.raises(Exception, match="is a global service: it runs one task per node and cannot be scaled"):
-        execute(ServiceScale((("web", 2),)), ctx)
+        execute(ServiceScale(scales=(("web", 2),)), ctx)
 
 
 def test_not_a_manager_is_explained_in_one_line() -> None:
