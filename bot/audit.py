@@ -19,7 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.results import ConfirmationRequest, Failure, FleetAnswer, FromEngine, Outcomes, PullDone, Result, RunDone
+from bot.results import (
+    ConfirmationRequest,
+    Convergences,
+    Failure,
+    FleetAnswer,
+    FromEngine,
+    Outcomes,
+    PullDone,
+    Result,
+    RunDone,
+)
 from bot.secrets import mask_command_text
 
 log = logging.getLogger("shipmate.audit")
@@ -127,6 +137,13 @@ def describe(result: Result) -> tuple[str, str]:
         if result.timed_out_after is not None:
             ended = f"stopped after {result.timed_out_after:g} s"
         return "ok", f"{result.name} ({result.short_id}) from {result.image}: {ended}"
+    if isinstance(result, Convergences):
+        detail = "; ".join(
+            f"{item.service} {item.verb}: {item.outcome}, {item.running}/{item.desired} running"
+            + (f" ({item.error})" if item.error else "")
+            for item in result.items
+        )
+        return ("ok" if result.all_ok else "failed"), detail
     if isinstance(result, PullDone):
         return "ok", f"{result.reference} ({result.short_id}){'' if result.updated else ' up to date'}"
     return "ok", ""

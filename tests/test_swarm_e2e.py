@@ -11,7 +11,7 @@ from bench.stack import Stack
 from bench.swarm import measure_service_ls
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient
-from tests.slack_user import SlackUser, asks_to_confirm, text_of
+from tests.slack_user import SlackUser, asks_to_confirm, audit_records, text_of, wait_until
 from tests.swarm import in_swarm
 
 # No `roles:` key: the standard viewer, operator and admin roles.
@@ -67,7 +67,7 @@ def test_not_a_manager_is_one_line_for_every_swarm_command(users, engine):
         )
 
 
-def test_services_from_create_to_rm_over_signed_http(users, swarm, slack):
+def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_path: Path):
     api = swarm.api()
     oper, viewer, other = users["oper"], users["viewer"], users["other"]
 
@@ -130,6 +130,11 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack):
 
     for call in slack.calls():
         assert SECRET not in str(call.body)
+    updates = wait_until(
+        lambda: [r for r in audit_records(tmp_path / "audit.db") if "nosuchimage" in r["command"]], 10, "the audit"
+    )
+    assert updates[0]["outcome"] == "failed" and "No such image: nosuchimage:9" in updates[0]["detail"]
+    assert all(SECRET not in str(record) for record in audit_records(tmp_path / "audit.db"))
 
 
 def test_nodes_and_stacks(users, swarm):

@@ -7,6 +7,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from bot.config import ConfigError, CoreSettings
 from bot.confirm import confirmation_for, may_ask
 from bot.dispatcher import Caller
 from bot.engine import Context, Engine, RunLimits, execute
@@ -279,3 +280,16 @@ def test_service_env_is_masked_in_both_renderers() -> None:
     )  # fmt: skip
     for rendered in (to_text(details), str(to_message(details).payload())):
         assert "pw-123" not in rendered and f"DB_PASSWORD={MASK}" in rendered and "COLOR=blue" in rendered
+
+
+def test_converge_timeout_comes_from_the_environment_and_a_bad_one_stops_start_up(monkeypatch) -> None:
+    monkeypatch.setenv("SHIPMATE_CONVERGE_TIMEOUT", "45")
+    assert CoreSettings.from_env().converge_timeout == 45
+    monkeypatch.setenv("SHIPMATE_CONVERGE_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="SHIPMATE_CONVERGE_TIMEOUT"):
+        CoreSettings.from_env()
+
+
+def test_service_commands_take_context_like_the_rest() -> None:
+    assert parse("--context prod-1 scale web=2", "/service") == ServiceScale(scales=(("web", 2),), context="prod-1")
+    assert parse("-c prod-1 service ls") == ServiceList(context="prod-1")

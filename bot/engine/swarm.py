@@ -6,9 +6,6 @@ from bot.engine.context import Context
 from bot.engine.convert import timestamp
 from bot.results import TaskRow
 
-TASK_ID_WIDTH = 12
-ERROR_WIDTH = 60  # `docker service ps` cuts errors short unless --no-trunc
-
 
 def spec_ports(service: Mapping) -> tuple[str, ...]:
     """Published ports as `*:8080→80/tcp` (host mode: `*:8080→80/tcp (host)`)."""
