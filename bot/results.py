@@ -234,6 +234,7 @@ class AuditTrail(Result):
     entries: tuple[AuditEntry, ...]
     user: str | None
     limit: int
+    engines: str | None = None  # the `--context` filter
 
 
 # -- swarm ----------------------------------------------------------------------------
@@ -371,8 +372,6 @@ class Convergences(Result):
     @property
     def all_ok(self) -> bool:
         return all(item.ok for item in self.items)
-
-    engines: str | None = None  # the `--context` filter
 
 
 # -- several engines ------------------------------------------------------------------

@@ -4,6 +4,7 @@ Buttons carry a docker command line as their value; a click is parsed and author
 with the clicker's identity, so nothing captured when the message was drawn is trusted.
 """
 
+from dataclasses import replace
 from functools import singledispatch
 
 from bot.render import kit, swarm_text
@@ -495,18 +496,9 @@ def _service(result: ServiceDetails) -> Message:
     ]
     if result.labels:
         blocks += [section("*Labels*"), *_pairs(result.labels, max_blocks=1)]
-    row = ServiceRow(
-        result.id,
-        result.name,
-        result.mode,
-        0,
-        result.replicas or 0,
-        result.image,
-        result.ports,
-        None,
-        result.has_previous,
-    )
-    blocks.append(service_buttons(row))
+    desired = result.replicas or 0
+    row = ServiceRow(result.id, result.name, result.mode, 0, desired, result.image, result.ports)
+    blocks.append(service_buttons(replace(row, has_previous=result.has_previous)))
     return Message(text=f"service {result.name}: {result.image}", blocks=blocks)
 
 
