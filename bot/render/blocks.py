@@ -4,7 +4,6 @@ Buttons carry a docker command line as their value; a click is parsed and author
 with the clicker's identity, so nothing captured when the message was drawn is trusted.
 """
 
-from dataclasses import replace
 from functools import singledispatch
 
 from bot.render import kit, swarm_text
@@ -497,8 +496,10 @@ def _service(result: ServiceDetails) -> Message:
     if result.labels:
         blocks += [section("*Labels*"), *_pairs(result.labels, max_blocks=1)]
     desired = result.replicas or 0
-    row = ServiceRow(result.id, result.name, result.mode, 0, desired, result.image, result.ports)
-    blocks.append(service_buttons(replace(row, has_previous=result.has_previous)))
+    row = ServiceRow(
+        result.id, result.name, result.mode, 0, desired, result.image, (), has_previous=result.has_previous
+    )
+    blocks.append(service_buttons(row))
     return Message(text=f"service {result.name}: {result.image}", blocks=blocks)
 
 
