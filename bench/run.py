@@ -1,4 +1,4 @@
-"""The bench, start to finish: set up, measure the four figures of issue 6, print the table, write the JSON."""
+"""The bench, start to finish: set up, measure the figures of issues 6 and 10, print the table, write the JSON."""
 
 from __future__ import annotations
 
