@@ -21,6 +21,8 @@ members:
   U0OPER: operator
   U0OTHER: operator
   U0VIEW: viewer
+images: [busybox, nosuchimage]
+run: {memory: 64m, cpus: 0.5}
 """
 SECRET = "hunter2-not-for-chat"
 # Prints its colour once, then idles; exits at once on SIGTERM so updates do not wait out a grace period.
@@ -79,6 +81,10 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
     spec = api.inspect_service("web")["Spec"]
     assert spec["Labels"]["io.shipmate.user"] == "U0OPER" and spec["Labels"]["io.shipmate.team"]
     assert f"API_TOKEN={SECRET}" in spec["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert spec["TaskTemplate"]["Resources"]["Limits"] == {"MemoryBytes": 64 * 2**20, "NanoCPUs": 500_000_000}
+    outside = oper.answer("/service", "create --name miner evilcorp/miner")
+    assert "`evilcorp/miner` is not on the image allowlist" in outside["text"]
+    assert not api.services(filters={"name": "miner"})
     assert _running(api, "web") == 1
 
     scaler = _in(oper, "C0SCALE")
@@ -127,6 +133,16 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
     removed = oper.click(asked, "shipmate.confirm")
     assert "`web` removed" in text_of(removed)
     assert not api.services(filters={"name": "web"})
+
+    # No routing mesh here: a published port is bound on the task's node, so a second replica has nowhere to go.
+    pinned = _in(oper, "C0PINNED").answer(
+        "/service", f"create --name pinned --replicas 2 -p 8089:3000 busybox {TALKER}"
+    )
+    assert "✗ created, but a task failed" in pinned["text"]
+    assert "no suitable node (host-mode port already in use on 1 node)" in pinned["text"]
+    ports = api.inspect_service("pinned")["Spec"]["EndpointSpec"]["Ports"]
+    assert ports == [{"Protocol": "tcp", "PublishedPort": 8089, "TargetPort": 3000, "PublishMode": "host"}]
+    api.remove_service("pinned")
 
     for call in slack.calls():
         assert SECRET not in str(call.body)
