@@ -15,6 +15,7 @@ import docker
 import pytest
 
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
+from bench.fleet import measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts
 from bench.proxy import CountingProxy
 from bench.run import docker_cli
@@ -69,3 +70,13 @@ def test_one_listing_request_per_listing(listed_engine: PrivateEngine, slack: Sl
     assert counts["/ps -a"].reply == f"{CONTAINERS} containers"
     assert counts["/img ls"].by_kind == {"image list": 1}
     assert counts["/img ls"].reply == f"{images} images"
+
+
+def test_a_fan_out_costs_one_listing_per_engine_and_waits_out_a_hung_one(
+    clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    figures = measure_fleet(clean_engine, tmp_path, runs=1, side_containers=3, hung_runs=1)
+    assert figures.engines == {"big": 0, "side-1": 3, "side-2": 3}
+    assert figures.listings == {"big": 1, "side-1": 1, "side-2": 1}
+    assert figures.requests == figures.listings  # no version probe, ping or inspect once warmed up
+    assert figures.hung_answered  # the timing itself is the bench's figure, not a test's

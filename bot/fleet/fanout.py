@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from time import monotonic
+from typing import TypeVar
 
 from bot.results import (
     ContainerTable,
@@ -23,6 +24,7 @@ from bot.results import (
     Unanswered,
 )
 
+T = TypeVar("T")
 GRACE_SECONDS = 0.5  # beyond an engine's own timeout, for the work around its call
 _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="shipmate-fanout")
 
@@ -60,13 +62,21 @@ def merge(answered: Mapping[str, Result], missed: Mapping[str, str], left_out: t
     return FleetAnswer(_merged(parts), parts, tuple(unanswered), left_out)
 
 
+def _on_engine(row: T, engine: str) -> T:
+    """A copy of a frozen row with its engine set. dataclasses.replace() would cost a tenth of a 200-row
+    fan-out's time; the row classes have no __post_init__ for it to skip."""
+    tagged = object.__new__(type(row))
+    tagged.__dict__.update(row.__dict__, engine=engine)
+    return tagged
+
+
 def _merged(parts: tuple[FromEngine, ...]) -> Result | None:
     results = [part.result for part in parts]
     if results and all(isinstance(result, ContainerTable) for result in results):
-        rows = tuple(replace(row, engine=part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
         return ContainerTable(rows=rows, all=any(result.all for result in results))  # type: ignore[attr-defined]
     if results and all(isinstance(result, ImageTable) for result in results):
-        rows = tuple(replace(row, engine=part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
         return ImageTable(rows=rows, reference=results[0].reference)  # type: ignore[attr-defined]
     return None
 
