@@ -115,6 +115,7 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
 
     broken = _in(oper, "C0UPDATE").answer("/service", "update --image nosuchimage:9 web")
     assert "No such image: nosuchimage:9" in text_of(broken) and "✗ updated" in broken["text"]
+    assert "`service rollback web` goes back" in broken["text"]
     assert api.inspect_service("web")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == "nosuchimage:9"
 
     rolled = _in(oper, "C0ROLLBACK").answer("/service", "rollback web")

@@ -236,6 +236,7 @@ def test_a_rejected_task_of_the_new_spec_ends_the_watch_with_its_error() -> None
     (item,) = result.items
     assert item.outcome == FAILED and item.error == "No such image: nosuch:1" and not result.all_ok
     assert "No such image: nosuch:1" in to_text(result) and to_message(result).is_error
+    assert "web: 1/3 running ✗ scaled, but a task failed after" in to_text(result)
 
 
 def test_a_service_that_does_not_converge_in_time_says_so_with_its_tasks() -> None:

@@ -58,6 +58,14 @@ def convergence_line(item: Convergence) -> str:
     took = f"{item.seconds:.0f} s"
     if item.outcome == CONVERGED:
         return f"{head} ✓ {item.verb}, converged in {took}"
+    hint = _NEXT.get(item.verb, "").format(service=item.service)
     if item.error:
-        return f"{head} ✗ {item.verb}, but a task failed after {took}: {item.error}"
-    return f"{head} ✗ {item.verb}, but not converged within {took}; the tasks are below"
+        return f"{head} ✗ {item.verb}, but a task failed after {took}: {item.error}{hint}"
+    return f"{head} ✗ {item.verb}, but not converged within {took}; the tasks are below{hint}"
+
+
+# What to type next when a change did not converge: the change itself stays, as with the docker CLI.
+_NEXT = {
+    "created": " — the service stays: `service rm {service}` removes it",
+    "updated": " — `service rollback {service}` goes back",
+}
