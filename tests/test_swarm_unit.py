@@ -13,6 +13,7 @@ from bot.dispatcher import Caller
 from bot.engine import Context, Engine, RunLimits, execute
 from bot.engine.converge import converge as watch
 from bot.engine.errors import NOT_A_MANAGER, explain
+from bot.engine.services import log_line
 from bot.engine.targets import ServiceFacts
 from bot.grammar import ParseError, parse, parse_line
 from bot.grammar.commands import Command, PortMapping
@@ -294,3 +295,11 @@ def test_converge_timeout_comes_from_the_environment_and_a_bad_one_stops_start_u
 def test_service_commands_take_context_like_the_rest() -> None:
     assert parse("--context prod-1 scale web=2", "/service") == ServiceScale(scales=(("web", 2),), context="prod-1")
     assert parse("-c prod-1 service ls") == ServiceList(context="prod-1")
+
+
+def test_service_log_lines_are_prefixed_by_task_like_the_cli() -> None:
+    prefixes = {"t1": "web.1.t1@vm"}
+    details = b"com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,com.docker.swarm.task.id=t1 hello world\n"
+    assert log_line(details, prefixes) == "web.1.t1@vm | hello world\n"
+    engine = b"grabbing logs: rpc error: task t2 has not been scheduled\n"
+    assert log_line(engine, prefixes) == "(engine) | grabbing logs: rpc error: task t2 has not been scheduled\n"

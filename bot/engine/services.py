@@ -215,13 +215,15 @@ def _prefixes(ctx: Context, service: Mapping) -> dict[str, str]:
     }
 
 
-def _log_line(raw: bytes, prefixes: Mapping[str, str]) -> str:
+def log_line(raw: bytes, prefixes: Mapping[str, str]) -> str:
     """One line of `GET /services/{id}/logs?details=1`: `key=value,… message`, shown as `prefix | message`."""
     line = raw.decode("utf-8", errors="replace")
     details, _, message = line.partition(" ")
     attributes = dict(item.partition("=")[::2] for item in details.split(","))
-    task = attributes.get("com.docker.swarm.task.id", "")
-    return f"{prefixes.get(task, task[:12] or '?')} | {message}"
+    task = attributes.get("com.docker.swarm.task.id")
+    if task is None:  # the engine's own words, e.g. "grabbing logs: … task … has not been scheduled"
+        return f"(engine) | {line}"
+    return f"{prefixes.get(task, task[:12])} | {message}"
 
 
 @execute.register
@@ -239,7 +241,7 @@ def _logs(command: ServiceLogs, ctx: Context) -> LogText:
         )
         for frame in stream:
             for raw in frame.splitlines(keepends=True):
-                line = _log_line(raw, prefixes)
+                line = log_line(raw, prefixes)
                 lines.append(line)
                 size += len(line)
                 while size > MAX_LOG_BYTES:
