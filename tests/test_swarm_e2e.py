@@ -48,6 +48,10 @@ def _in(user: SlackUser, channel: str) -> SlackUser:
     return SlackUser(user.client, user.slack, user.user_id, channel)
 
 
+def _live_tasks(api, service: str) -> list[dict]:
+    return [task for task in api.tasks(filters={"service": service}) if task["DesiredState"] == "running"]
+
+
 def _running(api, service: str) -> int:
     return sum(1 for task in api.tasks(filters={"service": service}) if task["Status"]["State"] == "running")
 
@@ -112,6 +116,12 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
     assert "COLOR=blue" in inspected and "API_TOKEN=••••" in inspected and SECRET not in inspected
     logs = text_of(viewer.answer("/service", "logs web"))
     assert "hello from blue" in logs and "web.1." in logs
+
+    green = _in(oper, "C0GREEN").answer("/service", "update --env-add COLOR=green --env-rm API_TOKEN web")
+    assert "web: 3/3 running ✓ updated, converged in" in green["text"], text_of(green)
+    env = api.inspect_service("web")["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert env == ["COLOR=green"]
+    assert all(task["Spec"]["ContainerSpec"]["Env"] == ["COLOR=green"] for task in _live_tasks(api, "web"))
 
     broken = _in(oper, "C0UPDATE").answer("/service", "update --image nosuchimage:9 web")
     assert "No such image: nosuchimage:9" in text_of(broken) and "✗ updated" in broken["text"]
