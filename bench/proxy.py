@@ -46,6 +46,8 @@ def classify(method: str, path: str) -> str:
             return "container inspect"
         if len(parts) == 3 and parts[2] == "stats":
             return "container stats"
+    if parts == ["services"]:
+        return "service list"
     if parts[:1] == ["images"]:
         if parts == ["images", "json"]:
             return "image list"

@@ -1,4 +1,4 @@
-"""The bench, start to finish: set up, measure the four figures of issue 6, print the table, write the JSON."""
+"""The bench, start to finish: set up, measure the figures of issues 6, 9 and 10, print the table, write the JSON."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from bench.memory import measure_memory
 from bench.oncall import measure_stats
 from bench.report import Row, table, write_json
 from bench.stack import REPO, running_stack
+from bench.swarm import ScaleTiming, ServiceListing, create_services, measure_scale, measure_service_ls, swarm
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 T = TypeVar("T")
@@ -64,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stats-containers", type=int, default=20, help="running containers for the stats figure")
     parser.add_argument("--stats-runs", type=int, default=5, help="timed runs of stats and of docker stats")
     parser.add_argument("--only-stats", action="store_true", help="measure only the stats figures")
+    parser.add_argument("--services", type=int, default=30, help="swarm services for the `/service ls` figure")
+    parser.add_argument("--scale-runs", type=int, default=3, help="timed runs of `/service scale` and the CLI's")
     parser.add_argument(
         "--code",
         type=Path,
@@ -171,6 +174,25 @@ def main(argv: list[str] | None = None) -> int:
             lambda: measure_fleet(stack.engine, Path(tempfile.mkdtemp(prefix="bench-fleet-")), args.runs),
         )
 
+        with swarm(stack) as swarm_api:
+            _step(
+                f"creating {args.services} services on a one-node swarm",
+                lambda: create_services(swarm_api, args.services),
+            )
+            counted = _step(
+                "starting shipmate serve behind the counting proxy", lambda: stack.start_bot("swarm-c", counted=True)
+            )
+            swarm_bot = _step("starting shipmate serve", lambda: stack.start_bot("swarm"))
+            service_ls = _step(
+                f"/service ls ×{args.runs} against {cli}",
+                lambda: measure_service_ls(stack, counted, swarm_bot, cli, args.runs),
+            )
+            scale = _step(
+                f"/service scale ×{args.scale_runs} against {cli}",
+                lambda: measure_scale(stack, swarm_bot, swarm_api, cli, args.scale_runs, args.services),
+            )
+            stack.stop_bots()
+
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
     rows = (
@@ -178,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         + stats.rows()
         + _database_rows(database, args)
         + _fleet_rows(fleet)
+        + _swarm_rows(args, service_ls, scale)
     )
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
@@ -206,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             "stats": stats,
             "database": database,
             "fleet": fleet,
+            "service_ls": service_ls,
+            "service_scale": scale,
         },
     )
     print(f"results: {args.json}")
@@ -330,5 +355,29 @@ def _fleet_rows(fleet: FleetFigures) -> list[Row]:
             f"{fleet.hung_ms:.0f} ms, the others {'answered' if fleet.hung_answered else 'did NOT answer'}",
             f"≤ {HUNG_TIMEOUT * 1000 + HUNG_GRACE_MS:.0f} ms",
             fleet.hung_answered and fleet.hung_ms <= HUNG_TIMEOUT * 1000 + HUNG_GRACE_MS,
+        ),
+    ]
+
+
+def _swarm_rows(args, listing: ServiceListing, scale: ScaleTiming) -> list[Row]:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(listing.by_kind.items()))
+    return [
+        Row(
+            f"Engine API requests per /service ls over {args.services + 1} services ({listing.reply})",
+            f"{listing.requests} ({kinds})",
+            "1 service list",
+            listing.by_kind == {"service list": 1},
+        ),
+        Row(
+            f"/service ls reply vs docker service ls (median of {listing.runs})",
+            f"{listing.bot_ms:.0f} ms vs {listing.cli_ms:.0f} ms = {listing.ratio:.2f}×",
+            f"≤ {REPLY_RATIO}×",
+            listing.ratio <= REPLY_RATIO,
+        ),
+        Row(
+            f"/service scale 1→3 to 'converged' vs docker service scale (median of {scale.runs})",
+            f"{scale.bot_ms:.0f} ms vs {scale.cli_ms:.0f} ms = {scale.ratio:.2f}×",
+            "",
+            None,
         ),
     ]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bot.results import (
     ConfirmationRequest,
+    Convergences,
     ExecDone,
     Failure,
     FleetAnswer,
@@ -100,6 +101,13 @@ def describe(result: Result) -> tuple[str, str]:
         if result.timed_out_after is not None:
             ended = f"stopped after {result.timed_out_after:g} s"
         return "ok", f"{result.name} ({result.short_id}) from {result.image}: {ended}"
+    if isinstance(result, Convergences):
+        detail = "; ".join(
+            f"{item.service} {item.verb}: {item.outcome}, {item.running}/{item.desired} running"
+            + (f" ({item.error})" if item.error else "")
+            for item in result.items
+        )
+        return ("ok" if result.all_ok else "failed"), detail
     if isinstance(result, PullDone):
         return "ok", f"{result.reference} ({result.short_id}){'' if result.updated else ' up to date'}"
     if isinstance(result, ExecDone):

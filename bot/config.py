@@ -121,6 +121,7 @@ class CoreSettings:
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
     database_url: str | None = None  # SHIPMATE_DATABASE_URL; None: the SQLite file audit_db
+    converge_timeout: float = 120  # seconds service create/scale/update/rollback wait for the tasks
     engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
     context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
 
@@ -147,6 +148,7 @@ class CoreSettings:
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
             database_url=os.environ.get("SHIPMATE_DATABASE_URL", "").strip() or None,
+            converge_timeout=_number("SHIPMATE_CONVERGE_TIMEOUT", 120, 1, 3600),
             engines_path=_engines_file(),
             context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
         )

@@ -19,6 +19,7 @@ from typing import Protocol, TypeGuard
 from bot.engine.prune import PruneItem
 from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
+from bot.grammar.service_commands import ServiceRemove, ServiceScale
 from bot.render.format import size
 from bot.results import Notice
 from bot.store import Claim
@@ -133,9 +134,16 @@ class Pending:
 
 def may_ask(command: Command) -> bool:
     """Whether the command may wait for a confirmation (known from the text alone; `rm` depends on state)."""
-    return isinstance(command, ImageRemove | ContainerRemove | Prune) or (
-        isinstance(command, ContainerStop) and len(command.containers) > 1
+    return (
+        isinstance(command, ImageRemove | ContainerRemove | Prune | ServiceRemove)
+        or (isinstance(command, ContainerStop) and len(command.containers) > 1)
+        or (isinstance(command, ServiceScale) and bool(_to_zero(command)))
     )
+
+
+def _to_zero(command: ServiceScale) -> tuple[str, ...]:
+    """The services a scale stops entirely."""
+    return tuple(name for name, count in command.scales if count == 0)
 
 
 def wants_targets(command: Command) -> bool:
@@ -195,6 +203,13 @@ def confirmation_for(
         what = "image" if len(command.image_refs) == 1 else f"{len(command.image_refs)} images:"
         text = shlex.join(["image", "rm", *(["-f"] if command.force else []), *command.image_refs])
         return Pending(f"remove {what} {_names(command.image_refs)}{forced}", (), text)
+    if isinstance(command, ServiceRemove):
+        what = "service" if len(command.names) == 1 else f"{len(command.names)} services:"
+        text = shlex.join(["service", "rm", *command.names])
+        return Pending(f"remove {what} {_names(command.names)} (every task of it stops)", (), text)
+    if isinstance(command, ServiceScale) and _to_zero(command):
+        text = shlex.join(["service", "scale", *(f"{name}={count}" for name, count in command.scales)])
+        return Pending(f"scale {_names(_to_zero(command))} to 0: every task of it stops", (), text)
     found = targets or {}
     details = tuple(_detail(ref, found.get(ref)) for ref in command.targets()) if len(command.targets()) > 1 else ()
     if isinstance(command, ContainerRemove):

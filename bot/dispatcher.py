@@ -57,6 +57,7 @@ from bot.grammar.shipmate import AboutShipmate, Whoami
 from bot.policy import Decision, LocalAdmin
 from bot.results import (
     ConfirmationRequest,
+    Convergences,
     Failure,
     FleetAnswer,
     FromEngine,
@@ -137,7 +138,7 @@ class Reply(Generic[Rendered]):
             return False
         if isinstance(result, FleetAnswer):
             return bool(result.parts)
-        return not isinstance(result, Outcomes) or result.all_ok
+        return not isinstance(result, Outcomes | Convergences) or result.all_ok
 
     @property
     def needs_confirmation(self) -> bool:

@@ -237,6 +237,143 @@ class AuditTrail(Result):
     engines: str | None = None  # the `--context` filter
 
 
+# -- swarm ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    id: str  # short, as `docker service ls` shows it
+    name: str
+    mode: str  # replicated, global
+    running: int
+    desired: int
+    image: str
+    ports: tuple[str, ...]
+    owner: str | None = None
+    has_previous: bool = False  # a previous spec exists: it can be rolled back
+
+    @property
+    def replicas(self) -> str:
+        return f"{self.running}/{self.desired}"
+
+
+@dataclass(frozen=True)
+class ServiceTable(Result):
+    rows: tuple[ServiceRow, ...]
+    stack: str | None = None  # `stack services STACK`
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    id: str
+    name: str  # web.1, or web.<node id> for a global service
+    image: str
+    node: str
+    desired_state: str
+    state: str  # running, rejected, …
+    since: datetime | None  # when it reached that state
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TaskTable(Result):
+    subject: str  # the service or stack
+    rows: tuple[TaskRow, ...]
+    no_trunc: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceDetails(Result):
+    id: str
+    name: str
+    image: str
+    mode: str
+    replicas: int | None  # None for a global service
+    command: tuple[str, ...]
+    ports: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    resources: tuple[str, ...]  # "memory limit 512 MB", "cpus limit 1.5"
+    update_config: tuple[str, ...]  # "parallelism 1", "failure action pause", …
+    rollback_config: tuple[str, ...]
+    update_status: str  # "" when it was never updated
+    created: datetime | None
+    updated: datetime | None
+    has_previous: bool
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    id: str
+    hostname: str
+    status: str  # Ready, Down
+    availability: str  # Active, Pause, Drain
+    manager_status: str  # Leader, Reachable, Unreachable, "" for a worker
+    engine_version: str
+
+
+@dataclass(frozen=True)
+class NodeTable(Result):
+    rows: tuple[NodeRow, ...]
+
+
+@dataclass(frozen=True)
+class StackRow:
+    name: str
+    services: int
+
+
+@dataclass(frozen=True)
+class StackTable(Result):
+    rows: tuple[StackRow, ...]
+
+
+@dataclass(frozen=True)
+class ServiceProgress:
+    """How far a service is on its way to what was asked: `web: 2/3 running`."""
+
+    service: str
+    running: int
+    desired: int
+    note: str = ""  # "update in progress", a task's error, …
+
+
+# What slow work reports while it runs: a pull's percentage, or a service's converging tasks.
+Progress = PullProgress | ServiceProgress
+
+CONVERGED = "converged"
+FAILED = "failed"
+TIMED_OUT = "timed out"
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Where one service ended after create/scale/update/rollback."""
+
+    service: str
+    verb: str  # created, scaled, updated, rolled back
+    outcome: str  # CONVERGED, FAILED or TIMED_OUT
+    running: int
+    desired: int
+    seconds: float
+    error: str = ""  # the failing task's error, or why the update stopped
+    tasks: tuple[TaskRow, ...] = ()  # the tasks' states, when it did not converge
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == CONVERGED
+
+
+@dataclass(frozen=True)
+class Convergences(Result):
+    items: tuple[Convergence, ...]
+
+    @property
+    def all_ok(self) -> bool:
+        return all(item.ok for item in self.items)
+
+
 # -- several engines ------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from bot.config import CoreSettings
 from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import RunLimits
-from bot.engine.targets import find_containers
+from bot.engine.targets import find_containers, find_services
 from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
@@ -61,8 +61,12 @@ def make_dispatcher(
         confirmer = None  # the person at the terminal is the docker CLI's user: no buttons to click
     else:
         authorizer = PolicyAuthorizer(
-            source, group_lookup, lambda name, refs: find_containers(fleet.engine(name), refs)
+            source,
+            group_lookup,
+            lambda name, refs: find_containers(fleet.engine(name), refs),
+            lambda name, refs: find_services(fleet.engine(name), refs),
         )
         confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
     limits = RunLimits(wait_seconds=settings.run_timeout, follow_seconds=settings.follow_max)
+    limits = RunLimits(wait_seconds=settings.run_timeout, converge_seconds=settings.converge_timeout)
     return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer)

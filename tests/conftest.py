@@ -12,6 +12,7 @@ import pytest
 from tests.bot_process import BotProcess, shipmate
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin
+from tests.swarm import join, leave
 
 if TYPE_CHECKING:
     from tests.private_postgres import PrivatePostgres
@@ -100,3 +101,21 @@ def running_postgres(postgres: PrivatePostgres) -> PrivatePostgres:
     if not postgres.running:
         postgres.start()
     return postgres
+
+
+# -- Swarm ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def swarm(engine: PrivateEngine) -> Iterator[PrivateEngine]:
+    """The session engine as the manager of a one-node swarm for one test module; it leaves the swarm afterwards
+    (services removed), so the rest of the suite sees a plain engine."""
+    engine.start_daemon()
+    api = engine.api()
+    try:
+        join(api)
+        yield engine
+    finally:
+        engine.start_daemon()  # a test may have stopped it
+        leave(api)
+        api.close()

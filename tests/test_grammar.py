@@ -12,6 +12,7 @@ from bot.grammar import (
     parse_line,
     prune,
     run,
+    services,
     spec_for,
     system,
 )
@@ -47,8 +48,31 @@ from bot.grammar.commands import (
     SystemVersion,
 )
 from bot.grammar.options import DANGEROUS_FLAGS
+from bot.grammar.service_commands import (
+    NodeList,
+    ServiceCreate,
+    ServiceInspect,
+    ServiceList,
+    ServiceLogs,
+    ServicePs,
+    ServiceRemove,
+    ServiceRollback,
+    ServiceScale,
+    ServiceUpdate,
+    StackList,
+    StackPs,
+    StackServices,
+)
 
-DOCKER_SPECS = (*images.SPECS, *containers.SPECS, *checks.SPECS, *prune.SPECS, *system.SPECS, *run.SPECS)
+DOCKER_SPECS = (
+    *images.SPECS,
+    *containers.SPECS,
+    *checks.SPECS,
+    *prune.SPECS,
+    *system.SPECS,
+    *run.SPECS,
+    *services.SPECS,
+)
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 LOGS_USAGE = "[-f|--follow] [--tail N] [--since DURATION] CONTAINER"
 EXEC_USAGE = "`/docker exec CONTAINER COMMAND [ARG…]`"
@@ -205,6 +229,24 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/docker", "run nginx", ContainerRun(image="nginx")),
     ("/docker", "container run nginx", ContainerRun(image="nginx")),
     ("/container", "run -d nginx", ContainerRun(image="nginx", detach=True)),
+    # swarm
+    ("/service", "ls", ServiceList()),
+    ("/docker", "service list -f label=team=ops", ServiceList(filters=(("label", "team=ops"),))),
+    ("/service", "ps -f desired-state=running web", ServicePs(service="web", filters=(("desired-state", "running"),))),
+    ("/service", "inspect web", ServiceInspect(service="web")),
+    ("/service", "logs --tail 5 --since 10m web", ServiceLogs(service="web", tail=5, since_seconds=600)),
+    ("/service", "create --replicas 2 nginx", ServiceCreate(image="nginx", replicas=2)),
+    ("/service", "scale web=3", ServiceScale(scales=(("web", 3),))),
+    ("/service", "update --replicas 2 web", ServiceUpdate(service="web", replicas=2)),
+    ("/service", "rollback web", ServiceRollback(service="web")),
+    ("/service", "rm web", ServiceRemove(names=("web",))),
+    ("/docker", "service remove web", ServiceRemove(names=("web",))),
+    ("/docker", "node ls", NodeList()),
+    ("/docker", "node list", NodeList()),
+    ("/docker", "stack ls", StackList()),
+    ("/docker", "stack list", StackList()),
+    ("/docker", "stack services demo", StackServices(stack="demo")),
+    ("/docker", "stack ps demo", StackPs(stack="demo")),
 ]
 
 
@@ -397,6 +439,10 @@ HELP = [
     ("/container", "restart --help", "container restart"),
     ("/container", "inspect --help", "container inspect"),
     ("/docker", "container logs --help", "container logs"),
+    ("/service", "help", "service"),
+    ("/service", "scale --help", "service scale"),
+    ("/docker", "help node ls", "node ls"),
+    ("/docker", "stack -h", "stack"),
 ]
 
 

@@ -127,7 +127,7 @@ BROKEN = [
     ("roles:\n  a: [b]\n  b: [c]\n  c: [image.ls, a]\n", 4, "cycle: a → b → c → a", ""),
     ("roles:\n  a: [image.ls, a]\n", 2, "role `a` includes itself", ""),
     ("roles:\n  a: [viewer]\n", 2, "`viewer` in role `a` is neither an action nor a role", ""),
-    ("roles:\n  a: [image.rm:own]\n", 2, "`:own` applies only to actions on containers", ""),
+    ("roles:\n  a: [image.rm:own]\n", 2, "`:own` applies only to actions on containers and services", ""),
     ("roles:\n  a: [container.rm:mine]\n", 2, "the only suffix is `:own`", ""),
     ("members:\n  U0ABC: viewer\n  U0ABC: admin\n", 3, "`U0ABC` appears twice", "first on line 2"),
     ("members:\n  bob: viewer\n", 2, "`bob` is not a Slack user id", ""),

@@ -24,6 +24,9 @@ from bot.render.blocks import MAX_CONTAINER_ROWS, MAX_IMAGE_ROWS, progress_bar, 
 from bot.render.kit import Message
 from bot.render.text import to_text
 from bot.results import (
+    CONVERGED,
+    FAILED,
+    TIMED_OUT,
     AuditEntry,
     AuditTrail,
     ConfirmationRequest,
@@ -32,6 +35,8 @@ from bot.results import (
     ContainerTable,
     ContextRow,
     ContextTable,
+    Convergence,
+    Convergences,
     DiskContainer,
     DiskImage,
     DiskUsage,
@@ -53,6 +58,8 @@ from bot.results import (
     ImageRow,
     ImageTable,
     LogText,
+    NodeRow,
+    NodeTable,
     Notice,
     Outcome,
     Outcomes,
@@ -64,8 +71,16 @@ from bot.results import (
     Result,
     RoleSummary,
     RunDone,
+    ServiceDetails,
+    ServiceProgress,
+    ServiceRow,
+    ServiceTable,
+    StackRow,
+    StackTable,
     StatsRow,
     StatsTable,
+    TaskRow,
+    TaskTable,
     Unanswered,
 )
 from bot.secrets import MASK, mask_command_text
@@ -267,6 +282,44 @@ def policy(**changes) -> PolicySummary:
 HELP_EXECUTOR_CONTEXT = Context(engine=Engine("unix:///nonexistent/docker.sock"))  # help never calls Docker
 HELP_OVERVIEW = execute(Help(), HELP_EXECUTOR_CONTEXT)
 
+
+def service_row(index: int, **changes) -> ServiceRow:
+    row = ServiceRow(f"{index:012x}", f"web-{index}", "replicated", 2, 3, "nginx:1.25", ("*:8080→80/tcp (host)",))
+    return replace(row, **changes)
+
+
+def task_row(index: int, **changes) -> TaskRow:
+    row = TaskRow(f"{index:025x}", f"web.{index}", "nginx:1.25", "node-1", "running", "running", NOW)
+    return replace(row, **changes)
+
+
+def service_details(**changes) -> ServiceDetails:
+    details = ServiceDetails(
+        id="0123456789ab",
+        name="web",
+        image="nginx:1.25",
+        mode="replicated",
+        replicas=3,
+        command=("httpd", "-f"),
+        ports=("*:8080→80/tcp (host)",),
+        env=secret_env(),
+        labels=(("team", "ops"),),
+        resources=("memory limit 512 MiB",),
+        update_config=("parallelism 1",),
+        rollback_config=(),
+        update_status="completed: update completed",
+        created=NOW,
+        updated=NOW,
+        has_previous=True,
+        owner="U0123ABCD",
+    )
+    return replace(details, **changes)
+
+
+def convergence(outcome: str = CONVERGED, **changes) -> Convergence:
+    return replace(Convergence("web", "scaled", outcome, 3, 3, 4.2), **changes)
+
+
 EXAMPLES: dict[str, Result] = {
     "failure": Failure("unknown flag `--frob`", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
     "failure hostile": Failure(f"Docker refused: {HOSTILE}"),
@@ -433,6 +486,30 @@ EXAMPLES: dict[str, Result] = {
     "audit long commands": AuditTrail(
         tuple(audit_entry(i, "/run busybox echo " + "e" * 1500) for i in range(200)), user="U0123ABCD", limit=200
     ),
+    "services": ServiceTable(tuple(service_row(i) for i in range(5))),
+    "services none": ServiceTable(()),
+    "services none in stack": ServiceTable((), stack="demo"),
+    "services 100": ServiceTable(tuple(service_row(i, has_previous=i % 2 == 0) for i in range(100))),
+    "services hostile": ServiceTable((service_row(0, image=HOSTILE, desired=0, running=0, mode="global"),)),
+    "tasks": TaskTable("web", tuple(task_row(i) for i in range(5))),
+    "tasks none": TaskTable("web", ()),
+    "tasks failing": TaskTable("web", (task_row(1, state="rejected", error=f"No such image: {HOSTILE}" * 3),), True),
+    "tasks 500": TaskTable("web", tuple(task_row(i) for i in range(500))),
+    "service details": service_details(),
+    "service details global": service_details(replicas=None, mode="global", owner=None, labels=(), env=()),
+    "service details hostile": service_details(env=(("MOTD", HOSTILE),), command=("sh", "-c", HOSTILE)),
+    "nodes": NodeTable((NodeRow("k3r737d5yioel5h6m9bml5r7d", "vm", "Ready", "Active", "Leader", "20.10.24"),)),
+    "stacks": StackTable((StackRow("demo", 2), StackRow("shop", 5))),
+    "stacks none": StackTable(()),
+    "service progress": ServiceProgress("web", 2, 3, "update in progress"),
+    "converged": Convergences((convergence(),)),
+    "not converged": Convergences(
+        (
+            convergence(),
+            convergence(FAILED, running=2, error="No such image: nosuch:1", tasks=(task_row(1, state="rejected"),)),
+            convergence(TIMED_OUT, running=1, tasks=tuple(task_row(i, state="preparing") for i in range(200))),
+        )
+    ),
     "audit 200": AuditTrail(
         tuple(audit_entry(i, f"/run -d --name web-{i} -e DB_PASSWORD=•••• nginx") for i in range(200)),
         user=None,
@@ -536,7 +613,7 @@ def _result_types() -> set[type]:
 
 
 def test_every_result_type_has_examples_and_both_renderers() -> None:
-    types = _result_types() | {PullProgress}  # not a Result (it is sent while a pull runs), but drawn like one
+    types = _result_types() | {PullProgress, ServiceProgress}  # not Results (sent while work runs), drawn like one
     assert {type(result) for result in EXAMPLES.values()} == types
     for kind in types:
         assert to_message.dispatch(kind) is not to_message.dispatch(Result), kind

@@ -4,12 +4,14 @@ from bot.engine import (  # noqa: F401 - registers executors
     checks,
     containers,
     contexts,
+    converge,
     execs,
     follow,
     help,
     images,
     prune,
     run,
+    services,
     system,
 )
 from bot.engine.client import Engine

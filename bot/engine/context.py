@@ -14,6 +14,7 @@ class RunLimits:
     follow_seconds: float = 300.0  # `logs -f` stops by itself after this long
     memory: str | None = None  # e.g. "512m", applied to every container Shipmate creates
     cpus: float | None = None
+    converge_seconds: float = 120.0  # how long create/scale/update/rollback wait for a service's tasks
 
 
 @dataclass(frozen=True)

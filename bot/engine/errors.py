@@ -14,9 +14,20 @@ class EngineUnreachable(EngineError):
     pass
 
 
+NOT_A_MANAGER = "this engine is not a swarm manager: run `docker swarm init`, or point Shipmate at a manager"
+
+
 def _explain_api_error(error: docker.errors.APIError, subject: str) -> str:
     text = str(error.explanation or error)
     lowered = text.lower()
+    if "not a swarm manager" in lowered:
+        return NOT_A_MANAGER
+    if "name conflicts with an existing object" in lowered:
+        return f"a service named `{subject}` already exists: pick another `--name`, or update that one"
+    if "does not have a previous spec" in lowered:
+        return f"`{subject}` has no previous spec to roll back to"
+    if "update out of sequence" in lowered:
+        return f"`{subject}` was changed by someone else meanwhile: look at it again, then retry"
     if "port is already allocated" in lowered or "address already in use" in lowered:
         port = re.search(r":(\d+)(?: failed|\b)", text.split("for", 1)[-1])
         which = f"port {port.group(1)}" if port else "a requested port"
@@ -46,6 +57,8 @@ def _explain_api_error(error: docker.errors.APIError, subject: str) -> str:
             return f"no such image: `{subject}`"
         if "no such container" in lowered:
             return f"no such container: `{subject}`"
+        if lowered.startswith("service ") or "no such service" in lowered:
+            return f"no such service: `{subject}`"
         return f"not found: `{subject}`"
     if "is not running" in lowered:
         return f"`{subject}` is not running"

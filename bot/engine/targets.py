@@ -51,3 +51,33 @@ def find_containers(engine: Engine, refs: Iterable[str]) -> dict[str, ContainerF
             exact = prefixed[0] if len(prefixed) == 1 else None
         found[ref] = exact
     return found
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    id: str
+    name: str
+    owner: str | None
+    team: str | None
+
+
+def find_services(engine: Engine, refs: Iterable[str]) -> dict[str, ServiceFacts | None]:
+    """Each reference -> its service (full id, then exact name, then unique id prefix), or None: one listing call."""
+    with engine.errors("services"):
+        listing = engine.api.services()
+    services = []
+    for item in listing:
+        spec = item.get("Spec") or {}
+        labels = spec.get("Labels") or {}
+        owner, team = labels.get(OWNER_LABEL) or None, labels.get(TEAM_LABEL) or None
+        services.append(ServiceFacts(id=item["ID"], name=spec.get("Name", ""), owner=owner, team=team))
+    by_id = {facts.id: facts for facts in services}
+    by_name = {facts.name: facts for facts in services}
+    found: dict[str, ServiceFacts | None] = {}
+    for ref in refs:
+        exact = by_id.get(ref) or by_name.get(ref)
+        if exact is None:
+            prefixed = [facts for facts in services if facts.id.startswith(ref)]
+            exact = prefixed[0] if len(prefixed) == 1 else None
+        found[ref] = exact
+    return found

@@ -9,7 +9,7 @@ import shlex
 import unicodedata
 from dataclasses import replace
 
-from bot.grammar import checks, containers, contexts, images, prune, run, shipmate, system
+from bot.grammar import checks, containers, contexts, images, prune, run, services, shipmate, system
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import Command, Help
 from bot.grammar.errors import ParseError
@@ -26,6 +26,7 @@ SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
     "/ps": ("ps",),
     "/rm": ("rm",),
     "/logs": ("logs",),
+    "/service": ("service",),
 }
 
 SPECS: tuple[CommandSpec, ...] = (
@@ -35,18 +36,48 @@ SPECS: tuple[CommandSpec, ...] = (
     *prune.SPECS,
     *system.SPECS,
     *run.SPECS,
+    *services.SPECS,
     *shipmate.SPECS,
     *contexts.SPECS,
 )
 
 _BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPECS for words in spec.spellings}
 _LONGEST = max(len(words) for words in _BY_SPELLING)
-_GROUPS = {"image", "container", "system", "context"}
+_GROUPS = {"container", "context", "image", "node", "service", "stack", "system"}
 # Commands docker has and Shipmate refuses on purpose, so the answer can say so instead of "unknown".
-_REFUSED = {"attach", "cp", "build", "commit", "export", "import", "save", "load", "volume",
-            "network", "swarm", "service", "stack", "plugin", "secret", "config", "node", "login", "logout",
-            "push", "tag", "update", "kill", "pause", "unpause", "prune", "rename", "create",
-            "wait", "buildx", "compose", "trust", "checkpoint", "manifest"}  # fmt: skip
+_REFUSED = {
+    "attach",
+    "build",
+    "buildx",
+    "checkpoint",
+    "commit",
+    "compose",
+    "config",
+    "cp",
+    "create",
+    "export",
+    "import",
+    "kill",
+    "load",
+    "login",
+    "logout",
+    "manifest",
+    "network",
+    "pause",
+    "plugin",
+    "prune",
+    "push",
+    "rename",
+    "save",
+    "secret",
+    "swarm",
+    "tag",
+    "trust",
+    "unpause",
+    "update",
+    "volume",
+    "wait",
+}
 
 MAX_LENGTH = 4000
 # docker's global option, before the command: `/docker --context prod-1 ps`, `/docker -c prod-1 ps`, and for the

@@ -36,6 +36,10 @@ class Command:
         """Image references this command may pull or run (for the image allowlist)."""
         return ()
 
+    def only_owned(self, owner_filter: str) -> "Command | None":
+        """A listing narrowed to what the caller created (`:own`), given as a `label=` filter; None if no listing."""
+        return None
+
 
 @dataclass(frozen=True)
 class Help(Command):
@@ -136,6 +140,9 @@ class ContainerList(Command):
     all: bool = False
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "container.ls"
+
+    def only_owned(self, owner_filter: str) -> Self:
+        return replace(self, filters=(*self.filters, ("label", owner_filter)))
 
 
 @dataclass(frozen=True)

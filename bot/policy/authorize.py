@@ -6,13 +6,14 @@ allowlist — and only an `:own` grant on named containers costs an engine call 
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
-from bot.engine.targets import ContainerFacts
+from bot.engine.targets import ContainerFacts, ServiceFacts
 from bot.fleet.spec import IMPLICIT
-from bot.grammar.commands import Command, ContainerExec, ContainerList
+from bot.grammar.commands import Command, ContainerExec
+from bot.grammar.service_commands import ServiceCommand
 from bot.policy.images import IMAGE_ID
 from bot.policy.model import (
     ACTIONS,
@@ -30,6 +31,7 @@ from bot.results import Identity, PolicySummary, RoleSummary
 
 log = logging.getLogger(__name__)
 TargetLookup = Callable[[str, tuple[str, ...]], Mapping[str, ContainerFacts | None]]  # (engine, refs) -> facts
+ServiceLookup = Callable[[str, tuple[str, ...]], Mapping[str, ServiceFacts | None]]  # (engine, refs) -> facts
 MAX_LISTED = 6  # channels or image patterns quoted in a refusal
 
 
@@ -77,7 +79,7 @@ def channel_refusal(policy: Policy, channel_id: str) -> str | None:
     return f"Shipmate takes commands only in {where}, not in {'direct messages' if direct else 'this channel'}"
 
 
-def _owns(facts: ContainerFacts, caller: Who) -> bool:
+def _owns(facts: ContainerFacts | ServiceFacts, caller: Who) -> bool:
     same_team = not facts.team or not caller.team_id or facts.team == caller.team_id
     return facts.owner == caller.user_id and same_team
 
@@ -120,11 +122,16 @@ class PolicyAuthorizer:
     """Slack users (and `shipmate local --user`): the policy file decides."""
 
     def __init__(
-        self, source: PolicySource, groups: GroupLookup | None = None, targets: TargetLookup | None = None
+        self,
+        source: PolicySource,
+        groups: GroupLookup | None = None,
+        targets: TargetLookup | None = None,
+        services: ServiceLookup | None = None,
     ) -> None:
         self.source = source
         self.groups = groups
         self.targets = targets
+        self.services = services
 
     def _members_of(self, group: str) -> frozenset[str]:
         if self.groups is None:
@@ -189,9 +196,11 @@ class PolicyAuthorizer:
     def _own_only(self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...], engine: str) -> Decision:
         """The caller may act only on containers they started: narrow a listing, check and pin named targets."""
         run = policy.run
-        if isinstance(command, ContainerList):
-            narrowed = replace(command, filters=(*command.filters, ("label", f"{OWNER_LABEL}={caller.user_id}")))
-            return Decision(True, roles=roles, command=narrowed, run=run)
+        narrowed_listing = command.only_owned(f"{OWNER_LABEL}={caller.user_id}")
+        if narrowed_listing is not None:
+            return Decision(True, roles=roles, command=narrowed_listing, run=run)
+        if isinstance(command, ServiceCommand):
+            return self._own_services(policy, command, caller, roles, engine)
         refs = command.targets()
         if not refs:
             return Decision(True, roles=roles, run=run)
@@ -214,15 +223,49 @@ class PolicyAuthorizer:
         narrowed = command.with_targets(tuple(dict.fromkeys(to_act_on)))
         return Decision(True, roles=roles, command=narrowed, pinned=pinned, targets=found, run=run)
 
+    def _own_services(
+        self, policy: Policy, command: ServiceCommand, caller: Who, roles: tuple[str, ...], engine: str
+    ) -> Decision:
+        """The caller may act only on services they created: check the named ones and pin them to their ids."""
+        refs = command.services()
+        if not refs:
+            return Decision(True, roles=roles, run=policy.run)
+        if self.services is None:
+            return Decision(False, f"Shipmate cannot check who created these services; `{command.action}` needs it")
+        found = self.services(engine, refs)
+        pinned: dict[str, str] = {}
+        to_act_on: list[str] = []
+        for ref in refs:
+            facts = found.get(ref)
+            if facts is None:
+                to_act_on.append(ref)  # the executor answers "no such service", as docker would
+                continue
+            if not _owns(facts, caller):
+                refusal = self._not_yours(policy, command, roles, ref, facts, engine, "service")
+                return Decision(False, refusal, roles, run=policy.run)
+            pinned.setdefault(facts.id, ref)
+            to_act_on.append(facts.id)
+        narrowed = command.with_services(tuple(to_act_on))
+        return Decision(True, roles=roles, command=narrowed, pinned=pinned, run=policy.run)
+
     @staticmethod
     def _not_yours(
-        policy: Policy, command: Command, roles: tuple[str, ...], ref: str, facts: ContainerFacts, engine: str
+        policy: Policy,
+        command: Command,
+        roles: tuple[str, ...],
+        ref: str,
+        facts: ContainerFacts | ServiceFacts,
+        engine: str,
+        kind: str = "container",
     ) -> str:
-        whose = f"`{ref}` was started by {facts.owner}" if facts.owner else f"`{ref}` was not started through Shipmate"
+        verb = "started" if kind == "container" else "created"
+        whose = f"`{ref}` was {verb} by {facts.owner}" if facts.owner else f"`{ref}` was not {verb} through Shipmate"
         needed = policy.roles_granting(command.action)
         need = f"needs {' or '.join(needed)}" if needed else "is granted to no role in full"
         you = " and ".join(roles) + _on(engine)
-        return f"you are {you}; `{command.action}` on `{ref}` {need} — you may act only on containers you started, and {whose}"
+        return (
+            f"you are {you}; `{command.action}` on `{ref}` {need} — you may act only on {kind}s you {verb}, and {whose}"
+        )
 
     def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
         policy = self.source.current()

@@ -86,7 +86,8 @@ def _expand(reader: _Reader, written: Written) -> dict[str, Role]:
                     raise reader.error(node, f"`{item}`: the only suffix is `:own` (as in `{action}:own`)")
                 if colon and action not in OWNABLE:
                     raise reader.error(
-                        node, f"`{item}`: `:own` applies only to actions on containers ({', '.join(sorted(OWNABLE))})"
+                        node,
+                        f"`{item}`: `:own` applies only to actions on containers and services ({', '.join(sorted(OWNABLE))})",
                     )
                 mine[action] = mine.get(action, True) and bool(colon)
             elif item in OPEN_ACTIONS:

@@ -24,6 +24,16 @@ DOCKER_ACTIONS = (
     "container.stop",
     "container.restart",
     "container.rm",
+    "service.ls",
+    "service.ps",
+    "service.inspect",
+    "service.logs",
+    "service.create",
+    "service.scale",
+    "service.update",
+    "service.rollback",
+    "service.rm",
+    "node.ls",
     "context.ls",
     "container.stats",
     "container.top",
@@ -40,7 +50,7 @@ ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
 # Always allowed, everywhere, even without a policy: how to use Shipmate and who it thinks you are.
 OPEN_ACTIONS = frozenset({"help", "whoami"})
-# Actions on existing containers, which carry their creator's labels: the ones `:own` can narrow.
+# Actions on existing containers and services, which carry their creator's labels: the ones `:own` can narrow.
 OWNABLE = frozenset(
     {
         "container.ls",
@@ -54,6 +64,14 @@ OWNABLE = frozenset(
         "container.port",
         "container.diff",
         "container.exec",
+        "service.ls",
+        "service.ps",
+        "service.inspect",
+        "service.logs",
+        "service.scale",
+        "service.update",
+        "service.rollback",
+        "service.rm",
     }
 )
 EVERYONE = "*"
@@ -74,6 +92,11 @@ STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
         "system.events",
         "system.df",
         "system.info",
+        "service.ls",
+        "service.ps",
+        "service.inspect",
+        "service.logs",
+        "node.ls",
         "context.ls",
     ),
     "operator": (
@@ -85,6 +108,11 @@ STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
         "image.pull",
         "container.rm:own",
         "container.exec",
+        "service.create",
+        "service.scale",
+        "service.update",
+        "service.rollback",
+        "service.rm:own",
     ),
     "admin": ("*",),
 }

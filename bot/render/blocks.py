@@ -6,9 +6,10 @@ with the clicker's identity, so nothing captured when the message was drawn is t
 
 from functools import singledispatch
 
-from bot.render import kit
+from bot.render import kit, swarm_text
 from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
 from bot.render.kit import (
+    MAX_FIELDS,
     Attachment,
     Message,
     code_sections,
@@ -36,6 +37,7 @@ from bot.render.text import (
     process_lines,
     run_limits,
     run_summary,
+    service_facts,
     stats_cells,
     stats_empty,
     stats_problems,
@@ -43,12 +45,14 @@ from bot.render.text import (
     version_lines,
 )
 from bot.results import (
+    TIMED_OUT,
     AuditTrail,
     ConfirmationRequest,
     ContainerDetails,
     ContainerRow,
     ContainerTable,
     ContextTable,
+    Convergences,
     DiskUsage,
     EngineInfo,
     EngineVersion,
@@ -64,6 +68,7 @@ from bot.results import (
     ImageDetails,
     ImageTable,
     LogText,
+    NodeTable,
     Notice,
     Outcomes,
     PolicySummary,
@@ -73,7 +78,13 @@ from bot.results import (
     PullProgress,
     Result,
     RunDone,
+    ServiceDetails,
+    ServiceProgress,
+    ServiceRow,
+    ServiceTable,
+    StackTable,
     StatsTable,
+    TaskTable,
 )
 from bot.secrets import masked
 
@@ -82,6 +93,7 @@ BUTTON_ACTION_PREFIX = "shipmate.command"
 CONFIRM_ACTION = "shipmate.confirm"
 CANCEL_ACTION = "shipmate.cancel"
 MAX_CONTAINER_ROWS = 20  # two blocks each (row + buttons) under the 50-block limit
+MAX_SERVICE_ROWS = 20
 MAX_IMAGE_ROWS = 100
 INLINE_OUTPUT_LINES = 40
 MAX_POLICY_ROLES = 30
@@ -562,6 +574,118 @@ def _follow(result: FollowedLogs) -> Message:
             )
         )
     return Message(text=title, blocks=blocks)
+
+
+# -- swarm ----------------------------------------------------------------------------
+
+
+def service_buttons(row: ServiceRow) -> dict:
+    """Tasks, Logs, Scale +1/−1 (replicated services), Rollback (when there is a previous spec)."""
+    buttons = [
+        command_button("📋 Tasks", f"service ps {row.name}"),
+        command_button("📜 Logs", f"service logs {row.name}"),
+    ]
+    if row.mode == "replicated":
+        buttons.append(command_button("➕ Scale +1", f"service scale {row.name}={row.desired + 1}"))
+        if row.desired > 0:
+            buttons.append(command_button("➖ Scale −1", f"service scale {row.name}={row.desired - 1}"))
+    if row.has_previous:
+        buttons.append(command_button("↩️ Rollback", f"service rollback {row.name}"))
+    return kit.actions(f"service:{row.name}", *buttons)
+
+
+def _service_emoji(row: ServiceRow) -> str:
+    if row.desired == 0:
+        return "⚪"
+    return "🟢" if row.running >= row.desired else ("🟡" if row.running else "🔴")
+
+
+@to_message.register
+def _services(result: ServiceTable) -> Message:
+    if not result.rows:
+        text = f"no services in stack `{result.stack}`" if result.stack else "no services"
+        return Message(text=text, blocks=[section(escape(text))])
+    shown = result.rows[:MAX_SERVICE_ROWS]
+    lines = swarm_text.service_lines(ServiceTable(shown))
+    count = len(result.rows)
+    where = f" in stack `{escape(result.stack)}`" if result.stack else ""
+    title = f"{count} service{'s' * (count != 1)}{where}"
+    blocks = [section(f"*{title}*"), section(f"`{escape(lines[0])}`")]
+    for row, line in zip(shown, lines[1:], strict=True):
+        blocks.append(section(f"{_service_emoji(row)} `{escape(line)}`"))
+        blocks.append(service_buttons(row))
+    if count > len(shown):
+        blocks.append(context(f"… and {count - len(shown)} more: narrow with `/service ls -f name=…`"))
+    return Message(text=title.replace("`", ""), blocks=blocks)
+
+
+def _table_message(title: str, lines: list[str], empty: str) -> Message:
+    if len(lines) <= 1:
+        return Message(text=empty, blocks=[section(escape(empty))])
+    blocks, shown = code_sections("\n".join(lines), max_blocks=10, keep="head")
+    hidden = len(lines) - shown
+    notes = [context(f"… and {hidden} more")] if hidden > 0 else []
+    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *blocks, *notes])
+
+
+@to_message.register
+def _tasks(result: TaskTable) -> Message:
+    count = len(result.rows)
+    title = f"{count} task{'s' * (count != 1)} of {result.subject}"
+    return _table_message(title, swarm_text.task_lines(result), f"no tasks for {result.subject}")
+
+
+@to_message.register
+def _nodes(result: NodeTable) -> Message:
+    count = len(result.rows)
+    return _table_message(f"{count} node{'s' * (count != 1)}", swarm_text.node_lines(result), "no nodes")
+
+
+@to_message.register
+def _stacks(result: StackTable) -> Message:
+    count = len(result.rows)
+    return _table_message(f"{count} stack{'s' * (count != 1)}", swarm_text.stack_lines(result), "no stacks")
+
+
+@to_message.register
+def _service(result: ServiceDetails) -> Message:
+    pairs = [(label, escape(value)) for label, value in service_facts(result)]
+    owner = [("Owner", f"<@{result.owner}>")] if result.owner else []
+    pairs = [pair for pair in pairs if pair[0] != "Owner"]
+    blocks = [
+        header(f"🐳 {result.name}"),
+        fields(pairs[:5]),
+        fields([*pairs[5:], *owner][:MAX_FIELDS]),
+        section("*Env*"),
+        *_pairs(result.env, max_blocks=2),
+    ]
+    if result.labels:
+        blocks += [section("*Labels*"), *_pairs(result.labels, max_blocks=1)]
+    desired = result.replicas or 0
+    row = ServiceRow(
+        result.id, result.name, result.mode, 0, desired, result.image, (), has_previous=result.has_previous
+    )
+    blocks.append(service_buttons(row))
+    return Message(text=f"service {result.name}: {result.image}", blocks=blocks)
+
+
+@to_message.register
+def _service_progress(result: ServiceProgress) -> Message:
+    line = f"⏳ *{escape(result.service)}*: {result.running}/{result.desired} running …"
+    blocks = [section(line), *([context(escape(result.note))] if result.note else [])]
+    return Message(text=to_text(result), blocks=blocks)
+
+
+@to_message.register
+def _convergences(result: Convergences) -> Message:
+    blocks = []
+    for item in result.items[:MAX_SERVICE_ROWS]:
+        icon = "✅" if item.ok else ("⏱️" if item.outcome == TIMED_OUT else "❌")
+        blocks.append(section(f"{icon} {escape(swarm_text.convergence_line(item))}"))
+        if item.tasks:
+            table, _ = code_sections("\n".join(swarm_text.task_lines(TaskTable(item.service, item.tasks))), 1, "head")
+            blocks += table
+    return Message(text=to_text(result), blocks=blocks, is_error=not result.all_ok)
 
 
 # -- several engines ----------------------------------------------------------------

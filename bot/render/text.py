@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from functools import singledispatch
 
+from bot.render import swarm_text
 from bot.render.format import ago, aligned, binary_size, decimal_size, size, state_emoji
 from bot.results import (
     AuditTrail,
@@ -10,6 +11,7 @@ from bot.results import (
     ContainerDetails,
     ContainerTable,
     ContextTable,
+    Convergences,
     DiskUsage,
     EngineInfo,
     EngineVersion,
@@ -26,6 +28,7 @@ from bot.results import (
     ImageDetails,
     ImageTable,
     LogText,
+    NodeTable,
     Notice,
     Outcomes,
     PolicySummary,
@@ -35,8 +38,13 @@ from bot.results import (
     PullProgress,
     Result,
     RunDone,
+    ServiceDetails,
+    ServiceProgress,
+    ServiceTable,
+    StackTable,
     StatsRow,
     StatsTable,
+    TaskTable,
 )
 from bot.secrets import masked
 
@@ -413,6 +421,65 @@ def info_pairs(result: EngineInfo) -> list[tuple[str, str]]:
     ]
 
 
+# -- swarm ----------------------------------------------------------------------------
+
+
+@to_text.register
+def _services(result: ServiceTable) -> str:
+    if not result.rows:
+        return f"no services in stack {result.stack}" if result.stack else "no services"
+    return "\n".join(swarm_text.service_lines(result))
+
+
+@to_text.register
+def _tasks(result: TaskTable) -> str:
+    return "\n".join(swarm_text.task_lines(result)) if result.rows else f"no tasks for {result.subject}"
+
+
+@to_text.register
+def _nodes(result: NodeTable) -> str:
+    return "\n".join(swarm_text.node_lines(result))
+
+
+@to_text.register
+def _stacks(result: StackTable) -> str:
+    return "\n".join(swarm_text.stack_lines(result)) if result.rows else "no stacks"
+
+
+@to_text.register
+def _service_progress(result: ServiceProgress) -> str:
+    return swarm_text.progress_line(result)
+
+
+@to_text.register
+def _convergences(result: Convergences) -> str:
+    lines = []
+    for item in result.items:
+        lines.append(swarm_text.convergence_line(item))
+        if item.tasks:
+            lines += [f"  {line}" for line in swarm_text.task_lines(TaskTable(item.service, item.tasks))]
+    return "\n".join(lines)
+
+
+def service_facts(result: ServiceDetails) -> list[tuple[str, str]]:
+    """label/value pairs of `service inspect`, shared by both renderers."""
+    replicas = "global" if result.replicas is None else f"replicated, {result.replicas} replicas"
+    return [
+        ("Image", result.image),
+        ("Mode", replicas),
+        ("ID", result.id),
+        ("Command", " ".join(result.command) or "—"),
+        ("Ports", ", ".join(result.ports) or "—"),
+        ("Resources", ", ".join(result.resources) or "no limits"),
+        ("Update config", ", ".join(result.update_config) or "docker's defaults"),
+        ("Rollback config", ", ".join(result.rollback_config) or "docker's defaults"),
+        ("Update status", result.update_status or "never updated"),
+        ("Created", ago(result.created)),
+        ("Updated", ago(result.updated)),
+        *([("Owner", result.owner)] if result.owner else []),
+    ]
+
+
 @to_text.register
 def _info(result: EngineInfo) -> str:
     return "\n".join(["Server:", *(f" {label}: {value}" for label, value in info_pairs(result))])
@@ -496,6 +563,15 @@ def follow_title(result: FollowedLogs) -> str:
 @to_text.register
 def _follow(result: FollowedLogs) -> str:
     return "\n".join([follow_title(result), *([result.text.rstrip("\n")] if result.text else [])])
+
+
+@to_text.register
+def _service(result: ServiceDetails) -> str:
+    lines = [f"Service {result.name}"]
+    lines += [f"{label + ':':<17}{value}" for label, value in service_facts(result)]
+    lines += _pairs_block("Env", result.env)
+    lines += _pairs_block("Labels", result.labels)
+    return "\n".join(lines)
 
 
 # -- several engines ----------------------------------------------------------------
