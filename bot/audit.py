@@ -31,6 +31,7 @@ CONFIRMED = "confirmed"  # done after a Confirm click
 CANCELLED = "cancelled"
 REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
 INVALID = "invalid"  # the text did not parse
+ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -56,6 +57,21 @@ CREATE TABLE IF NOT EXISTS used_confirmations (
     at REAL NOT NULL,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alert_claims (
+    key TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_incidents (
+    key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    opened_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    count INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    resolved INTEGER NOT NULL
+);
 """
 _COLUMNS = (
     "at",
@@ -75,6 +91,17 @@ _INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * l
 BATCH = 200
 MAX_DETAIL = 500
 NONCE_GRACE_SECONDS = 300  # used nonces outlive their token by this much (clock skew between replicas)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One alert message and the occurrences it stands for (flapping updates it instead of posting again)."""
+
+    channel: str
+    opened_at: float
+    count: int
+    ts: str  # the message's ts; "" while the replica that opened it is still posting
+    alert: str  # what the message shows, as JSON, so any replica can redraw it
 
 
 @dataclass(frozen=True)
@@ -266,3 +293,60 @@ class AuditLog:
                 return None
             row = self._direct.execute("SELECT state FROM used_confirmations WHERE nonce = ?", (nonce,)).fetchone()
         return row[0] if row else state
+
+    # -- alerts ---------------------------------------------------------------------
+
+    def claim_alert(self, key: str, expires_at: float) -> bool:
+        """Claim one event's alert for this process, atomically: True for the first claim across replicas."""
+        now = time.time()
+        with self._direct_lock:
+            self._direct.execute("DELETE FROM alert_claims WHERE expires_at < ?", (now,))
+            return bool(
+                self._direct.execute(
+                    "INSERT OR IGNORE INTO alert_claims (key, at, expires_at) VALUES (?, ?, ?)", (key, now, expires_at)
+                ).rowcount
+            )
+
+    def open_incident(self, key: str, channel: str, now: float, window: float) -> bool:
+        """Open an incident unless one is open and younger than `window`: True when this call opened it (post a
+        message), False when there is one to update."""
+        with self._direct_lock:
+            return bool(
+                self._direct.execute(
+                    "INSERT INTO alert_incidents (key, channel, opened_at, last_at, count, ts, alert, resolved)"
+                    " VALUES (?, ?, ?, ?, 1, '', '', 0) ON CONFLICT (key) DO UPDATE SET opened_at = excluded.opened_at,"
+                    " last_at = excluded.last_at, count = 1, ts = '', alert = '', resolved = 0"
+                    " WHERE alert_incidents.resolved = 1 OR alert_incidents.opened_at < ?",
+                    (key, channel, now, now, now - window),
+                ).rowcount
+            )
+
+    def incident(self, key: str) -> Incident | None:
+        with self._direct_lock:
+            row = self._direct.execute(
+                "SELECT channel, opened_at, count, ts, alert FROM alert_incidents WHERE key = ?", (key,)
+            ).fetchone()
+        return Incident(*row) if row else None
+
+    def incident_posted(self, key: str, ts: str, alert: str) -> None:
+        with self._direct_lock:
+            self._direct.execute("UPDATE alert_incidents SET ts = ?, alert = ? WHERE key = ?", (ts, alert, key))
+
+    def repeat_incident(self, key: str, now: float) -> int:
+        """Count one more occurrence of an open incident; its new count (0 when there is none open)."""
+        with self._direct_lock:
+            row = self._direct.execute(
+                "UPDATE alert_incidents SET count = count + 1, last_at = ? WHERE key = ? AND resolved = 0 RETURNING count",
+                (now, key),
+            ).fetchone()
+        return row[0] if row else 0
+
+    def resolve_incident(self, key: str) -> Incident | None:
+        """Mark an open incident resolved, once: the incident when this call resolved it."""
+        with self._direct_lock:
+            row = self._direct.execute(
+                "UPDATE alert_incidents SET resolved = 1 WHERE key = ? AND resolved = 0 AND ts != ''"
+                " RETURNING channel, opened_at, count, ts, alert",
+                (key,),
+            ).fetchone()
+        return Incident(*row) if row else None

@@ -68,6 +68,24 @@ def _beside_dotenv(name: str, default: str) -> Path:
     return (found.parent if found else Path.cwd()) / default
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh]?)$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def _duration(name: str, default: float, low: float, high: float) -> float:
+    """Seconds from `90`, `90s`, `10m` or `1h`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    match = _DURATION.match(raw.lower())
+    if not match:
+        raise ConfigError(f"{name}={raw!r} is not a duration: write e.g. 10m, 90s or 1h")
+    value = float(match[1]) * _DURATION_UNITS[match[2]]
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw} is out of range ({low:g}–{high:g} seconds)")
+    return value
+
+
 MIN_SECRET_LENGTH = 16
 
 
@@ -95,6 +113,9 @@ class CoreSettings:
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
+    alerts_path: Path = Path("alerts.yml")  # alert rules; the watcher runs only when the file exists
+    alert_window: float = 600  # seconds in which a repeat updates the first alert instead of posting again
+    alert_settle: float = 30  # seconds a container started again must stay up for its crash alert to be resolved
 
     @classmethod
     def from_env(cls) -> "CoreSettings":
@@ -106,6 +127,9 @@ class CoreSettings:
             audit_db=_beside_dotenv("SHIPMATE_AUDIT_DB", "shipmate-audit.db"),
             confirm_secret=_confirm_secret(),
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
+            alerts_path=_beside_dotenv("SHIPMATE_ALERTS", "alerts.yml"),
+            alert_window=_duration("SHIPMATE_ALERT_WINDOW", 600, 0, 86400),
+            alert_settle=_duration("SHIPMATE_ALERT_SETTLE", 30, 1, 3600),
         )
 
 

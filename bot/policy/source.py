@@ -11,6 +11,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bot.policy.model import Policy
 
@@ -85,7 +86,11 @@ class PolicySource:
         log.info("policy reloaded from %s", self.path)
 
 
-_watched: "weakref.WeakSet[PolicySource]" = weakref.WeakSet()
+class Reloadable(Protocol):
+    def request_reload(self) -> None: ...
+
+
+_watched: "weakref.WeakSet[Reloadable]" = weakref.WeakSet()
 
 
 def _on_sighup(signum: int, frame: object) -> None:
@@ -93,8 +98,8 @@ def _on_sighup(signum: int, frame: object) -> None:
         source.request_reload()
 
 
-def reload_on_sighup(source: PolicySource) -> None:
-    """Make SIGHUP reload `source` (only the main thread may install signal handlers; elsewhere mtime suffices)."""
+def reload_on_sighup(source: Reloadable) -> None:
+    """Make SIGHUP reload `source` (the policy, the alert rules) (only the main thread may install signal handlers; elsewhere mtime suffices)."""
     _watched.add(source)
     if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGHUP, _on_sighup)

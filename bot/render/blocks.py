@@ -19,8 +19,9 @@ from bot.render.kit import (
     header,
     section,
 )
-from bot.render.text import audit_table, run_limits, run_summary, to_text
+from bot.render.text import alert_headline, audit_table, run_limits, run_summary, to_text
 from bot.results import (
+    Alert,
     AuditTrail,
     ConfirmationRequest,
     ContainerDetails,
@@ -364,3 +365,48 @@ def _audit(result: AuditTrail) -> Message:
     hidden = len(result.entries) - (lines_shown - 1)  # the first line is the header
     notes = [context(f"… and {hidden} more")] if hidden > 0 else []
     return Message(text=title, blocks=[section(f"*{escape(title)}*"), *table, *notes])
+
+
+ALERT_EMOJI = {"die": "🚨", "oom": "🚨", "unhealthy": "🩺", "restart": "🔁", "kill": "🔪", "stop": "⏹️", "start": "▶️"}
+MAX_ALERT_LOG_BLOCKS = 2
+
+
+def alert_buttons(result: Alert) -> dict:
+    """Logs / Restart / Inspect, and Remove for a container that is no longer running; checked as the clicker."""
+    name = result.container
+    buttons = [
+        command_button("📜 Logs", f"logs {name}"),
+        command_button("🔄 Restart", f"restart {name}"),
+        command_button("🔍 Inspect", f"container inspect {name}"),
+    ]
+    if result.state not in ("running", "restarting", "paused"):
+        buttons.append(command_button("🗑️ Remove", f"rm {name}", "danger"))
+    return kit.actions(f"alert:{name}", *buttons)
+
+
+@to_message.register
+def _alert(result: Alert) -> Message:
+    headline = alert_headline(result)
+    icon = "" if result.resolved else f"{ALERT_EMOJI.get(result.kind, '✅')} "
+    mention = f"{result.mention} " if result.mention and not result.resolved else ""
+    stamp = result.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    blocks = [
+        section(f"{mention}{icon}*{escape(headline)}*"),
+        fields(
+            [
+                ("Engine", f"`{escape(result.engine)}`"),
+                ("Container", f"`{escape(result.container)}` `{result.short_id}`"),
+                ("Image", f"`{escape(result.image)}`" if result.image else "—"),
+                ("When", stamp),
+                ("State", f"{state_emoji(result.state)} {result.state}" if result.state else "gone"),
+                ("Restarts", str(result.restart_count) if result.restart_count is not None else "—"),
+            ]
+        ),
+    ]
+    if result.log_lines:
+        blocks.append(context(f"last {result.log_lines} log lines"))
+        blocks += code_sections(result.logs or "(no output)", max_blocks=MAX_ALERT_LOG_BLOCKS)[0]
+    if result.state:
+        blocks.append(alert_buttons(result))
+    # The mention lives in the blocks (it notifies from there); the fallback text is escaped, so it stays out of it.
+    return Message(text=f"{icon}{headline}", blocks=blocks)

@@ -4,6 +4,7 @@ from functools import singledispatch
 
 from bot.render.format import ago, aligned, size, state_emoji
 from bot.results import (
+    Alert,
     AuditTrail,
     ConfirmationRequest,
     ContainerDetails,
@@ -236,3 +237,33 @@ def _audit(result: AuditTrail) -> str:
     if not result.entries:
         return f"no audit records{whose}"
     return "\n".join([f"latest {len(result.entries)} audit records{whose}, newest first", *audit_table(result)])
+
+
+def alert_headline(result: Alert) -> str:
+    """`web1 died with exit code 3`, `web1 died 4 times in 6 min, last exit code 3`, `✅ … (resolved: …)`."""
+    what = result.what
+    if result.count > 1:
+        span = ""
+        if result.first_at is not None:
+            minutes = max(1, round((result.at - result.first_at).total_seconds() / 60))
+            span = f" in {minutes} min"
+        verb, _, rest = what.partition(" ")
+        if result.kind == "die":
+            what = f"died {result.count} times{span}, last {rest.removeprefix('with ')}"
+        else:
+            what = f"{verb} {result.count} times{span}" + (f", last {rest}" if rest else "")
+    line = f"{result.container} {what}"
+    return f"✅ resolved: {line} — {result.resolved}" if result.resolved else line
+
+
+@to_text.register
+def _alert(result: Alert) -> str:
+    lines = [
+        alert_headline(result),
+        f"engine: {result.engine}   image: {result.image}   id: {result.short_id}",
+        f"when: {result.at.strftime('%Y-%m-%d %H:%M:%S')} UTC   state: {result.state or 'gone'}"
+        + (f"   restarts: {result.restart_count}" if result.restart_count is not None else ""),
+    ]
+    if result.log_lines:
+        lines += [f"last {result.log_lines} log lines:", result.logs.rstrip("\n") or "(no output)"]
+    return "\n".join(lines)

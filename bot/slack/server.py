@@ -22,9 +22,11 @@ SHUTDOWN_GRACE_SECONDS = 5
 
 
 def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
+    from bot.slack.alerts import ChannelAlerts
     from bot.slack.audit_channel import AuditChannelSink
+    from bot.slack.delivery import Delivery
     from bot.slack.groups import SlackGroups
-    from bot.wiring import make_dispatcher
+    from bot.wiring import make_dispatcher, start_alerts
 
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
     client = web_client(slack.bot_token, slack.api_url)
@@ -43,7 +45,11 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     except (BoltError, SlackClientError, OSError) as error:  # Bolt checks the token with auth.test at start-up
         dispatcher.close()
         raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
-    return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools)
+    assert dispatcher.audit is not None
+    # One engine today, named "default": each engine given gets its own watcher.
+    engines = {"default": dispatcher.engine}
+    alerts = start_alerts(core, dispatcher.audit, engines, ChannelAlerts(Delivery(client, slack.reads_in_channel)))
+    return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools, alerts=alerts)
 
 
 def _stop(runtime: SlackRuntime) -> None:
@@ -180,6 +186,10 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings) -> int:
 def run_server(mode: str, host: str | None, port: int | None) -> int:
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
+    if core.alerts_path.exists():  # a broken alerts file stops start-up here, with its line, before any server
+        from bot.alerts.load import load_alerts
+
+        load_alerts(core.alerts_path)
     if mode == "socket":
         return _serve_socket(core, slack)
     return _serve_http(core, slack, host or "0.0.0.0", port or 3000)

@@ -1,0 +1,153 @@
+"""alerts.yml -> AlertRules, checked key by key; every mistake is one AlertsError naming the file and line.
+
+The node-tree reader of the policy file is reused, so both files report mistakes the same way.
+"""
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from bot.alerts.rules import EVENT_KINDS, MAX_LOG_LINES, AlertRule, AlertRules
+from bot.config import ConfigError
+from bot.policy.load import _CHANNEL, _NULL, _Reader, _suggest, _yaml_error
+
+RULE_KEYS = ("channel", "events", "containers", "labels", "engines", "mention", "logs")
+# <!subteam^S…> (a user group), <@U…> (a person), <!here>, <!channel>; several may be given, space-separated.
+_MENTION = re.compile(r"^(?:<!subteam\^S[A-Z0-9]+(?:\|[^>]*)?>|<@[UW][A-Z0-9]+>|<!here>|<!channel>)(?:\s+|$)")
+_GLOB = re.compile(r"^[A-Za-z0-9_.*?\[\]!/-]+$")
+
+
+class AlertsError(ConfigError):
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{path}, line {line}: {message}" if line else f"{path}: {message}")
+
+
+class _AlertsReader(_Reader):
+    def error(self, node: yaml.Node | None, message: str) -> AlertsError:  # type: ignore[override]
+        return AlertsError(self.path, node.start_mark.line + 1 if node is not None else None, message)
+
+
+def _globs(reader: _AlertsReader, node: yaml.Node, key: str, example: str) -> tuple[str, ...]:
+    patterns = []
+    for item in reader.sequence(node, f"`{key}`", f"{key}: [{example}]"):
+        pattern = reader.string(item, f"an entry of `{key}`")
+        if not _GLOB.match(pattern):
+            raise reader.error(
+                item, f"`{pattern}` is not a name pattern: use letters, digits, `-_.` and `*`, e.g. {example}"
+            )
+        patterns.append(pattern)
+    if not patterns:
+        raise reader.error(node, f"`{key}` is empty: list at least one pattern, or remove the key for every one")
+    return tuple(patterns)
+
+
+def _events(reader: _AlertsReader, node: yaml.Node) -> frozenset[str]:
+    kinds = []
+    for item in reader.sequence(node, "`events`", "events: [die, oom, unhealthy]"):
+        kind = reader.string(item, "an event")
+        if kind not in EVENT_KINDS:
+            raise reader.error(
+                item, f"unknown event `{kind}`: the events are {', '.join(EVENT_KINDS)}{_suggest(kind, EVENT_KINDS)}"
+            )
+        kinds.append(kind)
+    if not kinds:
+        raise reader.error(node, "`events` is empty: list what to alert on, e.g. `events: [die, oom, unhealthy]`")
+    return frozenset(kinds)
+
+
+def _labels(reader: _AlertsReader, node: yaml.Node) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for key, _key_node, value in reader.mapping(node, "`labels`"):
+        if not isinstance(value, yaml.ScalarNode) or value.tag == _NULL:
+            raise reader.error(value, f"label `{key}` needs a value, e.g. `labels: {{{key}: payments}}`")
+        pairs.append((key, str(value.value)))
+    return tuple(pairs)
+
+
+def _logs(reader: _AlertsReader, node: yaml.Node) -> int:
+    raw = node.value if isinstance(node, yaml.ScalarNode) else ""
+    if not (isinstance(raw, str) and raw.isdigit() and int(raw) <= MAX_LOG_LINES):
+        raise reader.error(node, f"`logs` must be a number of lines from 0 to {MAX_LOG_LINES}, not `{raw}`")
+    return int(raw)
+
+
+def _rule(reader: _AlertsReader, node: yaml.Node) -> AlertRule:
+    if not isinstance(node, yaml.MappingNode):
+        raise reader.error(node, "each alert must be a mapping, e.g. `- channel: C0ALERTS`")
+    values: dict[str, object] = {}
+    for key, key_node, value in reader.mapping(node, "an alert"):
+        if key not in RULE_KEYS:
+            raise reader.error(
+                key_node, f"unknown key `{key}`: an alert has {', '.join(RULE_KEYS)}{_suggest(key, RULE_KEYS)}"
+            )
+        if key == "channel":
+            channel = reader.string(value, "`channel`")
+            if not _CHANNEL.match(channel):
+                raise reader.error(
+                    value, f"`{channel}` is not a channel id (C… or G…): copy it from the channel's About tab"
+                )
+            values[key] = channel
+        elif key == "events":
+            values[key] = _events(reader, value)
+        elif key == "containers":
+            values[key] = _globs(reader, value, key, '"web*", "api-*"')
+        elif key == "engines":
+            values[key] = _globs(reader, value, key, '"prod-*"')
+        elif key == "labels":
+            values[key] = _labels(reader, value)
+        elif key == "mention":
+            mention = reader.string(value, "`mention`").strip()
+            rest = mention
+            while rest and (match := _MENTION.match(rest)):
+                rest = rest[match.end() :]
+            if not mention or rest:
+                raise reader.error(
+                    value,
+                    f'`{mention}` is not a mention: write e.g. "<!subteam^S0ONCALL>", "<@U0123ABCD>" or "<!here>"',
+                )
+            values[key] = mention
+        else:
+            values[key] = _logs(reader, value)
+    if "channel" not in values:
+        raise reader.error(node, "this alert has no `channel`: write e.g. `channel: C0ALERTS`")
+    return AlertRule(line=node.start_mark.line + 1, **values)  # type: ignore[arg-type]
+
+
+def parse_alerts(text: str, path: Path) -> AlertRules:
+    reader = _AlertsReader(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        problem = _yaml_error(path, error)
+        raise AlertsError(path, problem.line, problem.message) from None
+    if root is None:
+        raise AlertsError(path, None, "the file is empty: see alerts.example.yml for what to write")
+    entries = reader.mapping(root, "the alerts file")
+    for key, key_node, _value in entries:
+        if key != "alerts":
+            raise reader.error(
+                key_node, f"unknown key `{key}`: the file has one key, `alerts`{_suggest(key, ['alerts'])}"
+            )
+    if not entries:
+        raise AlertsError(path, None, "the file has no `alerts` list")
+    node = entries[0][2]
+    if node.tag == _NULL:
+        raise reader.error(node, "`alerts` is empty: list at least one alert, e.g. `- channel: C0ALERTS`")
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.error(node, "`alerts` must be a list of alerts, each starting with `- channel: C…`")
+    rules = tuple(_rule(reader, item) for item in node.value)
+    return AlertRules(path=path, rules=rules, loaded_at=datetime.now(UTC))
+
+
+def load_alerts(path: Path) -> AlertRules:
+    """Read and check an alerts file. Raises AlertsError (a ConfigError) naming the line of the first mistake."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AlertsError(path, None, "is not UTF-8 text") from None
+    except OSError as error:
+        raise AlertsError(path, None, f"cannot be read ({error.strerror or error})") from None
+    return parse_alerts(text, path)
