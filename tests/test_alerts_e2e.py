@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,11 @@ def test_an_unhealthy_container_is_alerted_with_its_check_output_and_resolved_wh
 ) -> None:
     alert_bot()
     check = {
-        "test": ["CMD-SHELL", "test -f /tmp/ok || { echo not ready yet; exit 1; }"],
+        "test": ["CMD-SHELL", "test -f /ok || { echo not ready yet; exit 1; }"],
         "interval": 300_000_000,
         "retries": 1,
     }
-    run(api, "sick1", "sleep 3; touch /tmp/ok; sleep 60", healthcheck=check)
+    run(api, "sick1", "sleep 3; touch /ok; sleep 60", healthcheck=check)
     message = posted_about(slack, "sick1")
     assert message["text"] == "🩺 sick1 unhealthy: not ready yet"
     resolved = slack.wait_for(lambda: updates(slack) and updates(slack)[-1], timeout=20)
@@ -149,10 +150,14 @@ def test_dockerd_restarting_loses_no_crash_and_alerts_no_shutdown(
     bot = alert_bot()
     run(api, "web1", "trap 'exit 3' TERM; sleep 600 & wait")  # its stop by dockerd's shutdown exits 3: not a crash
     clean_engine.stop_daemon()
+    wait_until(lambda: "the engine closed its event stream" in bot.log_text(), 10, "the watcher to notice")
+    time.sleep(4)  # down long enough for the watcher's backoff to grow past 2 s
     clean_engine.start_daemon()
     gap = clean_engine.api()
     try:
-        run(gap, "gap1", "exit 5")  # most likely before the watcher is back (its backoff has grown meanwhile)
+        run(gap, "gap1", "exit 5")
+        gap.wait("gap1", timeout=10)
+        assert "reconnected" not in bot.log_text()  # the crash came while the watcher was still away
         wait_until(lambda: "events of engine default: reconnected" in bot.log_text(), 30, "the watcher to reconnect")
         run(gap, "crash9", "exit 6")
         posted_about(slack, "gap1")
