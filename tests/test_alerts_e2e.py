@@ -45,8 +45,8 @@ def alert_bot(bot_server: Callable[..., BotProcess], tmp_path: Path) -> Callable
     alerts = tmp_path / "settings" / "alerts.yml"
     alerts.write_text(RULES)
 
-    def start(**env: str) -> BotProcess:
-        bot = bot_server(**settings, SHIPMATE_ALERTS=str(alerts), SHIPMATE_ALERT_SETTLE="2", **env)
+    def start(mode: str = "serve", **env: str) -> BotProcess:
+        bot = bot_server(mode, **settings, SHIPMATE_ALERTS=str(alerts), SHIPMATE_ALERT_SETTLE="2", **env)
         wait_until(lambda: WATCHING in bot.log_text(), 20, "the watcher to start")
         return bot
 
@@ -173,17 +173,19 @@ def test_dockerd_restarting_loses_no_crash_and_alerts_no_shutdown(
 def test_two_bots_on_one_audit_database_post_each_crash_once(
     alert_bot: Callable[..., BotProcess], api: docker.APIClient, slack: SlackStandin, tmp_path: Path
 ) -> None:
-    first, second = alert_bot(), alert_bot()
+    first, second = alert_bot(), alert_bot("socket")  # HTTP and Socket Mode both watch
     for index in range(5):
         run(api, f"crash{index}", f"exit {10 + index}")
     for index in range(5):
         posted_about(slack, f"crash{index}")
-    records = lambda: [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]  # noqa: E731
-    wait_until(lambda: len(records()) >= 5, 10, "five alert records")
+    # Each crash was seen by both: one posted it, the other found it claimed.
+    lost = lambda: sum(bot.log_text().count("claimed by another replica") for bot in (first, second))  # noqa: E731
+    wait_until(lambda: lost() == 5, 15, "the other replica to find each crash claimed")
     assert sorted(body["text"] for body in posts(slack)) == [
         f"🚨 crash{i} died with exit code {10 + i}" for i in range(5)
     ]
-    assert second.running and first.running
+    records = [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]
+    assert sorted(r["command"] for r in records) == [f"alert die crash{i}" for i in range(5)]
 
 
 def test_the_logs_button_of_an_alert_answers_the_clicker(

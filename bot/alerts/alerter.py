@@ -137,13 +137,14 @@ class Alerter:
         resolved_channels: set[str] = set()
         if event.kind == "healthy":
             resolved_channels = self._resolve(event, rules, "healthy again")
-        elif event.kind in ("start", "restart"):
+        elif event.kind in ("start", "restart") and self._may_resolve(event, rules):
             self._after_settling(event)
         for rule in rules.matching(event.engine, event.kind, event.name, event.labels):
             if rule.channel in resolved_channels:
                 continue  # the recovery marked the alert resolved instead of a new post
             if not self.store.claim_alert(f"{event.engine}:{event.key}:{rule.channel}", time.time() + CLAIM_SECONDS):
-                continue  # another replica has it, or this one did before a replay
+                log.info("%s of %s for %s: claimed by another replica", event.kind, event.name, rule.channel)
+                continue
             self._alert(event, rule)
 
     def _incident_key(self, event: ContainerEvent, kind: str, channel: str) -> str:
@@ -205,7 +206,7 @@ class Alerter:
             state=state,
             restart_count=data.get("RestartCount") if data else None,
             logs=logs,
-            log_lines=rule.logs,
+            log_lines=rule.logs if data else 0,  # a container removed since has no logs to show
             mention=rule.mention,
         )
 
@@ -224,6 +225,14 @@ class Alerter:
                 self._audit(rule.channel, alert, "marked resolved", ok=ok)
                 channels.add(rule.channel)
         return channels
+
+    def _may_resolve(self, event: ContainerEvent, rules: AlertRules) -> bool:
+        """Whether this container has a crash alert that its start could resolve."""
+        return any(
+            self.store.incident(self._incident_key(event, kind, rule.channel)) is not None
+            for kind in RESOLVES[event.kind]
+            for rule in rules.matching(event.engine, kind, event.name, event.labels)
+        )
 
     def _after_settling(self, event: ContainerEvent) -> None:
         """Resolve the crash alerts of a container that was started again, if it is still up after `settle`."""

@@ -247,11 +247,13 @@ def alert_headline(result: Alert) -> str:
         if result.first_at is not None:
             minutes = max(1, round((result.at - result.first_at).total_seconds() / 60))
             span = f" in {minutes} min"
-        verb, _, rest = what.partition(" ")
+        times = f"{result.count} times{span}"
         if result.kind == "die":
-            what = f"died {result.count} times{span}, last {rest.removeprefix('with ')}"
+            what = f"died {times}, last {what.removeprefix('died with ')}"
+        elif result.kind == "unhealthy":
+            what = f"unhealthy {times}, last: {what.removeprefix('unhealthy: ')}"
         else:
-            what = f"{verb} {result.count} times{span}" + (f", last {rest}" if rest else "")
+            what = f"{what} ({times})"
     line = f"{result.container} {what}"
     return f"✅ resolved: {line} — {result.resolved}" if result.resolved else line
 
