@@ -109,8 +109,10 @@ def test_a_crash_is_posted_once_with_its_name_exit_code_and_masked_log_tail(
     assert "Restarts" in shown
     buttons = [e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["logs crash1", "restart crash1", "container inspect crash1", "rm crash1"]
-    records = [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]
-    assert sorted(r["command"] for r in records) == ["alert die crash1", "alert die crash2", "alert die crash2"]
+    records = lambda: [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]  # noqa: E731
+    wait_until(lambda: len(records()) >= 3, 10, "the alerts' audit records")  # written after the post
+    assert sorted(r["command"] for r in records()) == ["alert die crash1", "alert die crash2", "alert die crash2"]
+    assert {r["channel_id"] for r in records()} == {CHANNEL, OTHER}
 
 
 def test_an_unhealthy_container_is_alerted_with_its_check_output_and_resolved_when_healthy_again(
@@ -184,8 +186,9 @@ def test_two_bots_on_one_audit_database_post_each_crash_once(
     assert sorted(body["text"] for body in posts(slack)) == [
         f"🚨 crash{i} died with exit code {10 + i}" for i in range(5)
     ]
-    records = [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]
-    assert sorted(r["command"] for r in records) == [f"alert die crash{i}" for i in range(5)]
+    records = lambda: [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]  # noqa: E731
+    wait_until(lambda: len(records()) >= 5, 10, "the alerts' audit records")  # written after the post
+    assert sorted(r["command"] for r in records()) == [f"alert die crash{i}" for i in range(5)]
 
 
 def test_the_logs_button_of_an_alert_answers_the_clicker(
