@@ -146,6 +146,20 @@ def test_a_container_that_crashes_four_times_has_one_message_that_is_updated(
     assert len(posts(slack)) == 1
 
 
+def test_out_of_memory_is_one_alert_posted_through_a_rate_limit(
+    alert_bot: Callable[..., BotProcess], api: docker.APIClient, slack: SlackStandin
+) -> None:
+    alert_bot()
+    slack.fail("chat.postMessage", status=429, retry_after=1)
+    run(api, "crash-oom", "head -c 200m /dev/zero | tail", host={"mem_limit": "8m", "memswap_limit": "8m"})
+    message = posted_about(slack, "crash-oom")
+    run(api, "crash-marker", "exit 1")  # handled after everything the first container caused
+    posted_about(slack, "crash-marker")
+    assert message["text"] == "🚨 crash-oom killed: out of memory"  # and no second alert for its exit code 137
+    assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200, 200]
+    assert len(posts(slack)) == 2
+
+
 def test_dockerd_restarting_loses_no_crash_and_alerts_no_shutdown(
     alert_bot: Callable[..., BotProcess], api: docker.APIClient, clean_engine: PrivateEngine, slack: SlackStandin
 ) -> None:
