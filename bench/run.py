@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from bench import fixtures, machine
 from bench.acks import AckRun, LoadResult, run_acks
+from bench.alerts import AlertLatency, WatchCost, measure_alert_latency, measure_watch_cost, start_alert_bot
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
 from bench.memory import measure_memory
@@ -30,6 +31,8 @@ OPEN_LOOP_P99_MS = 30.0
 SATURATION_P99_MS = 1000.0
 LOCAL_RATIO = 1.5
 MEMORY_GROWTH_PERCENT = 10.0
+# Target of issue 11.
+ALERT_P95_MS = 1000.0
 
 
 def docker_cli() -> str:
@@ -54,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=20, help="closed-loop clients for saturation")
     parser.add_argument("--pulls", type=int, default=5, help="slow pulls kept in flight")
     parser.add_argument("--commands", type=int, default=2000, help="commands sent for the memory figure")
+    parser.add_argument("--crashes", type=int, default=50, help="crashes, one at a time, for the alert latency")
+    parser.add_argument(
+        "--burst", type=int, default=50, help="crashes at once (two events each) for the watcher's cost"
+    )
     parser.add_argument(
         "--code",
         type=Path,
@@ -150,9 +157,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         stack.stop_bots()
 
+        alert_bot = _step("starting shipmate serve with alert rules", lambda: start_alert_bot(stack, "alerts"))
+        latency = _step(
+            f"alert latency over {args.crashes} crashes", lambda: measure_alert_latency(stack, args.crashes)
+        )
+        watch = _step(
+            f"watcher idle, then {args.burst} crashes at once", lambda: measure_watch_cost(stack, alert_bot, args.burst)
+        )
+        stack.stop_bots()
+
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
-    rows = _rows(args, counts, timings, acks, local, memory)
+    rows = _rows(args, counts, timings, acks, local, memory) + _alert_rows(latency, watch)
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
     print()
@@ -177,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             "ack_rounds": ack_runs,
             "local_start": local,
             "memory": memory,
+            "alert_latency": latency,
+            "alert_watch_cost": watch,
         },
     )
     print(f"results: {args.json}")
@@ -253,3 +271,28 @@ def _rows(args, counts, timings, acks, local, memory) -> list[Row]:
         )
     )
     return rows
+
+
+def _alert_rows(latency: AlertLatency, watch: WatchCost) -> list[Row]:
+    return [
+        Row(
+            f"alert: engine's event → Slack post, {latency.crashes} crashes one at a time",
+            f"p50 {latency.p50_ms:.0f} ms, p95 {latency.p95_ms:.0f} ms, max {latency.max_ms:.0f} ms,"
+            f" {latency.missing} missing",
+            f"p95 ≤ {ALERT_P95_MS / 1000:g} s, none missing",
+            latency.p95_ms <= ALERT_P95_MS and latency.missing == 0,
+        ),
+        Row(
+            "alert watcher idle: CPU of shipmate serve, RSS",
+            f"{watch.idle_cpu_percent:.2f} % of a core, {watch.idle_rss_mib:.1f} MiB",
+            "",
+            None,
+        ),
+        Row(
+            f"alert burst: {watch.burst_events} events at once",
+            f"{watch.burst_cpu_seconds:.2f} s CPU over {watch.burst_seconds:.1f} s, {watch.burst_posted} posted,"
+            f" RSS {watch.burst_rss_mib:.1f} MiB",
+            "",
+            None,
+        ),
+    ]

@@ -32,7 +32,7 @@ class Stack:
     code: Path = REPO  # the checkout whose bot/ the bots run
     bots: list[BotProcess] = field(default_factory=list)
 
-    def start_bot(self, name: str, *, counted: bool = False) -> BotProcess:
+    def start_bot(self, name: str, *, counted: bool = False, env: dict[str, str] | None = None) -> BotProcess:
         """`shipmate serve` on 127.0.0.1, ready to answer; DOCKER_HOST is the engine's socket, or the counting
         proxy's when `counted` (the proxy relays in this process: timings are taken without it)."""
         workdir = self.workdir / name
@@ -45,7 +45,7 @@ class Stack:
             docker_host=self.proxy.docker_host if counted else self.engine.docker_host,
             workdir=workdir,
             # PYTHONPATH: this checkout's code (or --code's), whichever checkout `pip install -e` last pointed at.
-            extra_env={"SHIPMATE_POLICY": str(workdir / "policy.yml"), "PYTHONPATH": str(self.code)},
+            extra_env={"SHIPMATE_POLICY": str(workdir / "policy.yml"), "PYTHONPATH": str(self.code), **(env or {})},
         )
         self.bots.append(bot.start())
         return bot.wait_ready()
