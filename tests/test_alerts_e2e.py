@@ -146,6 +146,19 @@ def test_a_container_that_crashes_four_times_has_one_message_that_is_updated(
     assert len(posts(slack)) == 1
 
 
+def test_a_crash_alert_is_resolved_when_the_container_is_back_and_stays_up(
+    alert_bot: Callable[..., BotProcess], api: docker.APIClient, slack: SlackStandin
+) -> None:
+    alert_bot()  # SHIPMATE_ALERT_SETTLE=2
+    script = "test -f /ran || { touch /ran; echo first run fails; exit 3; }; sleep 60"
+    run(api, "flap2", script, host={"restart_policy": {"Name": "on-failure", "MaximumRetryCount": 2}})
+    posted_about(slack, "flap2")
+    resolved = slack.wait_for(lambda: updates(slack) and updates(slack)[-1], timeout=20)
+    assert resolved["text"] == "✅ resolved: flap2 died with exit code 3 — running again"
+    assert_valid_message(resolved)
+    assert len(posts(slack)) == 1
+
+
 def test_out_of_memory_is_one_alert_posted_through_a_rate_limit(
     alert_bot: Callable[..., BotProcess], api: docker.APIClient, slack: SlackStandin
 ) -> None:

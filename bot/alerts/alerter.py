@@ -60,7 +60,7 @@ def _what(event: ContainerEvent, data: Mapping) -> str:
         output = mask_command_text(" ".join(str(checks[-1].get("Output", "")).split()))
         return f"unhealthy: {output[:300] or '(the health check printed nothing)'}"
     if event.kind == "restart":
-        return "restarted by its restart policy"
+        return "started again after a crash"
     if event.kind == "kill":
         return f"killed with signal {event.signal}" if event.signal else "killed"
     return {"stop": "stopped", "start": "started", "healthy": "healthy"}.get(event.kind, event.kind)
@@ -271,7 +271,7 @@ class Alerter:
             AuditRecord(
                 at=time.time(),
                 team_id="",
-                user_id="",
+                user_id="shipmate",  # no person asked: `/docker audit --user shipmate` lists the alerts
                 user_name="shipmate",
                 channel_id=channel,
                 command=f"alert {alert.kind} {alert.container}",
