@@ -6,6 +6,7 @@ import argparse
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import TypeVar
 from bench import fixtures, machine
 from bench.acks import AckRun, LoadResult, run_acks
 from bench.alerts import AlertLatency, WatchCost, measure_alert_latency, measure_watch_cost, start_alert_bot
+from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
 from bench.memory import measure_memory
@@ -33,6 +35,9 @@ LOCAL_RATIO = 1.5
 MEMORY_GROWTH_PERCENT = 10.0
 # Target of issue 11.
 ALERT_P95_MS = 1000.0
+# Targets of issue 9.
+FAN_OUT_RATIO = 1.3
+HUNG_GRACE_MS = 1000.0
 
 
 def docker_cli() -> str:
@@ -156,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             f"memory over {args.commands} commands", lambda: measure_memory(stack, memory_bot, args.commands)
         )
         stack.stop_bots()
+        fleet = _step(
+            "fan-out over three engines",
+            lambda: measure_fleet(stack.engine, Path(tempfile.mkdtemp(prefix="bench-fleet-")), args.runs),
+        )
 
         alert_bot = _step("starting shipmate serve with alert rules", lambda: start_alert_bot(stack, "alerts"))
         latency = _step(
@@ -168,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
-    rows = _rows(args, counts, timings, acks, local, memory) + _alert_rows(latency, watch)
+    rows = _rows(args, counts, timings, acks, local, memory) + _fleet_rows(fleet) + _alert_rows(latency, watch)
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
     print()
@@ -193,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             "ack_rounds": ack_runs,
             "local_start": local,
             "memory": memory,
+            "fleet": fleet,
             "alert_latency": latency,
             "alert_watch_cost": watch,
         },
@@ -271,6 +281,31 @@ def _rows(args, counts, timings, acks, local, memory) -> list[Row]:
         )
     )
     return rows
+
+
+def _fleet_rows(fleet: FleetFigures) -> list[Row]:
+    sizes = ", ".join(f"{name} {count}" for name, count in fleet.engines.items())
+    listings = ", ".join(f"{name} {n}" for name, n in fleet.listings.items())
+    return [
+        Row(
+            f"/ps -a on 3 engines at once vs the slowest alone ({sizes} containers; median of {fleet.runs})",
+            f"{fleet.fan_out_ms:.0f} ms vs {fleet.single_ms[fleet.slowest]:.0f} ms ({fleet.slowest}) = {fleet.ratio:.2f}×",
+            f"≤ {FAN_OUT_RATIO}×",
+            fleet.ratio <= FAN_OUT_RATIO,
+        ),
+        Row(
+            "Engine API requests behind one /ps --context all -a",
+            f"{sum(fleet.requests.values())} ({listings} container lists)",
+            "1 listing per engine",
+            set(fleet.listings.values()) == {1} and sum(fleet.requests.values()) == len(fleet.requests),
+        ),
+        Row(
+            f"/ps --context all -a with one engine hung (its timeout {HUNG_TIMEOUT:g} s; median of 3)",
+            f"{fleet.hung_ms:.0f} ms, the others {'answered' if fleet.hung_answered else 'did NOT answer'}",
+            f"≤ {HUNG_TIMEOUT * 1000 + HUNG_GRACE_MS:.0f} ms",
+            fleet.hung_answered and fleet.hung_ms <= HUNG_TIMEOUT * 1000 + HUNG_GRACE_MS,
+        ),
+    ]
 
 
 def _alert_rows(latency: AlertLatency, watch: WatchCost) -> list[Row]:

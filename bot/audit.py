@@ -6,6 +6,7 @@ The same database remembers which confirmation tokens were used, so a Confirm ru
 restarts and across replicas that share the file.
 """
 
+import fnmatch
 import json
 import logging
 import queue
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.results import ConfirmationRequest, Failure, Outcomes, PullDone, Result, RunDone
+from bot.results import ConfirmationRequest, Failure, FleetAnswer, FromEngine, Outcomes, PullDone, Result, RunDone
 from bot.secrets import mask_command_text
 
 log = logging.getLogger("shipmate.audit")
@@ -86,7 +87,10 @@ _COLUMNS = (
     "outcome",
     "detail",
     "duration_ms",
+    "engine",
 )
+# Columns added since the first schema, for databases written by an older Shipmate.
+_ADDED_COLUMNS = {"engine": "TEXT NOT NULL DEFAULT ''"}
 _INSERT = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 BATCH = 200
 MAX_DETAIL = 500
@@ -118,6 +122,7 @@ class AuditRecord:
     outcome: str  # ok, failed, refused, pending, cancelled
     detail: str = ""  # the refusal or error, or what was done
     duration_ms: int = 0
+    engine: str = ""  # the engine(s) it ran on, comma-separated; "" when it needed none
 
     def json(self) -> str:
         fields = asdict(self)
@@ -130,6 +135,11 @@ AuditSink = Callable[[AuditRecord], None]
 
 def describe(result: Result) -> tuple[str, str]:
     """(outcome, detail) of a result, for its record."""
+    if isinstance(result, FromEngine):
+        return describe(result.result)
+    if isinstance(result, FleetAnswer):
+        missed = "; ".join(f"{miss.engine}: {miss.reason}" for miss in result.unanswered)
+        return ("ok" if result.parts else "failed"), missed
     if isinstance(result, Failure):
         return "failed", result.reason
     if isinstance(result, ConfirmationRequest):
@@ -157,6 +167,14 @@ def _connect(path: Path, same_thread: bool = True) -> sqlite3.Connection:
 
 
 _STOP = object()
+MAX_SCANNED = 20_000  # records looked through for an engine filter
+
+
+def _on_engines(recorded: str, patterns: str) -> bool:
+    """Whether a record ran on an engine the `--context` patterns (a name, comma list or glob) name."""
+    ran = recorded.split(",") if recorded else []
+    wanted = patterns.split(",")
+    return any(fnmatch.fnmatchcase(engine, pattern) for engine in ran for pattern in wanted) or "all" in wanted
 
 
 class AuditLog:
@@ -166,6 +184,10 @@ class AuditLog:
         try:
             self._direct = _connect(path, same_thread=False)  # claims and reads, from request threads
             self._direct.executescript(_SCHEMA)
+            present = {row[1] for row in self._direct.execute("PRAGMA table_info(audit)")}
+            for column, definition in _ADDED_COLUMNS.items():
+                if column not in present:
+                    self._direct.execute(f"ALTER TABLE audit ADD COLUMN {column} {definition}")
         except sqlite3.Error as error:
             raise ConfigError(f"SHIPMATE_AUDIT_DB={path}: cannot use it as the audit database ({error})") from None
         self._direct_lock = threading.Lock()
@@ -263,14 +285,23 @@ class AuditLog:
 
     # -- reading ------------------------------------------------------------------
 
-    def latest(self, user_id: str | None = None, limit: int = 20) -> list[AuditRecord]:
-        """The newest records first, optionally of one user; includes what is still queued."""
+    def latest(self, user_id: str | None = None, limit: int = 20, engines: str | None = None) -> list[AuditRecord]:
+        """The newest records first, optionally of one user and of the engines a `--context` pattern names;
+        includes what is still queued."""
         self.flush(timeout=2.0)
         where, params = ("WHERE user_id = ?", (user_id,)) if user_id else ("", ())
-        query = f"SELECT {', '.join(_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT ?"
-        with self._direct_lock:
-            rows = self._direct.execute(query, (*params, limit)).fetchall()
-        return [AuditRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+        query = f"SELECT {', '.join(_COLUMNS)} FROM audit {where} ORDER BY id DESC LIMIT ? OFFSET ?"
+        found: list[AuditRecord] = []
+        offset = 0
+        while len(found) < limit and offset < MAX_SCANNED:
+            with self._direct_lock:
+                rows = self._direct.execute(query, (*params, BATCH, offset)).fetchall()
+            records = [AuditRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+            found += [record for record in records if engines is None or _on_engines(record.engine, engines)]
+            if len(rows) < BATCH:
+                break
+            offset += BATCH
+        return found[:limit]
 
     # -- confirmation tokens ------------------------------------------------------
 

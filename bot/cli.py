@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         "--channel", help="with --user: the channel (C…, or D… for a direct message) the command comes from"
     )
     local.add_argument("--yes", action="store_true", help="with --user: confirm a destructive command at once")
+    local.add_argument(
+        "--context",
+        help="the engine(s) when the command names none: a name, a comma list, a glob or `all` "
+        "(default SHIPMATE_CONTEXT, else the engines file's default)",
+    )
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests on /slack/events")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
@@ -77,7 +82,8 @@ def _local(args: argparse.Namespace) -> int:
     # and not in the interpreter's shutdown, whose collections otherwise cost a local run as much as the command.
     gc.freeze()
     try:
-        reply = dispatcher.handle(Request(text=text, slash=slash, caller=caller), render)
+        context = args.context or settings.context
+        reply = dispatcher.handle(Request(text=text, slash=slash, caller=caller, context=context), render)
         if isinstance(reply.result, ConfirmationRequest) and args.yes:
             reply = dispatcher.confirm(reply.result.token, caller, render)
     finally:

@@ -86,6 +86,17 @@ def _duration(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
+def _engines_file() -> Path | None:
+    """SHIPMATE_ENGINES (which must exist), else engines.yml beside the .env when there is one; None: no file."""
+    raw = os.environ.get("SHIPMATE_ENGINES", "").strip()
+    path = _beside_dotenv("SHIPMATE_ENGINES", "engines.yml")
+    if path.is_file():
+        return path
+    if raw:
+        raise ConfigError(f"SHIPMATE_ENGINES={raw}: no such file (see engines.example.yml)")
+    return None
+
+
 MIN_SECRET_LENGTH = 16
 
 
@@ -116,6 +127,8 @@ class CoreSettings:
     alerts_path: Path = Path("alerts.yml")  # alert rules; the watcher runs only when the file exists
     alert_window: float = 600  # seconds in which a repeat updates the first alert instead of posting again
     alert_settle: float = 30  # seconds a container started again must stay up for its crash alert to be resolved
+    engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
+    context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
 
     @classmethod
     def from_env(cls) -> "CoreSettings":
@@ -130,6 +143,8 @@ class CoreSettings:
             alerts_path=_beside_dotenv("SHIPMATE_ALERTS", "alerts.yml"),
             alert_window=_duration("SHIPMATE_ALERT_WINDOW", 600, 0, 86400),
             alert_settle=_duration("SHIPMATE_ALERT_SETTLE", 30, 1, 3600),
+            engines_path=_engines_file(),
+            context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
         )
 
 

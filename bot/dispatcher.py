@@ -1,5 +1,9 @@
-"""parse → authorize → confirm → execute → render, with an audit record of each request: the only place that
-knows the order.
+"""parse → choose engine(s) → authorize → confirm → execute → render, with an audit record of each request: the
+only place that knows the order.
+
+The engine is chosen right after parsing (the command's `--context`, else the request's, else the fleet's
+default), so authorization, confirmation, execution, the audit record and the reply's buttons all see it. A read
+that names several engines runs on each at once and comes back as one answer; a change names exactly one.
 
 Every way in (slash command, button click, terminal) builds a Request and gets a Reply; nothing here knows
 how the request arrived or how the reply travels. Confirm and Cancel clicks come in through `confirm()` and
@@ -39,13 +43,19 @@ from bot.confirm import (
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.targets import find_containers
+from bot.fleet.fanout import context_table, merge, run_on_each
+from bot.fleet.registry import Fleet, Selection, UnknownEngine
+from bot.fleet.spec import ALL
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
-from bot.grammar.shipmate import AboutShipmate
+from bot.grammar.commands import ContextList, Help
+from bot.grammar.shipmate import AboutShipmate, Whoami
 from bot.policy import Decision, LocalAdmin
 from bot.results import (
     ConfirmationRequest,
     Failure,
+    FleetAnswer,
+    FromEngine,
     Identity,
     LogText,
     Notice,
@@ -94,11 +104,12 @@ class Request:
     slash: str = "/docker"
     caller: Caller = field(default_factory=Caller)
     progress: Callable[[PullProgress], None] | None = None
+    context: str | None = None  # the engine(s) when the text names none (`shipmate local --context`)
 
 
 class Authorizer(Protocol):
-    def authorize(self, command: Command, caller: Caller) -> Decision: ...
-    def identity(self, caller: Caller) -> Identity: ...
+    def authorize(self, command: Command, caller: Caller, engine: str) -> Decision: ...
+    def identity(self, caller: Caller, engines: tuple[str, ...]) -> Identity: ...
     def summary(self) -> PolicySummary: ...
 
 
@@ -111,9 +122,12 @@ class Reply(Generic[Rendered]):
     @property
     def ok(self) -> bool:
         """Done, and done well. Refusals, errors and confirmation requests are not: show them to the requester only."""
-        if isinstance(self.result, Failure | ConfirmationRequest):
+        result = self.result.result if isinstance(self.result, FromEngine) else self.result
+        if isinstance(result, Failure | ConfirmationRequest):
             return False
-        return not isinstance(self.result, Outcomes) or self.result.all_ok
+        if isinstance(result, FleetAnswer):
+            return bool(result.parts)
+        return not isinstance(result, Outcomes) or result.all_ok
 
     @property
     def needs_confirmation(self) -> bool:
@@ -144,18 +158,24 @@ def _unpin(result: Result, pinned: Mapping[str, str]) -> Result:
     return result
 
 
+def _engine_free(command: Command) -> bool:
+    """Help and the answers about Shipmate itself (policy, audit) run on no engine; whoami tells roles per engine."""
+    return isinstance(command, Help) or (isinstance(command, AboutShipmate) and not isinstance(command, Whoami))
+
+
 class Dispatcher:
     def __init__(
         self,
-        engine: Engine,
+        engines: Fleet | Engine,
         authorizer: Authorizer | None = None,
         limits: RunLimits | None = None,
         *,
         audit: AuditLog | None = None,
         confirmer: Confirmer | None = None,
     ) -> None:
-        """Without an authorizer everything is allowed (the local admin); without a confirmer nothing waits for a click."""
-        self.engine = engine
+        """Without an authorizer everything is allowed (the local admin); without a confirmer nothing waits for a click.
+        One Engine is a fleet of one, named `default`."""
+        self.fleet = engines if isinstance(engines, Fleet) else Fleet.single(engines)
         self.authorizer: Authorizer = authorizer or LocalAdmin()
         self.limits = limits or RunLimits()
         self.audit = audit
@@ -183,21 +203,29 @@ class Dispatcher:
         if isinstance(command, Failure):
             self._record(request.caller, line, None, INVALID, command, started)
             return Reply(render(command), command, None)
-        decision = self._authorize(command, request.caller)
+        selection = self._select(command, request.context)
+        if isinstance(selection, Failure):
+            self._record(request.caller, line, command, INVALID, selection, started)
+            return Reply(render(selection), selection, command)
+        if self._fans_out(command, selection):
+            return self._fan_out(command, selection, request, render, line, started)
+        engine = selection.engines[0]
+        decision = self._authorize(command, request.caller, engine)
         if isinstance(decision, Failure):
-            self._record(request.caller, line, command, REFUSED, decision, started)
+            self._record(request.caller, line, command, REFUSED, decision, started, engine=engine)
             return Reply(render(decision), decision, command)
         if self.confirmer is not None:
-            asked = self._confirmation(command, decision, request.caller)
+            asked = self._confirmation(command, decision, request.caller, engine)
             if asked is not None:
-                self._record(request.caller, line, command, CONFIRM, asked, started)
+                self._record(request.caller, line, command, CONFIRM, asked, started, engine=engine)
                 return Reply(render(asked), asked, command)
-        result = self._execute(command, decision, request)
-        self._record(request.caller, line, command, ALLOWED, result, started)
+        result = self._execute(command, decision, request, selection)
+        self._record(request.caller, line, command, ALLOWED, result, started, engine=engine)
         return Reply(render(result), result, command)
 
     def confirm(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
-        """A Confirm click: the token must be genuine, the clicker its requester, and the command still allowed."""
+        """A Confirm click: the token must be genuine, the clicker its requester, and the command still allowed
+        on the engine it was asked for."""
         started = time.monotonic()
         opened = self._open(token, caller, started)
         if isinstance(opened, Failure):
@@ -207,16 +235,23 @@ class Dispatcher:
         if rejected is not None:
             self._record(caller, confirmation.line, command, REJECTED, rejected, started)
             return Reply(render(rejected), rejected, None)
-        decision = self._authorize(command, caller)  # the policy, ownership and state of now, not of the request
+        selection = self._select(command, None)
+        if isinstance(selection, Failure):
+            self._record(caller, confirmation.line, command, REJECTED, selection, started)
+            return Reply(render(selection), selection, None)
+        engine = selection.engines[0]
+        decision = self._authorize(
+            command, caller, engine
+        )  # the policy, ownership and state of now, not of the request
         if isinstance(decision, Failure):
-            self._record(caller, confirmation.line, command, REFUSED, decision, started)
+            self._record(caller, confirmation.line, command, REFUSED, decision, started, engine=engine)
             return Reply(render(decision), decision, None)
         taken = self._claim(confirmation, CONFIRMED, caller, command, started)
         if taken is not None:
             return Reply(render(taken), taken, None)
         request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
-        result = self._execute(command, decision, request)
-        self._record(caller, confirmation.line, command, CONFIRMED, result, started)
+        result = self._execute(command, decision, request, selection)
+        self._record(caller, confirmation.line, command, CONFIRMED, result, started, engine=engine)
         return Reply(render(result), result, command)
 
     def cancel(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
@@ -244,9 +279,35 @@ class Dispatcher:
 
     # -- stages ---------------------------------------------------------------------
 
-    def _authorize(self, command: Command, caller: Caller) -> Decision | Failure:
+    def _select(self, command: Command, default: str | None) -> Selection | Failure:
+        """The engines the request names; a change must name exactly one."""
+        pattern = command.context or default
+        if pattern is None and isinstance(command, ContextList | Whoami):
+            pattern = ALL  # about every engine unless narrowed
         try:
-            decision = self.authorizer.authorize(command, caller)
+            selection = self.fleet.select(pattern)
+        except UnknownEngine as error:
+            return Failure(str(error))
+        if command.changes and len(selection.engines) > 1:
+            named = ", ".join(selection.engines)
+            return Failure(
+                f"name one engine for `{command.action}`: `--context {pattern}` names {named}"
+                f" — e.g. `--context {selection.engines[0]}`"
+            )
+        return selection
+
+    @staticmethod
+    def _fans_out(command: Command, selection: Selection) -> bool:
+        return isinstance(command, ContextList) or (
+            len(selection.engines) > 1
+            and not command.changes
+            and not _engine_free(command)
+            and not isinstance(command, Whoami)
+        )
+
+    def _authorize(self, command: Command, caller: Caller, engine: str) -> Decision | Failure:
+        try:
+            decision = self.authorizer.authorize(command, caller, engine)
         except EngineError as error:  # the targets could not be looked up: refuse rather than guess
             return Failure(str(error))
         except Exception:  # a bug refuses one request; it never allows one
@@ -254,17 +315,23 @@ class Dispatcher:
             return Failure("Shipmate hit an internal error while checking permissions; the details are in its log")
         return decision if decision.allowed else Failure(decision.reason)
 
-    def _confirmation(self, command: Command, decision: Decision, caller: Caller) -> Result | None:
+    def _confirmation(self, command: Command, decision: Decision, caller: Caller, engine: str) -> Result | None:
         """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked)."""
         assert self.confirmer is not None
         targets = decision.targets
         try:
             if targets is None and wants_targets(command):
-                targets = find_containers(self.engine, command.targets())
+                targets = find_containers(self.fleet.engine(engine), command.targets())
         except EngineError as error:
             return Failure(str(error))
         pending = confirmation_for(command, targets)
-        return None if pending is None else self._ask(pending, caller)
+        if pending is None:
+            return None
+        if self.fleet.several:  # the click runs on the engine it was asked for, whatever the default is by then
+            pending = replace(
+                pending, summary=f"{pending.summary} on `{engine}`", text=f"--context {engine} {pending.text}"
+            )
+        return self._ask(pending, caller)
 
     def _ask(self, pending: Pending, caller: Caller) -> Result:
         assert self.confirmer is not None
@@ -280,23 +347,82 @@ class Dispatcher:
             expires_in=int(self.confirmer.ttl),
         )
 
-    def _execute(self, command: Command, decision: Decision, request: Request) -> Result:
+    def _execute(self, command: Command, decision: Decision, request: Request, selection: Selection) -> Result:
+        """Run on the one engine chosen; the result names it when there are several to choose from."""
+        if isinstance(command, AboutShipmate | Help):
+            return self._run_on(command, decision, request, selection)
+        engine = selection.engines[0]
+        result = self._run_on(command, decision, request, selection)
+        return FromEngine(engine, result) if self.fleet.several else result
+
+    def _run_on(self, command: Command, decision: Decision, request: Request, selection: Selection) -> Result:
+        engine = selection.engines[0]
         try:
             if isinstance(command, AboutShipmate):
-                return answer(command, request.caller, self.authorizer, self.audit)
+                return answer(command, request.caller, self.authorizer, self.audit, selection.engines)
             labels = {OWNER_LABEL: request.caller.user_id, TEAM_LABEL: request.caller.team_id}
             limits = replace(
                 self.limits,
                 memory=decision.run.memory or self.limits.memory,
                 cpus=decision.run.cpus or self.limits.cpus,
             )
-            context = Context(engine=self.engine, labels=labels, progress=request.progress, limits=limits)
+            context = Context(engine=self.fleet.engine(engine), labels=labels, progress=request.progress, limits=limits)
             return _unpin(execute(decision.command or command, context), decision.pinned)
         except EngineError as error:
             return _unpin(Failure(str(error)), decision.pinned)
         except Exception:  # a bug must cost one reply, never the bot or a traceback in chat
             log.exception("command failed unexpectedly: %s", type(command).__name__)
             return Failure("Shipmate hit an internal error; the details are in its log")
+
+    def _fan_out(
+        self,
+        command: Command,
+        selection: Selection,
+        request: Request,
+        render: Callable[[Result], Rendered],
+        line: str,
+        started: float,
+    ) -> Reply[Rendered]:
+        """One read on several engines at once: each engine authorizes (a refusal leaves that engine out) and
+        answers within its own timeout; the answers merge into one."""
+        refusals: dict[str, Failure] = {}
+
+        def on(engine: str) -> Callable[[], Result]:
+            def job() -> Result:
+                decision = self._authorize(command, request.caller, engine)
+                if isinstance(decision, Failure):
+                    refusals[engine] = decision
+                    return decision
+                return self._run_on(command, decision, request, Selection((engine,), engine))
+
+            return job
+
+        engines = selection.engines
+        answered, missed = run_on_each(
+            {engine: on(engine) for engine in engines},
+            {engine: self.fleet.engine(engine).timeout for engine in engines},
+        )
+        ran = [engine for engine in engines if engine not in refusals]
+        if not ran:
+            refused = (
+                Failure(next(iter(refusals.values())).reason) if len(refusals) == 1 else self._refused_all(refusals)
+            )
+            self._record(request.caller, line, command, REFUSED, refused, started, engine=",".join(engines))
+            return Reply(render(refused), refused, command)
+        for engine in refusals:
+            answered.pop(engine, None)
+        result: Result
+        if isinstance(command, ContextList):
+            hosts = {engine: self.fleet.engine(engine).docker_host for engine in ran}
+            result = context_table(hosts, self.fleet.default, answered, missed)
+        else:
+            result = merge(answered, missed, tuple(refusals))
+        self._record(request.caller, line, command, ALLOWED, result, started, engine=",".join(ran))
+        return Reply(render(result), result, command)
+
+    @staticmethod
+    def _refused_all(refusals: Mapping[str, Failure]) -> Failure:
+        return Failure(" · ".join(failure.reason for failure in refusals.values()))
 
     # -- confirmation clicks -----------------------------------------------------------
 
@@ -368,6 +494,7 @@ class Dispatcher:
         result: Result,
         started: float,
         detail: str | None = None,
+        engine: str = "",
     ) -> None:
         if self.audit is None:
             return
@@ -388,5 +515,6 @@ class Dispatcher:
                 outcome=outcome,
                 detail=detail or described,
                 duration_ms=int((time.monotonic() - started) * 1000),
+                engine=engine,
             )
         )

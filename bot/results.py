@@ -36,6 +36,7 @@ class ImageRow:
     short_id: str
     created: datetime
     size: int
+    engine: str = ""  # set in an answer from several engines
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class ContainerRow:
     status: str  # the engine's own words: "Up 5 minutes", "Exited (0) 2 minutes ago"
     ports: tuple[str, ...]
     owner: str | None = None
+    engine: str = ""  # set in an answer from several engines
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class Identity(Result):
     actions: tuple[str, ...]  # "container.rm:own" for an action limited to the caller's own containers
     channel_allowed: bool
     note: str = ""  # local admin, no policy yet, …
+    per_engine: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (engine, roles there), when Shipmate drives several
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ class AuditEntry:
     outcome: str
     detail: str
     duration_ms: int
+    engine: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,3 +255,48 @@ class Alert(Result):
     count: int = 1  # occurrences within the window, all in this one message
     first_at: datetime | None = None  # the first occurrence, when there were several
     resolved: str = ""  # why it is over: "healthy again", "running again"
+    engines: str | None = None  # the `--context` filter
+
+
+# -- several engines ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextRow:
+    name: str
+    host: str  # any user or password hidden
+    default: bool
+    reachable: bool
+    detail: str  # the server version, or why the engine did not answer
+    running: int | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class ContextTable(Result):
+    rows: tuple[ContextRow, ...]
+
+
+@dataclass(frozen=True)
+class FromEngine(Result):
+    """What one named engine answered, when Shipmate drives several: replies name it, buttons act on it."""
+
+    engine: str
+    result: Result
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    engine: str
+    reason: str  # "unreachable — …", "did not answer within 10 s"
+
+
+@dataclass(frozen=True)
+class FleetAnswer(Result):
+    """One read run on several engines, as one answer: `merged` is a table with an engine column where the
+    results are tables, else one part per engine (`parts`)."""
+
+    merged: Result | None
+    parts: tuple[FromEngine, ...]
+    unanswered: tuple[Unanswered, ...] = ()
+    left_out: tuple[str, ...] = ()  # engines where the caller may not run this read

@@ -1,4 +1,4 @@
-"""One place that builds a Dispatcher from settings (engine, policy, audit log and confirmations), and the alerts.
+"""One place that builds a Dispatcher from settings (engines, policy, audit log and confirmations), and the alerts.
 
 `shipmate local` and the Slack app both start here, so they enforce (and record) the same things.
 """
@@ -14,6 +14,7 @@ from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import Engine, RunLimits
 from bot.engine.targets import find_containers
+from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 
 if TYPE_CHECKING:
@@ -33,24 +34,26 @@ def make_dispatcher(
 ) -> Dispatcher:
     """The dispatcher for Slack (the policy decides) or for the local admin (everything allowed, nothing to click).
 
-    A broken policy file raises PolicyError (a ConfigError naming the file and line); a missing one means
+    A broken policy or engines file raises a ConfigError naming the file and line; a missing policy means
     Slack users may only use `help` and `whoami` until an admin writes it.
     """
+    fleet = Fleet(settings.engines_path, settings.docker_host, settings.docker_timeout, engine_pool_size)
     source = PolicySource(settings.policy_path)
     reload_on_sighup(source)
     if source.current() is None and not local_admin:
         log.warning("no policy file at %s: Slack users may only use help and whoami", settings.policy_path)
-    engine = Engine(settings.docker_host, timeout=settings.docker_timeout, pool_size=engine_pool_size)
     audit = AuditLog(settings.audit_db, audit_sinks)
     authorizer: Authorizer
     if local_admin:
         authorizer = LocalAdmin(source)
         confirmer = None  # the person at the terminal is the docker CLI's user: no buttons to click
     else:
-        authorizer = PolicyAuthorizer(source, group_lookup, lambda refs: find_containers(engine, refs))
+        authorizer = PolicyAuthorizer(
+            source, group_lookup, lambda name, refs: find_containers(fleet.engine(name), refs)
+        )
         confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
     limits = RunLimits(wait_seconds=settings.run_timeout)
-    return Dispatcher(engine, authorizer, limits, audit=audit, confirmer=confirmer)
+    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer)
 
 
 class AlertWatch:
@@ -83,7 +86,7 @@ def start_alerts(
     source = AlertsSource(settings.alerts_path)
     reload_on_sighup(source)
     alerter = Alerter(
-        source.current, audit, delivery, engines, window=settings.alert_window, settle=settings.alert_settle
+        source.rules, audit, delivery, engines, window=settings.alert_window, settle=settings.alert_settle
     )
     watchers = [Watcher(name, engine, alerter.handle).start() for name, engine in engines.items()]
     return AlertWatch(alerter, watchers)

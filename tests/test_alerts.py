@@ -233,7 +233,7 @@ def test_an_alert_is_valid_block_kit_with_its_facts_and_buttons() -> None:
     ):
         assert fact in shown
     values = [e["value"] for block in message.blocks if block["type"] == "actions" for e in block["elements"]]
-    assert values == ["logs web1", "restart web1", "container inspect web1", "rm web1"]
+    assert values == [f"--context default {c} web1" for c in ("logs", "restart", "container inspect", "rm")]
 
 
 def test_a_flapping_alert_counts_and_a_resolved_one_says_so() -> None:
@@ -245,7 +245,7 @@ def test_a_flapping_alert_counts_and_a_resolved_one_says_so() -> None:
     assert "S0ONCALL" not in str(message.payload())  # a resolution pings nobody
     assert_valid_message(message)
     values = [e["value"] for block in message.blocks if block["type"] == "actions" for e in block["elements"]]
-    assert "rm web1" not in values  # running again: no Remove
+    assert "--context default rm web1" not in values  # running again: no Remove
     unhealthy = replace(ALERT, kind="unhealthy", what="unhealthy: connection refused", count=2, first_at=AT)
     assert to_message(unhealthy).text == "🩺 web1 unhealthy 2 times in 1 min, last: connection refused"
     oom = replace(ALERT, kind="oom", what="killed: out of memory", count=3, first_at=AT)

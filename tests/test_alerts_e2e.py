@@ -108,7 +108,7 @@ def test_a_crash_is_posted_once_with_its_name_exit_code_and_masked_log_tail(
     assert "starting" in shown and "boom" in shown and "DB_PASSWORD=••••" in shown and "hunter2" not in shown
     assert "Restarts" in shown
     buttons = [e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["logs crash1", "restart crash1", "container inspect crash1", "rm crash1"]
+    assert buttons == [f"--context default {c} crash1" for c in ("logs", "restart", "container inspect", "rm")]
     records = lambda: [r for r in audit_records(tmp_path / "settings" / "audit.db") if r["decision"] == "alert"]  # noqa: E731
     wait_until(lambda: len(records()) >= 3, 10, "the alerts' audit records")  # written after the post
     assert sorted(r["command"] for r in records()) == ["alert die crash1", "alert die crash2", "alert die crash2"]
@@ -225,7 +225,7 @@ def test_the_logs_button_of_an_alert_answers_the_clicker(
     run(api, "crash1", "echo the-last-words; exit 3")
     message = posted_about(slack, "crash1")
     user = SlackUser(SignedClient(bot.url, signing_secret), slack, "U0ONCALL", channel_id=CHANNEL)
-    answer = user.click(message, "shipmate.command:logs crash1")
+    answer = user.click(message, "shipmate.command:--context default logs crash1")
     assert_valid_message(answer)
     assert "the-last-words" in text_of(answer) and answer["response_type"] == "ephemeral"
 

@@ -16,6 +16,7 @@ import pytest
 
 from bench.alerts import measure_alert_latency, measure_watch_cost, start_alert_bot
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
+from bench.fleet import measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts
 from bench.proxy import CountingProxy
 from bench.run import docker_cli
@@ -83,3 +84,13 @@ def test_the_alert_figures_on_a_few_crashes(clean_engine: PrivateEngine, slack: 
             stack.stop_bots()
     assert latency.crashes == 3 and latency.missing == 0 and 0 < latency.p50_ms <= latency.p95_ms
     assert cost.burst_posted == 3 and cost.burst_events == 6 and cost.idle_rss_mib > 0
+
+
+def test_a_fan_out_costs_one_listing_per_engine_and_waits_out_a_hung_one(
+    clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    figures = measure_fleet(clean_engine, tmp_path, runs=1, side_containers=3, hung_runs=1)
+    assert figures.engines == {"big": 0, "side-1": 3, "side-2": 3}
+    assert figures.listings == {"big": 1, "side-1": 1, "side-2": 1}
+    assert figures.requests == figures.listings  # no version probe, ping or inspect once warmed up
+    assert figures.hung_answered  # the timing itself is the bench's figure, not a test's

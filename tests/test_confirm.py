@@ -127,7 +127,7 @@ def caller(user: str) -> Caller:
 
 def make_dispatcher(api: FakeDockerAPI, policy: Path, audit: AuditLog, clock: Clock) -> Dispatcher:
     engine = FakeEngine(api)
-    authorizer = PolicyAuthorizer(PolicySource(policy), None, lambda refs: find_containers(engine, refs))
+    authorizer = PolicyAuthorizer(PolicySource(policy), None, lambda name, refs: find_containers(engine, refs))
     return Dispatcher(engine, authorizer, audit=audit, confirmer=Confirmer(SECRET, audit, ttl=120, clock=clock))
 
 

@@ -62,7 +62,7 @@ class FakeTargets:
         self.by_name = {facts.name: facts for facts in containers}
         self.lookups: list[tuple[str, ...]] = []
 
-    def __call__(self, refs: tuple[str, ...]) -> dict[str, ContainerFacts | None]:
+    def __call__(self, engine: str, refs: tuple[str, ...]) -> dict[str, ContainerFacts | None]:
         self.lookups.append(refs)
         return {ref: self.by_name.get(ref) for ref in refs}
 
@@ -102,7 +102,8 @@ def test_the_example_policy_loads_as_documented() -> None:
     assert policy.roles["operator"].grants["container.rm"] is True  # :own
     assert policy.roles["operator"].grants["image.ls"] is False  # included from viewer, in full
     assert "image.rm" not in policy.roles["operator"].grants
-    assert policy.members["S0ONCALL"] == ("operator",) and policy.members["*"] == ("viewer",)
+    assert policy.members["S0ONCALL"] == (("prod-*", ("operator",)), ("*", ("viewer",)))
+    assert policy.members["*"] == (("*", ("viewer",)),)
     assert policy.channels == {"C0OPS", "im"}
     assert policy.run.memory == "512m" and policy.run.cpus == 1.5
 

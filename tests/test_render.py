@@ -30,7 +30,11 @@ from bot.results import (
     ContainerDetails,
     ContainerRow,
     ContainerTable,
+    ContextRow,
+    ContextTable,
     Failure,
+    FleetAnswer,
+    FromEngine,
     Identity,
     ImageDetails,
     ImageRow,
@@ -45,6 +49,7 @@ from bot.results import (
     Result,
     RoleSummary,
     RunDone,
+    Unanswered,
 )
 from bot.secrets import MASK, mask_command_text
 from tests.blockkit import assert_valid_message, message_problems, payload_strings
@@ -288,6 +293,44 @@ EXAMPLES: dict[str, Result] = {
         user=None,
         limit=200,
     ),
+    "identity per engine": Identity(
+        "U0ONCALL",
+        "",
+        "",
+        "",
+        ("viewer",),
+        ("S0ONCALL",),
+        ("container.ls",),
+        True,
+        per_engine=(("staging", ("viewer",)), ("prod-1", ("operator",)), ("edge-1", ())),
+    ),
+    "contexts": ContextTable(
+        (
+            ContextRow("staging", "unix:///var/run/docker.sock", True, True, "28.2.2", 3, 5),
+            ContextRow("prod-2", "ssh://•••@10.0.0.6", False, False, "Docker engine unreachable at ssh://•••@10.0.0.6"),
+        )
+    ),
+    "from engine containers": FromEngine("prod-1", ContainerTable(tuple(container_row(i) for i in range(3)), all=True)),
+    "from engine failure": FromEngine("prod-1", Failure("no such container: `web9`")),
+    "from engine details": FromEngine("edge-1", container_details()),
+    "fleet containers": FleetAnswer(
+        merged=ContainerTable(
+            tuple(replace(container_row(i), engine=f"prod-{i % 3}") for i in range(MAX_CONTAINER_ROWS + 5)), all=True
+        ),
+        parts=(FromEngine("prod-0", ContainerTable((), all=True)),),
+        unanswered=(Unanswered("prod-9", "did not answer within 10 s"),),
+        left_out=("staging",),
+    ),
+    "fleet images": FleetAnswer(
+        merged=ImageTable(tuple(replace(image_row(i), engine=f"e{i % 2}") for i in range(5))),
+        parts=(FromEngine("e0", ImageTable(())),),
+    ),
+    "fleet logs": FleetAnswer(
+        merged=None,
+        parts=tuple(FromEngine(f"prod-{i}", LogText("web1", log_text(60), 60, truncated=False)) for i in range(12)),
+        unanswered=(Unanswered("prod-x", "Docker engine unreachable at tcp://10.0.0.9:2376: is dockerd running?"),),
+    ),
+    "fleet nobody answered": FleetAnswer(merged=None, parts=(), unanswered=(Unanswered("a", "no"),)),
 }
 
 

@@ -1,6 +1,6 @@
 """alerts.yml -> AlertRules, checked key by key; every mistake is one AlertsError naming the file and line.
 
-The node-tree reader of the policy file is reused, so both files report mistakes the same way.
+Read with the node-tree reader of the other settings files (bot/yamlfile.py), so all report mistakes alike.
 """
 
 import re
@@ -10,24 +10,21 @@ from pathlib import Path
 import yaml
 
 from bot.alerts.rules import EVENT_KINDS, MAX_LOG_LINES, AlertRule, AlertRules
-from bot.config import ConfigError
-from bot.policy.load import _CHANNEL, _NULL, _Reader, _suggest, _yaml_error
+from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
 
 RULE_KEYS = ("channel", "events", "containers", "labels", "engines", "mention", "logs")
 # <!subteam^S…> (a user group), <@U…> (a person), <!here>, <!channel>; several may be given, space-separated.
 _MENTION = re.compile(r"^(?:<!subteam\^S[A-Z0-9]+(?:\|[^>]*)?>|<@[UW][A-Z0-9]+>|<!here>|<!channel>)(?:\s+|$)")
+_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _GLOB = re.compile(r"^[A-Za-z0-9_.*?\[\]!/-]+$")
 
 
-class AlertsError(ConfigError):
-    def __init__(self, path: Path, line: int | None, message: str) -> None:
-        self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}, line {line}: {message}" if line else f"{path}: {message}")
+class AlertsError(FileError):
+    pass
 
 
-class _AlertsReader(_Reader):
-    def error(self, node: yaml.Node | None, message: str) -> AlertsError:  # type: ignore[override]
-        return AlertsError(self.path, node.start_mark.line + 1 if node is not None else None, message)
+class _AlertsReader(NodeReader):
+    error_type = AlertsError
 
 
 def _globs(reader: _AlertsReader, node: yaml.Node, key: str, example: str) -> tuple[str, ...]:
@@ -50,7 +47,7 @@ def _events(reader: _AlertsReader, node: yaml.Node) -> frozenset[str]:
         kind = reader.string(item, "an event")
         if kind not in EVENT_KINDS:
             raise reader.error(
-                item, f"unknown event `{kind}`: the events are {', '.join(EVENT_KINDS)}{_suggest(kind, EVENT_KINDS)}"
+                item, f"unknown event `{kind}`: the events are {', '.join(EVENT_KINDS)}{suggest(kind, EVENT_KINDS)}"
             )
         kinds.append(kind)
     if not kinds:
@@ -61,7 +58,7 @@ def _events(reader: _AlertsReader, node: yaml.Node) -> frozenset[str]:
 def _labels(reader: _AlertsReader, node: yaml.Node) -> tuple[tuple[str, str], ...]:
     pairs = []
     for key, _key_node, value in reader.mapping(node, "`labels`"):
-        if not isinstance(value, yaml.ScalarNode) or value.tag == _NULL:
+        if not isinstance(value, yaml.ScalarNode) or value.tag == NULL_TAG:
             raise reader.error(value, f"label `{key}` needs a value, e.g. `labels: {{{key}: payments}}`")
         pairs.append((key, str(value.value)))
     return tuple(pairs)
@@ -81,7 +78,7 @@ def _rule(reader: _AlertsReader, node: yaml.Node) -> AlertRule:
     for key, key_node, value in reader.mapping(node, "an alert"):
         if key not in RULE_KEYS:
             raise reader.error(
-                key_node, f"unknown key `{key}`: an alert has {', '.join(RULE_KEYS)}{_suggest(key, RULE_KEYS)}"
+                key_node, f"unknown key `{key}`: an alert has {', '.join(RULE_KEYS)}{suggest(key, RULE_KEYS)}"
             )
         if key == "channel":
             channel = reader.string(value, "`channel`")
@@ -118,23 +115,19 @@ def _rule(reader: _AlertsReader, node: yaml.Node) -> AlertRule:
 
 def parse_alerts(text: str, path: Path) -> AlertRules:
     reader = _AlertsReader(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        problem = _yaml_error(path, error)
-        raise AlertsError(path, problem.line, problem.message) from None
+    root = reader.compose(text)
     if root is None:
         raise AlertsError(path, None, "the file is empty: see alerts.example.yml for what to write")
     entries = reader.mapping(root, "the alerts file")
     for key, key_node, _value in entries:
         if key != "alerts":
             raise reader.error(
-                key_node, f"unknown key `{key}`: the file has one key, `alerts`{_suggest(key, ['alerts'])}"
+                key_node, f"unknown key `{key}`: the file has one key, `alerts`{suggest(key, ['alerts'])}"
             )
     if not entries:
         raise AlertsError(path, None, "the file has no `alerts` list")
     node = entries[0][2]
-    if node.tag == _NULL:
+    if node.tag == NULL_TAG:
         raise reader.error(node, "`alerts` is empty: list at least one alert, e.g. `- channel: C0ALERTS`")
     if not isinstance(node, yaml.SequenceNode):
         raise reader.error(node, "`alerts` must be a list of alerts, each starting with `- channel: C…`")
@@ -144,10 +137,4 @@ def parse_alerts(text: str, path: Path) -> AlertRules:
 
 def load_alerts(path: Path) -> AlertRules:
     """Read and check an alerts file. Raises AlertsError (a ConfigError) naming the line of the first mistake."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise AlertsError(path, None, "is not UTF-8 text") from None
-    except OSError as error:
-        raise AlertsError(path, None, f"cannot be read ({error.strerror or error})") from None
-    return parse_alerts(text, path)
+    return parse_alerts(_AlertsReader(path).read(path), path)

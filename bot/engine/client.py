@@ -1,13 +1,28 @@
-"""One shared connection to the Docker engine, with a timeout on every call."""
+"""One shared connection to a Docker engine, with a timeout on every call."""
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import docker
+import docker.tls
 import docker.utils
 
 from bot.engine.errors import explain
+from bot.fleet.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
+
+
+class _ClientWithoutEnvironment(docker.APIClient):
+    """An APIClient that never reads proxies, .netrc or CA bundles from the environment — from its very first
+    request, the API version probe, which runs before a plain APIClient's `trust_env` could be switched off."""
+
+    @property  # type: ignore[override]
+    def trust_env(self) -> bool:
+        return False
+
+    @trust_env.setter
+    def trust_env(self, value: bool) -> None:
+        pass  # requests.Session.__init__ sets it to True
 
 
 class Engine:
@@ -17,15 +32,38 @@ class Engine:
     Connecting lazily (and again after a failure) means a bot started while dockerd is down recovers without a restart.
     """
 
-    def __init__(self, docker_host: str | None = None, timeout: float = 10.0, pool_size: int = 10) -> None:
-        self._kwargs = docker.utils.kwargs_from_env()
+    def __init__(
+        self,
+        docker_host: str | None = None,
+        timeout: float = 10.0,
+        pool_size: int = 10,
+        *,
+        name: str = IMPLICIT,
+        tls: TLSFiles | None = None,
+    ) -> None:
+        """Without `tls`, the engine the docker CLI would use: DOCKER_HOST (unless `docker_host` is given),
+        DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. With `tls` (a named engine), only what is given counts."""
+        self._kwargs = docker.utils.kwargs_from_env() if tls is None else {}
         if docker_host:
             self._kwargs["base_url"] = docker_host
-        self.docker_host: str = self._kwargs.get("base_url") or "unix:///var/run/docker.sock"
+        if tls is not None:
+            self._kwargs["tls"] = docker.tls.TLSConfig(
+                client_cert=(str(tls.cert), str(tls.key)) if tls.cert and tls.key else None,
+                ca_cert=str(tls.ca) if tls.ca else None,
+                verify=str(tls.ca) if tls.verify and tls.ca else False,
+            )
+        if str(self._kwargs.get("base_url", "")).startswith("ssh://"):
+            self._kwargs["use_ssh_client"] = True  # the system's ssh, with the user's keys, config and known_hosts
+        self.name = name
+        self.docker_host: str = public_host(self._kwargs.get("base_url") or "unix:///var/run/docker.sock")
         self.timeout = timeout
         self._pool_size = pool_size
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(cls, spec: EngineSpec, pool_size: int = 10) -> "Engine":
+        return cls(spec.host, spec.timeout, pool_size, name=spec.name, tls=spec.tls)
 
     @property
     def api(self) -> docker.APIClient:
@@ -34,15 +72,14 @@ class Engine:
                 return self._api
         # Connect outside the lock: with a hung engine, callers waiting in line behind each other's version
         # probe would each take a multiple of the timeout; this way each gives up after one.
+        # Proxies and .netrc never apply to a local socket; requests would look them up (in os.environ and the home
+        # directory) on every call, about a third of docker-py's own CPU time per request. With TLS, the environment
+        # would also let REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace the engine's own CA.
+        local_or_tls = self.docker_host.startswith("unix://") or "tls" in self._kwargs
+        client_type = _ClientWithoutEnvironment if local_or_tls else docker.APIClient
         with self.errors("engine"):
             # version="auto" asks the engine once, so one client works with old and new daemons alike.
-            client = docker.APIClient(
-                version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs
-            )
-        if self.docker_host.startswith("unix://"):
-            # Proxies and .netrc never apply to a local socket; requests would look them up (in os.environ and
-            # the home directory) on every call, about a third of docker-py's own CPU time per request.
-            client.trust_env = False
+            client = client_type(version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs)
         with self._lock:
             if self._api is None:
                 self._api = client

@@ -59,6 +59,10 @@ def explain(error: Exception, subject: str, docker_host: str) -> EngineError:
         return error
     if isinstance(error, requests.exceptions.ReadTimeout | requests.exceptions.ConnectTimeout):
         return EngineUnreachable(f"Docker engine at {docker_host} did not answer in time; it may be overloaded or hung")
+    if isinstance(error, requests.exceptions.SSLError):
+        reason = re.search(r"\[SSL: ([A-Z_]+)\]|(certificate verify failed[^'\"),]*)", str(error))
+        why = (reason.group(1) or reason.group(2)).lower().replace("_", " ") if reason else "the handshake failed"
+        return EngineUnreachable(f"TLS with the Docker engine at {docker_host} failed ({why}): check its tls files")
     if isinstance(error, requests.exceptions.ConnectionError):
         if "timed out" in str(error).lower():
             return EngineUnreachable(

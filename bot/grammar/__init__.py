@@ -4,10 +4,12 @@ Every slash command is a prefix of a docker command line (`/img ls` is `docker i
 clean Slack's text, tokenise with shlex (never a shell), find the longest docker spelling, parse its options.
 """
 
+import re
 import shlex
 import unicodedata
+from dataclasses import replace
 
-from bot.grammar import containers, images, run, shipmate
+from bot.grammar import containers, contexts, images, run, shipmate
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import Command, Help
 from bot.grammar.errors import ParseError
@@ -26,18 +28,27 @@ SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
     "/logs": ("logs",),
 }
 
-SPECS: tuple[CommandSpec, ...] = (*images.SPECS, *containers.SPECS, *run.SPECS, *shipmate.SPECS)
+SPECS: tuple[CommandSpec, ...] = (
+    *images.SPECS,
+    *containers.SPECS,
+    *run.SPECS,
+    *shipmate.SPECS,
+    *contexts.SPECS,
+)
 
 _BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPECS for words in spec.spellings}
 _LONGEST = max(len(words) for words in _BY_SPELLING)
-_GROUPS = {"image", "container"}
+_GROUPS = {"image", "container", "context"}
 # Commands docker has and Shipmate refuses on purpose, so the answer can say so instead of "unknown".
 _REFUSED = {"exec", "attach", "cp", "build", "commit", "export", "import", "save", "load", "system", "volume",
             "network", "swarm", "service", "stack", "plugin", "secret", "config", "node", "login", "logout",
             "push", "tag", "update", "kill", "pause", "unpause", "prune", "rename", "create", "diff", "top",
-            "port", "stats", "events", "wait", "context", "buildx", "compose", "trust", "checkpoint", "manifest"}  # fmt: skip
+            "port", "stats", "events", "wait", "buildx", "compose", "trust", "checkpoint", "manifest"}  # fmt: skip
 
 MAX_LENGTH = 4000
+# docker's global option, before the command: `/docker --context prod-1 ps`, `/docker -c prod-1 ps`, and for the
+# other slash commands first in the text: `/ps --context prod-1 -a`. A name, a comma list, a glob, or `all`.
+_CONTEXT_VALUE = re.compile(r"^[A-Za-z0-9._*?\[\],-]+$")
 
 
 def spec_for(name: str) -> CommandSpec | None:
@@ -73,7 +84,36 @@ def parse(text: str, slash: str = "/docker") -> Command:
     if slash not in SLASH_COMMANDS:
         raise ParseError(f"`{slash}` is not a Shipmate command: use one of {', '.join(SLASH_COMMANDS)}")
     implied = SLASH_COMMANDS[slash]
-    words = [*implied, *_tokenise(clean_slack_text(text))]
+    context, tokens = _global_context(_tokenise(clean_slack_text(text)), short=not implied)
+    command = _parse_words([*implied, *tokens], implied, slash)
+    return replace(command, context=context) if context is not None else command
+
+
+def _global_context(tokens: list[str], short: bool) -> tuple[str | None, list[str]]:
+    """Take `--context NAME` (or `-c NAME` under /docker) from the front of the words."""
+    if not tokens:
+        return None, tokens
+    head = tokens[0]
+    names = ("--context", "-c") if short else ("--context",)
+    for name in names:
+        if head == name:
+            if len(tokens) < 2:
+                raise ParseError(f"`{name}` needs an engine: e.g. `{name} prod-1`, `{name} 'prod-*'` or `{name} all`")
+            return _context_value(tokens[1], name), tokens[2:]
+        if head.startswith(name + "="):
+            return _context_value(head[len(name) + 1 :], name), tokens[1:]
+    return None, tokens
+
+
+def _context_value(value: str, name: str) -> str:
+    if not _CONTEXT_VALUE.match(value):
+        raise ParseError(
+            f"`{name} {value}` is not an engine name, list or pattern: e.g. `prod-1`, `prod-1,prod-2`, `prod-*`"
+        )
+    return value
+
+
+def _parse_words(words: list[str], implied: tuple[str, ...], slash: str) -> Command:
     # help may follow the slash command or a group word: `/img help`, `/docker image --help`, `/docker help ps`
     at = len(implied) + (1 if not implied and words and words[0] in _GROUPS else 0)
     if len(words) > at and words[at] in ("help", "--help", "-h"):

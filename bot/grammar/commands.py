@@ -1,7 +1,8 @@
 """What a parsed command line means: one frozen dataclass per docker command.
 
 `action` names the permission the command needs (see the policy); `changes` says whether it alters
-Docker's state (such results are shown to the whole channel); `slow` says the command routinely outlives a
+Docker's state (such results are shown to the whole channel, and such a command runs on exactly one engine);
+`context` is the engine(s) the command named with `--context` (None: the default engine); `slow` says the command routinely outlives a
 chat client's patience (pull, a foreground run, stop's grace period), and `pending` is the line shown meanwhile.
 """
 
@@ -11,6 +12,7 @@ from typing import ClassVar, Self
 
 @dataclass(frozen=True)
 class Command:
+    context: str | None = field(default=None, kw_only=True)
     action: ClassVar[str] = ""
     changes: ClassVar[bool] = False
 
@@ -39,6 +41,13 @@ class Command:
 class Help(Command):
     topic: str | None = None  # canonical command name, or None for the overview
     action: ClassVar[str] = "help"
+
+
+@dataclass(frozen=True)
+class ContextList(Command):
+    """`context ls`: every engine (or those `--context` names), each checked for an answer."""
+
+    action: ClassVar[str] = "context.ls"
 
 
 @dataclass(frozen=True)

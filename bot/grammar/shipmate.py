@@ -12,6 +12,7 @@ from bot.grammar.spec import CommandSpec, exactly
 DEFAULT_AUDIT_LIMIT = 20
 MAX_AUDIT_LIMIT = 200
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_ENGINES = re.compile(r"[a-z0-9._*?\[\],-]+")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ShowPolicy(AboutShipmate):
 class ShowAudit(AboutShipmate):
     user: str | None = None
     limit: int = DEFAULT_AUDIT_LIMIT
+    engines: str | None = None  # records of these engines only: a name, a comma list or a glob
     action: ClassVar[str] = "audit.show"
 
 
@@ -51,9 +53,13 @@ def _limit(value: str) -> int:
 
 def _audit(parsed: Parsed) -> ShowAudit:
     exactly(parsed.args, 0, "")
-    user, limit = parsed.value("user"), parsed.value("limit")
+    user, limit, engines = parsed.value("user"), parsed.value("limit"), parsed.value("context")
+    if engines is not None and not _ENGINES.fullmatch(engines):
+        raise ParseError(f"`--context {engines}` is not an engine name, list or pattern: e.g. `prod-1` or `prod-*`")
     return ShowAudit(
-        user=None if user is None else _user(user), limit=DEFAULT_AUDIT_LIMIT if limit is None else _limit(limit)
+        user=None if user is None else _user(user),
+        limit=DEFAULT_AUDIT_LIMIT if limit is None else _limit(limit),
+        engines=engines,
     )
 
 
@@ -85,9 +91,15 @@ SPECS = (
     CommandSpec(
         name="audit",
         aliases=(),
-        usage="[--user USER] [-n|--limit N]",
+        usage="[--user USER] [--context ENGINE] [-n|--limit N]",
         summary=f"the latest audit records, newest first (admins; {DEFAULT_AUDIT_LIMIT} unless --limit)",
-        options=OptionParser((Flag(("--user",), takes_value=True), Flag(("-n", "--limit"), takes_value=True))),
+        options=OptionParser(
+            (
+                Flag(("--user",), takes_value=True),
+                Flag(("--context",), takes_value=True),
+                Flag(("-n", "--limit"), takes_value=True),
+            )
+        ),
         build=_audit,
     ),
 )

@@ -11,14 +11,25 @@ from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
 from bot.engine.targets import ContainerFacts
+from bot.fleet.spec import IMPLICIT
 from bot.grammar.commands import Command, ContainerList
 from bot.policy.images import IMAGE_ID
-from bot.policy.model import ACTIONS, DIRECT_MESSAGES, EVERYONE, OPEN_ACTIONS, GroupLookup, Policy, RunDefaults
+from bot.policy.model import (
+    ACTIONS,
+    ANY_ENGINE,
+    DIRECT_MESSAGES,
+    EVERYONE,
+    OPEN_ACTIONS,
+    GroupLookup,
+    Policy,
+    RunDefaults,
+    roles_on,
+)
 from bot.policy.source import PolicySource, PolicyState
 from bot.results import Identity, PolicySummary, RoleSummary
 
 log = logging.getLogger(__name__)
-TargetLookup = Callable[[tuple[str, ...]], Mapping[str, ContainerFacts | None]]
+TargetLookup = Callable[[str, tuple[str, ...]], Mapping[str, ContainerFacts | None]]  # (engine, refs) -> facts
 MAX_LISTED = 6  # channels or image patterns quoted in a refusal
 
 
@@ -71,6 +82,11 @@ def _owns(facts: ContainerFacts, caller: Who) -> bool:
     return facts.owner == caller.user_id and same_team
 
 
+def _on(engine: str) -> str:
+    """ " on prod-1" in a refusal; nothing for the one engine of a Shipmate without an engines file."""
+    return "" if engine == IMPLICIT else f" on {engine}"
+
+
 def _actions(grants: Mapping[str, bool]) -> tuple[str, ...]:
     return tuple(f"{action}:own" if grants[action] else action for action in ACTIONS if action in grants)
 
@@ -80,9 +96,10 @@ def summarize(state: PolicyState, path: str, note: str = "") -> PolicySummary:
     if policy is None:
         return PolicySummary(path, None, (), None, None, None, None, state.problem, note)
     holders: dict[str, list[str]] = {}
-    for member, roles in policy.members.items():
-        for role in roles:
-            holders.setdefault(role, []).append(member)
+    for member, grants in policy.members.items():
+        for pattern, roles in grants:
+            for role in roles:
+                holders.setdefault(role, []).append(member if pattern == ANY_ENGINE else f"{member} ({pattern})")
     roles = tuple(
         RoleSummary(name, _actions(role.grants), tuple(holders.get(name, ()))) for name, role in policy.roles.items()
     )
@@ -118,25 +135,36 @@ class PolicyAuthorizer:
             log.exception("user group %s could not be looked up; treating it as empty", group)
             return frozenset()
 
-    def _membership(self, policy: Policy, user_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The caller's roles and the members entries that gave them; "*" only when nothing else names them."""
+    def _entries(self, policy: Policy, user_id: str) -> tuple[str, ...]:
+        """The members entries that name the caller; "*" only when nothing else does."""
         granted_by = [user_id] if user_id in policy.members else []
         granted_by += [group for group in policy.groups if user_id in self._members_of(group)]
         if not granted_by and EVERYONE in policy.members:
             granted_by = [EVERYONE]
-        roles = tuple(dict.fromkeys(role for entry in granted_by for role in policy.members[entry]))
-        return roles, tuple(granted_by)
+        return tuple(granted_by)
 
-    def _missing(self, policy: Policy, roles: tuple[str, ...], action: str, user_id: str) -> str:
+    @staticmethod
+    def _roles(policy: Policy, entries: tuple[str, ...], engine: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(role for entry in entries for role in roles_on(policy.members[entry], engine)))
+
+    def _membership(self, policy: Policy, user_id: str, engine: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The caller's roles on an engine and the members entries that gave them."""
+        entries = self._entries(policy, user_id)
+        return self._roles(policy, entries, engine), entries
+
+    def _missing(self, policy: Policy, roles: tuple[str, ...], action: str, user_id: str, engine: str) -> str:
         needed = policy.roles_granting(action)
         need = " or ".join(needed)
         if not roles:
             grant = f"`{user_id}: {needed[0] if needed else 'viewer'}`"
             why = f"; `{action}` needs {need}" if needed else ""
-            return f"you have no Shipmate role{why} — an admin can add {grant} under `members:` in {policy.path.name}"
+            return (
+                f"you have no Shipmate role{_on(engine)}{why} — an admin can add {grant} "
+                f"under `members:` in {policy.path.name}"
+            )
         if not needed:
-            return f"you are {' and '.join(roles)}; no role in {policy.path.name} grants `{action}`"
-        return f"you are {' and '.join(roles)}; `{action}` needs {need}"
+            return f"you are {' and '.join(roles)}{_on(engine)}; no role in {policy.path.name} grants `{action}`"
+        return f"you are {' and '.join(roles)}{_on(engine)}; `{action}` needs {need}"
 
     def _image_refusal(self, policy: Policy, command: Command) -> str | None:
         if policy.images is None:
@@ -148,7 +176,7 @@ class PolicyAuthorizer:
                 return f"`{reference}` is not on the image allowlist ({_listed(list(policy.images.patterns))})"
         return None
 
-    def _own_only(self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...]) -> Decision:
+    def _own_only(self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...], engine: str) -> Decision:
         """The caller may act only on containers they started: narrow a listing, check and pin named targets."""
         run = policy.run
         if isinstance(command, ContainerList):
@@ -159,7 +187,7 @@ class PolicyAuthorizer:
             return Decision(True, roles=roles, run=run)
         if self.targets is None:  # nothing to check ownership with: fail closed
             return Decision(False, f"Shipmate cannot check who started these containers; `{command.action}` needs it")
-        found = self.targets(refs)
+        found = self.targets(engine, refs)
         pinned: dict[str, str] = {}
         to_act_on: list[str] = []
         for ref in refs:
@@ -168,9 +196,8 @@ class PolicyAuthorizer:
                 to_act_on.append(ref)  # the executor answers "no such container", as docker would
                 continue
             if not _owns(facts, caller):
-                return Decision(
-                    False, self._not_yours(policy, command, roles, ref, facts), roles, targets=found, run=run
-                )
+                refusal = self._not_yours(policy, command, roles, ref, facts, engine)
+                return Decision(False, refusal, roles, targets=found, run=run)
             pinned.setdefault(facts.id, ref)
             to_act_on.append(facts.id)
         # Act on the very containers that were checked: a name re-used meanwhile cannot redirect the command.
@@ -178,14 +205,16 @@ class PolicyAuthorizer:
         return Decision(True, roles=roles, command=narrowed, pinned=pinned, targets=found, run=run)
 
     @staticmethod
-    def _not_yours(policy: Policy, command: Command, roles: tuple[str, ...], ref: str, facts: ContainerFacts) -> str:
+    def _not_yours(
+        policy: Policy, command: Command, roles: tuple[str, ...], ref: str, facts: ContainerFacts, engine: str
+    ) -> str:
         whose = f"`{ref}` was started by {facts.owner}" if facts.owner else f"`{ref}` was not started through Shipmate"
         needed = policy.roles_granting(command.action)
         need = f"needs {' or '.join(needed)}" if needed else "is granted to no role in full"
-        you = " and ".join(roles)
+        you = " and ".join(roles) + _on(engine)
         return f"you are {you}; `{command.action}` on `{ref}` {need} — you may act only on containers you started, and {whose}"
 
-    def authorize(self, command: Command, caller: Who) -> Decision:
+    def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
         policy = self.source.current()
         if command.action in OPEN_ACTIONS:
             return Decision(True, run=policy.run if policy else RunDefaults())
@@ -196,20 +225,21 @@ class PolicyAuthorizer:
                 f"under `members:` in {self.source.path.name}",
             )
         refusal = channel_refusal(policy, caller.channel_id)
-        roles, _ = self._membership(policy, caller.user_id)
+        roles, _ = self._membership(policy, caller.user_id, engine)
         if refusal:
             return Decision(False, refusal, roles=roles)
         own = policy.grants(roles).get(command.action)
         if own is None:
-            return Decision(False, self._missing(policy, roles, command.action, caller.user_id), roles=roles)
+            return Decision(False, self._missing(policy, roles, command.action, caller.user_id, engine), roles=roles)
         refusal = self._image_refusal(policy, command)
         if refusal:
             return Decision(False, refusal, roles=roles)
         if own:
-            return self._own_only(policy, command, caller, roles)
+            return self._own_only(policy, command, caller, roles, engine)
         return Decision(True, roles=roles, run=policy.run)
 
-    def identity(self, caller: Who) -> Identity:
+    def identity(self, caller: Who, engines: tuple[str, ...] = (IMPLICIT,)) -> Identity:
+        """Who the caller is; roles and actions on the first engine given, and roles on each when several."""
         state = self.source.state()
         policy = state.policy
         if policy is None:
@@ -217,8 +247,11 @@ class PolicyAuthorizer:
             return Identity(
                 caller.user_id, caller.user_name, caller.team_id, caller.channel_id, (), (), (), False, note
             )
-        roles, granted_by = self._membership(policy, caller.user_id)
+        roles, granted_by = self._membership(policy, caller.user_id, engines[0])
         refusal = channel_refusal(policy, caller.channel_id)
+        per_engine = (
+            tuple((engine, self._roles(policy, granted_by, engine)) for engine in engines) if len(engines) > 1 else ()
+        )
         return Identity(
             user_id=caller.user_id,
             user_name=caller.user_name,
@@ -229,6 +262,7 @@ class PolicyAuthorizer:
             actions=_actions(policy.grants(roles)),
             channel_allowed=refusal is None,
             note=refusal or "",
+            per_engine=per_engine,
         )
 
     def summary(self) -> PolicySummary:
@@ -249,11 +283,11 @@ class LocalAdmin:
     def _policy(self) -> Policy | None:
         return self.source.current() if self.source else None
 
-    def authorize(self, command: Command, caller: Who) -> Decision:
+    def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
         policy = self._policy()
         return Decision(True, roles=(self.ROLE,), run=policy.run if policy else RunDefaults())
 
-    def identity(self, caller: Who) -> Identity:
+    def identity(self, caller: Who, engines: tuple[str, ...] = (IMPLICIT,)) -> Identity:
         note = "local mode without --user: you act as the local admin (pass --user U… to apply the policy)"
         all_actions = tuple(ACTIONS)
         return Identity(caller.user_id, caller.user_name, "", "", (self.ROLE,), (), all_actions, True, note)

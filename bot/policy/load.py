@@ -4,26 +4,27 @@ The file is read as a YAML node tree (yaml.compose) rather than plain data, beca
 their lines, and because duplicate keys — which yaml.safe_load silently merges — must be an error here.
 """
 
-import difflib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-from bot.config import ConfigError
 from bot.policy.images import ImageAllowlist, check_pattern
 from bot.policy.model import (
     ACTIONS,
+    ANY_ENGINE,
     DIRECT_MESSAGES,
     EVERYONE,
     OPEN_ACTIONS,
     OWNABLE,
     STANDARD_ROLES,
+    EngineRoles,
     Policy,
     Role,
     RunDefaults,
 )
+from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
 
 KEYS = ("roles", "members", "channels", "images", "run")
 RUN_KEYS = ("memory", "cpus")
@@ -34,55 +35,14 @@ _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)$", re.I)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd refuses less
-_STR = "tag:yaml.org,2002:str"
-_NULL = "tag:yaml.org,2002:null"
 
 
-class PolicyError(ConfigError):
-    def __init__(self, path: Path, line: int | None, message: str) -> None:
-        self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}, line {line}: {message}" if line else f"{path}: {message}")
+class PolicyError(FileError):
+    pass
 
 
-def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean `{close[0]}`?)" if close else ""
-
-
-class _Reader:
-    """Walks the node tree, raising PolicyError at the offending node's line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def error(self, node: yaml.Node | None, message: str) -> PolicyError:
-        return PolicyError(self.path, node.start_mark.line + 1 if node is not None else None, message)
-
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.ScalarNode, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.error(node, f"{what} must be a mapping of `key: value` lines")
-        seen: dict[str, int] = {}
-        entries = []
-        for key_node, value_node in node.value:
-            key = self.string(key_node, f"a key in {what}")
-            if key in seen:
-                raise self.error(key_node, f"`{key}` appears twice in {what} (first on line {seen[key]})")
-            seen[key] = key_node.start_mark.line + 1
-            entries.append((key, key_node, value_node))
-        return entries
-
-    def sequence(self, node: yaml.Node, what: str, hint: str) -> list[yaml.Node]:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
-            return [node]  # `admin: "*"` means `admin: ["*"]`
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.error(node, f"{what} must be a list, e.g. `{hint}`")
-        return list(node.value)
-
-    def string(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
-            shown = node.value if isinstance(node, yaml.ScalarNode) else type(node).__name__.removesuffix("Node")
-            raise self.error(node, f"{what} must be a plain word, not `{shown}`")
-        return node.value
+class _Reader(NodeReader):
+    error_type = PolicyError
 
 
 Written = dict[str, list[tuple[str, yaml.Node | None]]]  # role -> its entries as written, with their nodes
@@ -96,7 +56,9 @@ def _roles(reader: _Reader, node: yaml.Node) -> dict[str, Role]:
                 key_node, f"`{name}` cannot name a role: use letters, digits, `_` and `-`, e.g. `deployer`"
             )
         items = (
-            [] if value.tag == _NULL else reader.sequence(value, f"role `{name}`", f"{name}: [image.ls, container.ls]")
+            []
+            if value.tag == NULL_TAG
+            else reader.sequence(value, f"role `{name}`", f"{name}: [image.ls, container.ls]")
         )
         written[name] = [(reader.string(item, f"an entry of role `{name}`"), item) for item in items]
     return _expand(reader, written)
@@ -140,12 +102,12 @@ def _expand(reader: _Reader, written: Written) -> dict[str, Role]:
                 for included, own in grants[item].items():
                     mine[included] = mine.get(included, True) and own
             elif "." in item:
-                raise reader.error(node, f"unknown action `{item}` in role `{name}`{_suggest(action, ACTIONS)}")
+                raise reader.error(node, f"unknown action `{item}` in role `{name}`{suggest(action, ACTIONS)}")
             else:
                 known = [*written]
                 raise reader.error(
                     node,
-                    f"`{item}` in role `{name}` is neither an action nor a role{_suggest(item, known + list(ACTIONS))}",
+                    f"`{item}` in role `{name}` is neither an action nor a role{suggest(item, known + list(ACTIONS))}",
                 )
         grants[name], includes[name], star[name] = mine, inner, starred
 
@@ -173,21 +135,45 @@ def _member_key(reader: _Reader, key: str, node: yaml.Node) -> None:
     )
 
 
-def _members(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> dict[str, tuple[str, ...]]:
-    members: dict[str, tuple[str, ...]] = {}
+_ENGINE_PATTERN = re.compile(r"^[a-z0-9*?\[][a-z0-9._*?\[\]-]*$")
+
+
+def _role_names(reader: _Reader, value: yaml.Node, key: str, roles: dict[str, Role]) -> tuple[str, ...]:
+    if value.tag == NULL_TAG:
+        raise reader.error(value, f"`{key}` has no role: write e.g. `{key}: operator`")
+    names = []
+    for item in reader.sequence(value, f"the role of `{key}`", f"{key}: [operator, deployer]"):
+        role = reader.string(item, f"the role of `{key}`")
+        if role not in roles:
+            raise reader.error(
+                item, f"unknown role `{role}` for `{key}`: roles are {', '.join(roles)}{suggest(role, [*roles])}"
+            )
+        names.append(role)
+    return tuple(dict.fromkeys(names))
+
+
+def _engine_roles(reader: _Reader, value: yaml.Node, key: str, roles: dict[str, Role]) -> EngineRoles:
+    """`U0ADMIN: admin` (every engine) or `S0ONCALL: {"prod-*": operator, "*": viewer}` (per engine pattern)."""
+    if not isinstance(value, yaml.MappingNode):
+        return ((ANY_ENGINE, _role_names(reader, value, key, roles)),)
+    grants = []
+    for pattern, pattern_node, roles_node in reader.mapping(value, f"the roles of `{key}`"):
+        if not _ENGINE_PATTERN.match(pattern):
+            raise reader.error(
+                pattern_node,
+                f'`{pattern}` is not an engine name or pattern: write e.g. `prod-1`, `"prod-*"` or `"*"`',
+            )
+        grants.append((pattern, _role_names(reader, roles_node, f"{key}` on `{pattern}", roles)))
+    if not grants:
+        raise reader.error(value, f'`{key}` has no role: write e.g. `{key}: {{"prod-*": operator}}`')
+    return tuple(grants)
+
+
+def _members(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> dict[str, EngineRoles]:
+    members: dict[str, EngineRoles] = {}
     for key, key_node, value in reader.mapping(node, "`members`"):
         _member_key(reader, key, key_node)
-        if value.tag == _NULL:
-            raise reader.error(value, f"`{key}` has no role: write e.g. `{key}: operator`")
-        names = []
-        for item in reader.sequence(value, f"the role of `{key}`", f"{key}: [operator, deployer]"):
-            role = reader.string(item, f"the role of `{key}`")
-            if role not in roles:
-                raise reader.error(
-                    item, f"unknown role `{role}` for `{key}`: roles are {', '.join(roles)}{_suggest(role, [*roles])}"
-                )
-            names.append(role)
-        members[key] = tuple(dict.fromkeys(names))
+        members[key] = _engine_roles(reader, value, key, roles)
     return members
 
 
@@ -219,15 +205,6 @@ def _images(reader: _Reader, node: yaml.Node) -> ImageAllowlist:
     return ImageAllowlist(tuple(patterns))
 
 
-def _number(reader: _Reader, node: yaml.Node, what: str) -> float:
-    if isinstance(node, yaml.ScalarNode):
-        try:
-            return float(node.value)
-        except ValueError:
-            pass
-    raise reader.error(node, f"{what} must be a number")
-
-
 def _run(reader: _Reader, node: yaml.Node) -> RunDefaults:
     memory: str | None = None
     cpus: float | None = None
@@ -241,36 +218,26 @@ def _run(reader: _Reader, node: yaml.Node) -> RunDefaults:
                 raise reader.error(value, f"run.memory `{raw}` is below Docker's minimum of 6m")
             memory = f"{match[1]}{match[2].lower()}"
         elif key == "cpus":
-            cpus = _number(reader, value, "run.cpus")
+            cpus = reader.number(value, "run.cpus")
             if not 0.01 <= cpus <= 1024:
                 raise reader.error(value, f"run.cpus `{value.value}` is out of range: use e.g. `0.5` or `2`")
         else:
             raise reader.error(
-                key_node, f"unknown key `run.{key}`: use {' or '.join(RUN_KEYS)}{_suggest(key, RUN_KEYS)}"
+                key_node, f"unknown key `run.{key}`: use {' or '.join(RUN_KEYS)}{suggest(key, RUN_KEYS)}"
             )
     return RunDefaults(memory=memory, cpus=cpus)
 
 
-def _yaml_error(path: Path, error: yaml.YAMLError) -> PolicyError:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    hint = ' — a lone * must be quoted: "*"' if "while scanning an alias" in str(getattr(error, "context", "")) else ""
-    return PolicyError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}{hint}")
-
-
 def parse_policy(text: str, path: Path) -> Policy:
     reader = _Reader(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        raise _yaml_error(path, error) from None
+    root = reader.compose(text)
     if root is None:
         raise PolicyError(path, None, "the policy is empty: see policy.example.yml for what to write")
     sections: dict[str, yaml.Node] = {}
     for key, key_node, value in reader.mapping(root, "the policy"):
         if key not in KEYS:
-            raise reader.error(key_node, f"unknown key `{key}`: the keys are {', '.join(KEYS)}{_suggest(key, KEYS)}")
-        if value.tag == _NULL and key != "roles":
+            raise reader.error(key_node, f"unknown key `{key}`: the keys are {', '.join(KEYS)}{suggest(key, KEYS)}")
+        if value.tag == NULL_TAG and key != "roles":
             raise reader.error(value, f"`{key}` is empty: list its entries, or remove the key")
         sections[key] = value
     roles = _roles(reader, sections["roles"]) if "roles" in sections else _standard_roles(path)
@@ -287,10 +254,4 @@ def parse_policy(text: str, path: Path) -> Policy:
 
 def load_policy(path: Path) -> Policy:
     """Read and check a policy file. Raises PolicyError (a ConfigError) naming the line of the first mistake."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError(path, None, "is not UTF-8 text") from None
-    except OSError as error:
-        raise PolicyError(path, None, f"cannot be read ({error.strerror or error})") from None
-    return parse_policy(text, path)
+    return parse_policy(_Reader(path).read(path), path)

@@ -1,5 +1,6 @@
 """What a policy says, once loaded and checked: roles as effective grants, members, channels, images, run defaults."""
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ DOCKER_ACTIONS = (
     "container.stop",
     "container.restart",
     "container.rm",
+    "context.ls",
 )
 ADMIN_ACTIONS = ("policy.show", "audit.show")
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
@@ -44,7 +46,7 @@ DIRECT_MESSAGES = "im"
 
 # The roles a policy gets when it has no `roles:` key: the ones the issue and the example describe.
 STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
-    "viewer": ("image.ls", "image.inspect", "container.ls", "container.inspect", "container.logs"),
+    "viewer": ("image.ls", "image.inspect", "container.ls", "container.inspect", "container.logs", "context.ls"),
     "operator": (
         "viewer",
         "container.run",
@@ -80,11 +82,30 @@ class Role:
     star: bool  # grants everything through "*"
 
 
+ANY_ENGINE = "*"
+# A member's roles, per engine name pattern: `U0ADMIN: admin` is (("*", ("admin",)),).
+EngineRoles = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def roles_on(grants: EngineRoles, engine: str) -> tuple[str, ...]:
+    """The roles one members entry gives on an engine: an exact name wins, then every other matching
+    pattern (together), then `*`."""
+    exact = [roles for pattern, roles in grants if pattern == engine]
+    globbed = [
+        roles
+        for pattern, roles in grants
+        if pattern not in (engine, ANY_ENGINE) and fnmatch.fnmatchcase(engine, pattern)
+    ]
+    anywhere = [roles for pattern, roles in grants if pattern == ANY_ENGINE]
+    chosen = exact or globbed or anywhere
+    return tuple(dict.fromkeys(role for roles in chosen for role in roles))
+
+
 @dataclass(frozen=True)
 class Policy:
     path: Path
     roles: Mapping[str, Role]  # in file order
-    members: Mapping[str, tuple[str, ...]]  # user id, group id or "*" -> role names
+    members: Mapping[str, EngineRoles]  # user id, group id or "*" -> role names per engine pattern
     channels: frozenset[str] | None  # None: anywhere
     images: ImageAllowlist | None  # None: any image
     run: RunDefaults = field(default_factory=RunDefaults)

@@ -19,7 +19,7 @@ from bot.render.kit import (
     header,
     section,
 )
-from bot.render.text import alert_headline, audit_table, run_limits, run_summary, to_text
+from bot.render.text import alert_headline, audit_table, context_rows, fleet_notes, run_limits, run_summary, to_text
 from bot.results import (
     Alert,
     AuditTrail,
@@ -27,7 +27,10 @@ from bot.results import (
     ContainerDetails,
     ContainerRow,
     ContainerTable,
+    ContextTable,
     Failure,
+    FleetAnswer,
+    FromEngine,
     HelpText,
     Identity,
     ImageDetails,
@@ -64,7 +67,25 @@ def command_button(label: str, command: str, style: str | None = None) -> dict:
     return kit.button(label, f"{BUTTON_ACTION_PREFIX}:{command}"[:255], command, style)
 
 
-def container_buttons(name: str, state: str) -> dict:
+def on_engine(engine: str, blocks: list[dict]) -> list[dict]:
+    """The same blocks with every command button acting on `engine` (`--context ENGINE …`)."""
+    bound = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            elements = [
+                command_button(element["text"]["text"], f"--context {engine} {element['value']}", element.get("style"))
+                if element.get("action_id", "").startswith(BUTTON_ACTION_PREFIX)
+                else element
+                for element in block["elements"]
+            ]
+            block = {**block, "elements": elements}
+            if "block_id" in block:
+                block["block_id"] = f"{engine}:{block['block_id']}"[:255]
+        bound.append(block)
+    return bound
+
+
+def container_buttons(name: str, state: str, engine: str = "") -> dict:
     running = state in ("running", "restarting", "paused")
     buttons = [command_button("📜 Logs", f"logs {name}")]
     if running:
@@ -72,7 +93,8 @@ def container_buttons(name: str, state: str) -> dict:
     else:
         buttons.append(command_button("▶️ Start", f"start {name}"))
     buttons.append(command_button("🗑️ Remove", f"rm -f {name}" if running else f"rm {name}", "danger"))
-    return kit.actions(f"container:{name}", *buttons)
+    block = kit.actions(f"container:{name}", *buttons)
+    return on_engine(engine, [block])[0] if engine else block
 
 
 @to_message.register
@@ -95,8 +117,11 @@ def _images(result: ImageTable) -> Message:
         text = f"no images match `{result.reference}`" if result.reference else "no images"
         return Message(text=text, blocks=[section(escape(text))])
     shown = result.rows[:MAX_IMAGE_ROWS]
+    header = ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")
     rows = [(r.repository, r.tag, r.short_id, ago(r.created), size(r.size)) for r in shown]
-    table = "\n".join(aligned(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows))
+    if any(r.engine for r in shown):
+        header, rows = ("ENGINE", *header), [(r.engine, *row) for r, row in zip(shown, rows, strict=True)]
+    table = "\n".join(aligned(header, rows))
     blocks, lines_shown = code_sections(table, max_blocks=10, keep="head")
     hidden = len(result.rows) - (lines_shown - 1)  # the first line is the header
     title = f"{len(result.rows)} image{'s' * (len(result.rows) != 1)}"
@@ -104,11 +129,12 @@ def _images(result: ImageTable) -> Message:
     return Message(text=title, blocks=[section(f"*{title}*"), *blocks, *([context(*notes)] if notes else [])])
 
 
-def _row_line(row: ContainerRow, widths: tuple[int, int, int]) -> str:
-    name_w, image_w, status_w = widths
+def _row_line(row: ContainerRow, widths: tuple[int, int, int, int]) -> str:
+    engine_w, name_w, image_w, status_w = widths
     ports = ", ".join(row.ports)
     name, image = shorten(row.name, MAX_CELL), shorten(row.image, MAX_CELL)
-    line = f"{name:<{name_w}}  {image:<{image_w}}  {row.status:<{status_w}}  {ports}".rstrip()
+    engine = f"{row.engine:<{engine_w}}  " if engine_w else ""
+    line = f"{engine}{name:<{name_w}}  {image:<{image_w}}  {row.status:<{status_w}}  {ports}".rstrip()
     return f"{state_emoji(row.state)} `{escape(line)}`  `{row.short_id}`"
 
 
@@ -119,16 +145,18 @@ def _containers(result: ContainerTable) -> Message:
         return Message(text=text, blocks=[section(text)])
     shown = result.rows[:MAX_CONTAINER_ROWS]
     widths = (
+        max(len(r.engine) for r in shown),
         max(len(shorten(r.name, MAX_CELL)) for r in shown),
         max(len(shorten(r.image, MAX_CELL)) for r in shown),
         max(len(r.status) for r in shown),
     )
     count = len(result.rows)
     title = f"{count} {'' if result.all else 'running '}container{'s' * (count != 1)}"
-    blocks = [section(f"*{title}*  ·  name · image · status · ports · id")]
+    columns = "engine · name · image · status · ports · id" if widths[0] else "name · image · status · ports · id"
+    blocks = [section(f"*{title}*  ·  {columns}")]
     for row in shown:
         blocks.append(section(_row_line(row, widths)))
-        blocks.append(container_buttons(row.name, row.state))
+        blocks.append(container_buttons(row.name, row.state, row.engine))
     if count > len(shown):
         blocks.append(context(f"… and {count - len(shown)} more: narrow with `/ps -f name=…` or `/ps -f status=…`"))
     return Message(text=title, blocks=blocks)
@@ -322,6 +350,11 @@ def _identity(result: Identity) -> Message:
     ]
     actions = " ".join(f"`{escape(action)}`" for action in result.actions) or "only `help` and `whoami`"
     blocks = [section("👤 *whoami*"), fields(pairs), section(f"*May do:* {actions}")]
+    if result.per_engine:
+        lines = [
+            f"`{escape(engine)}`: {escape(' and '.join(roles)) or 'no role'}" for engine, roles in result.per_engine
+        ]
+        blocks.append(section("*Roles per engine*\n" + "\n".join(lines)))
     if result.note:
         blocks.append(context(escape(result.note)))
     return Message(text=f"you are {result.user_id}: {' and '.join(result.roles) or 'no role'}", blocks=blocks)
@@ -372,7 +405,8 @@ MAX_ALERT_LOG_BLOCKS = 2
 
 
 def alert_buttons(result: Alert) -> dict:
-    """Logs / Restart / Inspect, and Remove for a container that is no longer running; checked as the clicker."""
+    """Logs / Restart / Inspect, and Remove for a container that is no longer running, on the alert's engine
+    whatever the default is; checked as the clicker."""
     name = result.container
     buttons = [
         command_button("📜 Logs", f"logs {name}"),
@@ -407,6 +441,56 @@ def _alert(result: Alert) -> Message:
         blocks.append(context(f"last {result.log_lines} log lines"))
         blocks += code_sections(result.logs or "(no output)", max_blocks=MAX_ALERT_LOG_BLOCKS)[0]
     if result.state:
-        blocks.append(alert_buttons(result))
+        blocks += on_engine(result.engine, [alert_buttons(result)])
     # The mention lives in the blocks (it notifies from there); the fallback text is escaped, so it stays out of it.
     return Message(text=f"{icon}{headline}", blocks=blocks)
+
+
+# -- several engines ----------------------------------------------------------------
+
+
+@to_message.register
+def _contexts(result: ContextTable) -> Message:
+    reachable = sum(row.reachable for row in result.rows)
+    title = f"🖥️ {len(result.rows)} engine{'s' * (len(result.rows) != 1)}, {reachable} answering"
+    table, _ = code_sections("\n".join(context_rows(result)), max_blocks=10, keep="head")
+    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *table, context("`*` marks the default engine")])
+
+
+def _titled(engine: str, message: Message) -> Message:
+    """The message with the engine's name leading its first line, and its buttons acting on that engine."""
+    blocks = on_engine(engine, message.blocks)
+    if blocks and blocks[0].get("type") == "section" and "text" in blocks[0]:
+        first = blocks[0]
+        blocks[0] = section(f"*{escape(engine)}* · {first['text']['text']}", first.get("accessory"))
+    elif blocks and blocks[0].get("type") == "header":
+        blocks[0] = header(f"{engine} · {blocks[0]['text']['text']}")
+    return Message(
+        text=f"{engine} · {message.text}", blocks=blocks, attachment=message.attachment, is_error=message.is_error
+    )
+
+
+@to_message.register
+def _from_engine(result: FromEngine) -> Message:
+    return _titled(result.engine, to_message(result.result))
+
+
+@to_message.register
+def _fleet(result: FleetAnswer) -> Message:
+    notes = [escape(note) for note in fleet_notes(result)]
+    if result.merged is not None:
+        merged = to_message(result.merged)
+        blocks, text, attachment = merged.blocks, merged.text, merged.attachment
+    else:
+        blocks, attachment = [], None
+        for part in result.parts:
+            message = _titled(part.engine, to_message(part.result))
+            if len(blocks) + len(message.blocks) + 2 > kit.MAX_BLOCKS:
+                notes.insert(0, f"{escape(part.engine)} and later engines did not fit: ask them one at a time")
+                break
+            blocks += [*([kit.divider()] if blocks else []), *message.blocks]
+            attachment = attachment or message.attachment
+        text = f"{len(result.parts)} engines answered"
+    if notes:
+        blocks = [*blocks[: kit.MAX_BLOCKS - 1], context(*notes)]
+    return Message(text=text, blocks=blocks, attachment=attachment, is_error=not result.parts)

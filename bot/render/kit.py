@@ -62,6 +62,10 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
     return element
 
 
+def divider() -> dict:
+    return {"type": "divider"}
+
+
 def actions(block_id: str | None, *elements: dict) -> dict:
     block: dict = {"type": "actions", "elements": list(elements)}
     if block_id:

@@ -9,7 +9,10 @@ from bot.results import (
     ConfirmationRequest,
     ContainerDetails,
     ContainerTable,
+    ContextTable,
     Failure,
+    FleetAnswer,
+    FromEngine,
     HelpText,
     Identity,
     ImageDetails,
@@ -47,8 +50,11 @@ def _help(result: HelpText) -> str:
 def _images(result: ImageTable) -> str:
     if not result.rows:
         return f"no images match {result.reference}" if result.reference else "no images"
+    header = ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")
     rows = [(r.repository, r.tag, r.short_id, ago(r.created), size(r.size)) for r in result.rows]
-    return "\n".join(aligned(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows))
+    if any(r.engine for r in result.rows):
+        header, rows = ("ENGINE", *header), [(r.engine, *row) for r, row in zip(result.rows, rows, strict=True)]
+    return "\n".join(aligned(header, rows))
 
 
 def _pairs_block(title: str, pairs: tuple[tuple[str, str], ...]) -> list[str]:
@@ -81,11 +87,14 @@ def _image(result: ImageDetails) -> str:
 def _containers(result: ContainerTable) -> str:
     if not result.rows:
         return "no containers" if result.all else "no running containers (`ps -a` shows stopped ones too)"
+    header = ("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES")
     rows = [
         (r.short_id, r.image, f'"{r.command[:20]}"', r.status, ", ".join(r.ports), f"{state_emoji(r.state)} {r.name}")
         for r in result.rows
     ]
-    return "\n".join(aligned(("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES"), rows))
+    if any(r.engine for r in result.rows):
+        header, rows = ("ENGINE", *header), [(r.engine, *row) for r, row in zip(result.rows, rows, strict=True)]
+    return "\n".join(aligned(header, rows))
 
 
 @to_text.register
@@ -174,6 +183,7 @@ def identity_lines(result: Identity) -> list[str]:
         *([f"channel:  {result.channel_id}"] if result.channel_id else []),
         f"role:     {' and '.join(result.roles) or 'none'}{granted}",
         f"may:      {', '.join(result.actions) or 'help and whoami only'}",
+        *(f"on {engine}: {' and '.join(roles) or 'no role'}" for engine, roles in result.per_engine),
     ]
 
 
@@ -217,6 +227,7 @@ def audit_table(result: AuditTrail) -> list[str]:
     rows = [
         (
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.engine or "-",
             entry.user_id,
             entry.channel_id or "-",
             entry.decision,
@@ -227,7 +238,7 @@ def audit_table(result: AuditTrail) -> list[str]:
         )
         for entry in result.entries
     ]
-    header = ("TIME (UTC)", "USER", "CHANNEL", "DECISION", "OUTCOME", "TOOK", "COMMAND", "DETAIL")
+    header = ("TIME (UTC)", "ENGINE", "USER", "CHANNEL", "DECISION", "OUTCOME", "TOOK", "COMMAND", "DETAIL")
     return aligned(header, rows)
 
 
@@ -269,3 +280,48 @@ def _alert(result: Alert) -> str:
     if result.log_lines:
         lines += [f"last {result.log_lines} log lines:", result.logs.rstrip("\n") or "(no output)"]
     return "\n".join(lines)
+
+
+# -- several engines ----------------------------------------------------------------
+
+
+def context_rows(result: ContextTable) -> list[str]:
+    """`docker context ls`-like columns, shared by both renderers."""
+    rows = [
+        (
+            f"{row.name}{' *' if row.default else ''}",
+            row.host,
+            "✓" if row.reachable else "✗",
+            row.detail,
+            f"{row.running}/{row.total} running" if row.total is not None else "—",
+        )
+        for row in result.rows
+    ]
+    return aligned(("NAME", "HOST", "OK", "VERSION / PROBLEM", "CONTAINERS"), rows)
+
+
+@to_text.register
+def _contexts(result: ContextTable) -> str:
+    return "\n".join(context_rows(result))
+
+
+@to_text.register
+def _from_engine(result: FromEngine) -> str:
+    return f"{result.engine} · {to_text(result.result)}"
+
+
+def fleet_notes(result: FleetAnswer) -> list[str]:
+    """The engines missing from a several-engine answer, one line each, shared by both renderers."""
+    notes = [f"{miss.engine}: {miss.reason}" for miss in result.unanswered]
+    if result.left_out:
+        notes.append(f"left out (your role does not allow this there): {', '.join(result.left_out)}")
+    return notes
+
+
+@to_text.register
+def _fleet(result: FleetAnswer) -> str:
+    if result.merged is not None:
+        body = [to_text(result.merged)]
+    else:
+        body = [f"== {part.engine} ==\n{to_text(part.result)}" for part in result.parts]
+    return "\n\n".join([*body, *(["\n".join(fleet_notes(result))] if fleet_notes(result) else [])])

@@ -46,8 +46,8 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
         dispatcher.close()
         raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
     assert dispatcher.audit is not None
-    # One engine today, named "default": each engine given gets its own watcher.
-    engines = {"default": dispatcher.engine}
+    # A watcher for each engine in force at start-up (one named `default` without an engines file).
+    engines = {name: dispatcher.fleet.engine(name) for name in dispatcher.fleet.names}
     alerts = start_alerts(core, dispatcher.audit, engines, ChannelAlerts(Delivery(client, slack.reads_in_channel)))
     return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools, alerts=alerts)
 

@@ -1,0 +1,116 @@
+"""The engines in force: a client per named engine, and which engines a `--context` names.
+
+No module holds "the" engine: the dispatcher asks the fleet for the engines a request names, right after
+parsing, and every later stage (authorize, confirm, execute, audit, buttons) sees those names.
+"""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine.client import Engine
+from bot.fleet.spec import ALL, IMPLICIT, EngineSpec, FleetSpec, matching
+from bot.watched import WatchedFile, reload_on_sighup
+from bot.yamlfile import suggest
+
+
+class UnknownEngine(Exception):
+    """`--context` named an engine that is not in the engines file (the message says which there are)."""
+
+
+def _load(path: Path) -> FleetSpec:
+    from bot.fleet.load import load_engines  # the YAML reader only when there is a file
+
+    return load_engines(path)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The engines one request runs on, in file order; `pattern` is what was typed (None: the default)."""
+
+    engines: tuple[str, ...]
+    pattern: str | None
+
+    @property
+    def several(self) -> bool:
+        return self.pattern is not None and (len(self.engines) != 1 or self.pattern != self.engines[0])
+
+
+class Fleet:
+    def __init__(
+        self, path: Path | None, docker_host: str | None = None, timeout: float = 10.0, pool_size: int = 10
+    ) -> None:
+        """The engines of `path` (reloaded on change and SIGHUP); without the file, one engine named `default`
+        from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH. A broken file raises EnginesError."""
+        self._implicit = FleetSpec(IMPLICIT, (EngineSpec(IMPLICIT, docker_host, None, timeout),))
+        self._file = WatchedFile(path, _load, "engines file") if path is not None else None
+        if self._file is not None:
+            reload_on_sighup(self._file)
+        self._pool_size = pool_size
+        self._engines: dict[str, tuple[EngineSpec, Engine]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def single(cls, engine: Engine) -> "Fleet":
+        """A fleet of one engine built elsewhere (tests, benchmarks), named `default`."""
+        fleet = cls(None)
+        fleet._engines[IMPLICIT] = (fleet._implicit.engines[0], engine)
+        return fleet
+
+    @property
+    def spec(self) -> FleetSpec:
+        loaded = self._file.current() if self._file is not None else None
+        return loaded or self._implicit
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.spec.names
+
+    @property
+    def default(self) -> str:
+        return self.spec.default
+
+    @property
+    def several(self) -> bool:
+        """More than one engine: every reply then names the engine it came from."""
+        return self.spec.several
+
+    def engine(self, name: str) -> Engine:
+        """The client for one engine; a changed entry in the file gets a new client (the old one is closed)."""
+        spec = self.spec.spec(name)
+        with self._lock:
+            known = self._engines.get(name)
+            if known is not None and known[0] == spec:
+                return known[1]
+            engine = Engine.from_spec(spec, self._pool_size)
+            self._engines[name] = (spec, engine)
+        if known is not None:
+            known[1].close()
+        return engine
+
+    def select(self, pattern: str | None) -> Selection:
+        """The engines `--context` names: a name, a comma list, a glob or `all`; None is the default engine."""
+        names = self.names
+        if pattern is None:
+            return Selection((self.default,), None)
+        chosen: set[str] = set()
+        for word in pattern.split(","):
+            word = word.strip()
+            found = matching(word, names)
+            if not found:
+                raise UnknownEngine(self._unknown(word, names))
+            chosen.update(found)
+        return Selection(tuple(name for name in names if name in chosen), pattern)
+
+    @staticmethod
+    def _unknown(word: str, names: tuple[str, ...]) -> str:
+        if not word:
+            return f"`--context` needs an engine name: engines are {', '.join(names)} (or `{ALL}`)"
+        what = "matches no engine" if any(char in word for char in "*?[") else "is not an engine"
+        return f"`{word}` {what}; engines: {', '.join(names)}{suggest(word, names)}"
+
+    def close(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for _, engine in engines:
+            engine.close()
