@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.alerts.alerter import Alerter
 from bot.alerts.events import Classifier, ContainerEvent
 from bot.alerts.load import AlertsError, load_alerts, parse_alerts
 from bot.alerts.rules import AlertRule
@@ -322,3 +323,82 @@ def test_a_crash_missing_from_the_engines_history_is_still_alerted_but_not_a_shu
     engine.api.listed = [{"Id": "c1", "Names": ["/web1"], "State": "exited"}]
     watcher._catch_up(engine_was_down=True)  # the engine's own shutdown stopped it
     assert len(seen) == 1
+
+
+# -- the alerter: claims, incidents and deliveries ---------------------------------------------------------
+
+
+class Recorded:
+    """An AlertDelivery that records what it was asked to send; `refuse` makes posts fail, as Slack down would."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.sent: list[tuple[str, str, str]] = []  # (post|update, channel, headline)
+
+    def post(self, channel: str, alert: Alert) -> str | None:
+        self.sent.append(("post", channel, to_message(alert).text))
+        return None if self.refuse else f"{len(self.sent)}.0"
+
+    def update(self, channel: str, ts: str, alert: Alert) -> bool:
+        self.sent.append(("update", channel, to_message(alert).text))
+        return True
+
+
+def event(kind: str, n: int, exit_code: int | None = 3) -> ContainerEvent:
+    return ContainerEvent(
+        engine="default",
+        kind=kind,
+        container_id="c1",
+        name="web1",
+        image="nginx",
+        at=AT + timedelta(seconds=n),
+        key=f"c1:{kind}:{n}",
+        exit_code=exit_code,
+    )
+
+
+def alert_run(tmp_path: Path, delivery: Recorded, events: list[ContainerEvent], replicas: int = 1) -> AuditLog:
+    rules = parse_alerts("alerts:\n  - {channel: C0A, events: [die, unhealthy], logs: 0}\n", Path("alerts.yml"))
+    audits = [AuditLog(tmp_path / "audit.db") for _ in range(replicas)]
+    for audit in audits:
+        alerter = Alerter(lambda: rules, audit, delivery, {}, window=600)
+        for item in events:
+            alerter.handle(item)
+        alerter.close()
+    for audit in audits[1:]:
+        audit.close()
+    return audits[0]
+
+
+def test_repeats_update_the_first_message_and_a_recovery_resolves_it(tmp_path: Path) -> None:
+    delivery = Recorded()
+    events = [event("unhealthy", 0), event("unhealthy", 60), event("healthy", 90), event("unhealthy", 120)]
+    alert_run(tmp_path, delivery, [event("die", 0), event("die", 30)], replicas=2).close()  # a replay: no more
+    audit = alert_run(tmp_path, delivery, events)
+    assert delivery.sent == [
+        ("post", "C0A", "🚨 web1 died with exit code 3"),
+        ("update", "C0A", "🚨 web1 died 2 times in 1 min, last exit code 3"),
+        ("post", "C0A", "🩺 web1 unhealthy: (the health check printed nothing)"),
+        ("update", "C0A", "🩺 web1 unhealthy 2 times in 1 min, last: (the health check printed nothing)"),
+        (
+            "update",
+            "C0A",
+            "✅ resolved: web1 unhealthy 2 times in 1 min, last: (the health check printed nothing) — healthy again",
+        ),
+        ("post", "C0A", "🩺 web1 unhealthy: (the health check printed nothing)"),
+    ]
+    assert [r.detail.rpartition("; ")[2] for r in reversed(audit.latest(limit=10))] == [
+        "posted",
+        "updated (occurrence 2)",
+        "posted",
+        "updated (occurrence 2)",
+        "marked resolved",
+        "posted",
+    ]
+    audit.close()
+
+
+def test_when_slack_refused_the_first_post_each_repeat_is_posted_on_its_own(tmp_path: Path) -> None:
+    delivery = Recorded(refuse=True)
+    alert_run(tmp_path, delivery, [event("die", 0), event("die", 1)]).close()
+    assert [kind for kind, _, _ in delivery.sent] == ["post", "post"]

@@ -5,12 +5,14 @@ claim of an event for a channel, and the incident (the one message that later oc
 marks resolved). Work runs on one thread per alerter, in the order the events came, never on the watcher's.
 """
 
+import contextlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 24 * 3600  # an event's claim outlives any replay of it
 POSTED_WAIT_SECONDS = 10.0  # how long a repeat waits for the replica that opened the incident to post it
+NOT_POSTED = "-"  # the ts of an incident whose first message Slack refused: its repeats are posted on their own
 # What ends an incident, and what a recovery resolves.
 RESOLVES = {"healthy": ("unhealthy",), "start": ("die", "oom"), "restart": ("die", "oom")}
 
@@ -115,13 +118,17 @@ class Alerter:
                 return
             self._work.submit(self._guarded, self._handle, event)
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = 3.0) -> None:
+        """Send what is queued for up to `timeout` seconds; then drop the rest (the alert being sent finishes)."""
         with self._lock:
             self._closed = True
             timers = list(self._timers)
+            drained = self._work.submit(lambda: None)
         for timer in timers:
             timer.cancel()
-        self._work.shutdown(wait=True, cancel_futures=False)
+        with contextlib.suppress(FutureTimeout):
+            drained.result(timeout)
+        self._work.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _guarded(work: Callable[[ContainerEvent], None], event: ContainerEvent) -> None:
@@ -156,12 +163,12 @@ class Alerter:
         now = time.time()
         if self.store.open_incident(key, rule.channel, now, self.window):
             ts = self.delivery.post(rule.channel, alert)
-            self.store.incident_posted(key, ts or "", _dump(alert))
+            self.store.incident_posted(key, ts or NOT_POSTED, _dump(alert))
             self._audit(rule.channel, alert, "posted" if ts else "could not be posted", ok=ts is not None)
             return
         count = self.store.repeat_incident(key, now)
         incident = self._posted(key)
-        if incident is None or not incident.ts:
+        if incident is None or incident.ts in ("", NOT_POSTED):
             log.warning("alert %s: the first message was not posted; this repeat is posted on its own", key)
             self._audit(rule.channel, alert, "posted", ok=self.delivery.post(rule.channel, alert) is not None)
             return
@@ -218,7 +225,7 @@ class Alerter:
         for kind in RESOLVES.get(event.kind, ()):
             for rule in rules.matching(event.engine, kind, event.name, event.labels):
                 incident = self.store.resolve_incident(self._incident_key(event, kind, rule.channel))
-                if incident is None:
+                if incident is None or incident.ts == NOT_POSTED:
                     continue
                 alert = replace(_load(incident.alert), resolved=why, state="running")
                 ok = self.delivery.update(rule.channel, incident.ts, alert)
