@@ -228,6 +228,8 @@ def test_the_logs_button_of_an_alert_answers_the_clicker(
     answer = user.click(message, "shipmate.command:--context default logs crash1")
     assert_valid_message(answer)
     assert "the-last-words" in text_of(answer) and answer["response_type"] == "ephemeral"
+    audit = text_of(user.answer("/docker", "audit --context default"))  # the alert is in the audit, with its engine
+    assert "alert die crash1" in audit and "engine default: crash1 died with exit code 3; posted" in audit
 
 
 def test_a_bad_alerts_file_stops_start_up_with_its_line(tmp_path: Path) -> None:

@@ -278,7 +278,7 @@ class Alerter:
             AuditRecord(
                 at=time.time(),
                 team_id="",
-                user_id="shipmate",  # no person asked: `/docker audit --user shipmate` lists the alerts
+                user_id="shipmate",  # no person asked: Shipmate spoke first
                 user_name="shipmate",
                 channel_id=channel,
                 command=f"alert {alert.kind} {alert.container}",
@@ -287,5 +287,6 @@ class Alerter:
                 decision=ALERT,
                 outcome="ok" if ok else "failed",
                 detail=f"engine {alert.engine}: {alert.container} {alert.what}; {done}",
+                engine=alert.engine,
             )
         )
