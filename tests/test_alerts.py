@@ -17,7 +17,7 @@ from bot.alerts.events import Classifier, ContainerEvent
 from bot.alerts.load import AlertsError, load_alerts, parse_alerts
 from bot.alerts.rules import AlertRule
 from bot.alerts.source import AlertsSource
-from bot.alerts.watcher import Watcher
+from bot.alerts.watcher import Watcher, engine_clock
 from bot.audit import AuditLog
 from bot.config import ConfigError, CoreSettings
 from bot.render.blocks import to_message
@@ -294,6 +294,18 @@ class FakeEngine:
     @contextlib.contextmanager
     def errors(self, subject: str) -> Iterator[None]:
         yield
+
+
+@pytest.mark.parametrize(
+    ("system_time", "since"),
+    [
+        ("2026-12-02T23:00:00.123456789Z", "1796252400.123456789"),
+        ("2026-12-03T00:00:00.5+01:00", "1796252400.500000000"),
+        ("2026-12-02T23:00:00Z", "1796252400.000000000"),
+    ],
+)
+def test_the_engines_clock_becomes_the_since_of_its_stream(system_time: str, since: str) -> None:
+    assert engine_clock({"SystemTime": system_time}) == since
 
 
 def test_a_crash_missing_from_the_engines_history_is_still_alerted_but_not_a_shutdown() -> None:

@@ -8,7 +8,9 @@ not crashes.
 """
 
 import logging
+import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,16 +29,17 @@ _FILTERS = {"type": ["container"], "event": list(WATCHED_ACTIONS)}
 Handler = Callable[[ContainerEvent], None]
 
 
-def _engine_clock(info: dict) -> str:
-    """The engine's SystemTime (RFC 3339 with nanoseconds) as seconds.nanoseconds."""
-    text = str(info.get("SystemTime", ""))
-    whole, _, rest = text.partition(".")
-    fraction = "".join(ch for ch in rest if ch.isdigit())
-    try:
-        moment = datetime.fromisoformat(whole).replace(tzinfo=UTC) if whole else datetime.now(UTC)
-    except ValueError:
-        moment = datetime.now(UTC)
-    return f"{int(moment.timestamp())}.{(fraction + '0' * 9)[:9]}"
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
+
+
+def engine_clock(info: dict) -> str:
+    """The engine's SystemTime (RFC 3339 with nanoseconds, in its own time zone) as seconds.nanoseconds."""
+    match = _RFC3339.match(str(info.get("SystemTime", "")))
+    if not match:
+        return f"{time.time():.9f}"
+    zone = match[3] if match[3] and match[3] != "Z" else "+00:00"
+    seconds = int(datetime.fromisoformat(match[1] + zone).timestamp())
+    return f"{seconds}.{((match[2] or '') + '0' * 9)[:9]}"
 
 
 def _finished_at(state: dict) -> datetime | None:
@@ -104,7 +107,7 @@ class Watcher:
     def _catch_up(self, engine_was_down: bool) -> str:
         """Replay what was missed and compare states; return the engine's clock to follow the stream from."""
         with self.engine.errors("events"):
-            clock = _engine_clock(self.engine.api.info())
+            clock = engine_clock(self.engine.api.info())
             if self._since is not None:
                 for raw in self.engine.api.events(since=self._since, until=clock, filters=_FILTERS, decode=True):
                     self._take(raw)
