@@ -66,7 +66,6 @@ class Watcher:
         self._stream_lock = threading.Lock()
         self._stream = None
         self._thread = threading.Thread(target=self._run, name=f"shipmate-events-{name}", daemon=True)
-        self.connected = threading.Event()  # set while the live stream is open
 
     def start(self) -> "Watcher":
         self._thread.start()
@@ -99,7 +98,6 @@ class Watcher:
                 log.warning("events of engine %s: %s; reconnecting", self.name, error)
             except Exception:  # the watcher must outlive anything one event or one connection does
                 log.exception("events of engine %s failed; reconnecting", self.name)
-            self.connected.clear()
             if self._stop.wait(backoff):
                 return
             backoff = min(backoff * 2, BACKOFF_MAX)
@@ -133,8 +131,13 @@ class Watcher:
         for container_id, name in self._running.items():
             if container_id in now_running or container_id not in present or engine_was_down:
                 continue
-            with self.engine.errors(name):
-                data = self.engine.api.inspect_container(container_id)
+            try:
+                with self.engine.errors(name):
+                    data = self.engine.api.inspect_container(container_id)
+            except EngineUnreachable:
+                raise
+            except EngineError:  # removed since the listing
+                continue
             state = data.get("State") or {}
             exit_code = state.get("ExitCode")
             if state.get("Running") or not exit_code or state.get("OOMKilled"):
@@ -164,7 +167,6 @@ class Watcher:
         if self._stop.is_set():
             stream.close()
             return
-        self.connected.set()
         try:
             for raw in stream:
                 self._take(raw)
