@@ -24,6 +24,7 @@ from bot.render.blocks import MAX_CONTAINER_ROWS, MAX_IMAGE_ROWS, progress_bar, 
 from bot.render.kit import Message
 from bot.render.text import to_text
 from bot.results import (
+    Alert,
     AuditEntry,
     AuditTrail,
     ConfirmationRequest,
@@ -331,6 +332,44 @@ EXAMPLES: dict[str, Result] = {
         unanswered=(Unanswered("prod-x", "Docker engine unreachable at tcp://10.0.0.9:2376: is dockerd running?"),),
     ),
     "fleet nobody answered": FleetAnswer(merged=None, parts=(), unanswered=(Unanswered("a", "no"),)),
+    "alert hostile": Alert(
+        engine="prod-1",
+        container="web1",
+        short_id="0123456789ab",
+        image="nginx:1.25",
+        kind="unhealthy",
+        what=f"unhealthy: {HOSTILE}",
+        at=NOW,
+        state="running",
+        restart_count=0,
+        logs="\n".join([HOSTILE] * 200),
+        log_lines=200,
+        mention="<@U0ONCALL>",
+    ),
+    "alert flapping, resolved": Alert(
+        engine="default",
+        container="api-1",
+        short_id="0123456789ab",
+        image="api:2",
+        kind="die",
+        what="died with exit code 3",
+        at=NOW,
+        state="running",
+        restart_count=4,
+        count=4,
+        first_at=NOW - timedelta(minutes=6),
+        resolved="running again",
+    ),
+    "alert about a container removed since": Alert(
+        engine="default",
+        container="job-7",
+        short_id="0123456789ab",
+        image="",
+        kind="die",
+        what="died with exit code 1",
+        at=NOW,
+        state="",
+    ),
 }
 
 
