@@ -402,11 +402,10 @@ class Dispatcher:
             {engine: on(engine) for engine in engines},
             {engine: self.fleet.engine(engine).timeout for engine in engines},
         )
+        refusals = dict(refusals)  # an engine past its deadline may still refuse, in the background
         ran = [engine for engine in engines if engine not in refusals]
         if not ran:
-            refused = (
-                Failure(next(iter(refusals.values())).reason) if len(refusals) == 1 else self._refused_all(refusals)
-            )
+            refused = self._refused_all([refusals[engine] for engine in engines])
             self._record(request.caller, line, command, REFUSED, refused, started, engine=",".join(engines))
             return Reply(render(refused), refused, command)
         for engine in refusals:
@@ -416,13 +415,14 @@ class Dispatcher:
             hosts = {engine: self.fleet.engine(engine).docker_host for engine in ran}
             result = context_table(hosts, self.fleet.default, answered, missed)
         else:
-            result = merge(answered, missed, tuple(refusals))
+            result = merge(answered, missed, tuple(engine for engine in engines if engine in refusals))
         self._record(request.caller, line, command, ALLOWED, result, started, engine=",".join(ran))
         return Reply(render(result), result, command)
 
     @staticmethod
-    def _refused_all(refusals: Mapping[str, Failure]) -> Failure:
-        return Failure(" · ".join(failure.reason for failure in refusals.values()))
+    def _refused_all(refusals: list[Failure]) -> Failure:
+        """Refused on every engine named: each engine's reason, in the engines' order (the same reason once)."""
+        return Failure(" · ".join(dict.fromkeys(failure.reason for failure in refusals)))
 
     # -- confirmation clicks -----------------------------------------------------------
 

@@ -14,6 +14,7 @@ import contextlib
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,3 +158,59 @@ def containers_on(docker_host: str, **tls: object) -> set[str]:
         return {item["Names"][0].lstrip("/") for item in client.containers(all=True)}
     finally:
         client.close()
+
+
+class SSHGateway:
+    """A private sshd on 127.0.0.1 whose one authorized key runs `docker system dial-stdio` against `docker_host`
+    (the way `ssh://` engines are reached), and an `ssh` on PATH that uses this gateway's keys and known_hosts
+    instead of the user's: put `bin` first on PATH."""
+
+    def __init__(self, directory: Path, docker_host: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.port = free_port()
+        self.bin = directory / "bin"
+        for key in ("host_key", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(directory / key)], check=True)
+        client_key = (directory / "client_key.pub").read_text().strip()
+        (directory / "authorized_keys").write_text(f'environment="DOCKER_HOST={docker_host}" {client_key}\n')
+        host_key = (directory / "host_key.pub").read_text().strip()
+        (directory / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {host_key}\n")
+        (directory / "sshd_config").write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {directory}/host_key\nPidFile {directory}/sshd.pid\n"
+            f"AuthorizedKeysFile {directory}/authorized_keys\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitUserEnvironment yes\nUsePAM no\n"
+            "StrictModes no\n"
+        )
+        (directory / "ssh_config").write_text(
+            f"Host 127.0.0.1\n  IdentityFile {directory}/client_key\n  UserKnownHostsFile {directory}/known_hosts\n"
+            "  StrictHostKeyChecking yes\n  BatchMode yes\n"
+        )
+        self.bin.mkdir(exist_ok=True)
+        wrapper = self.bin / "ssh"
+        wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {directory}/ssh_config "$@"\n')
+        wrapper.chmod(0o755)
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+        self._sshd = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(directory / "sshd_config")],
+            stdout=subprocess.DEVNULL,
+            stderr=(directory / "sshd.log").open("ab"),
+        )
+        deadline = time.monotonic() + 10
+        while not _listening(self.port):
+            if self._sshd.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sshd did not start: {(directory / 'sshd.log').read_text()[-500:]}")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._sshd.terminate()
+        self._sshd.wait(10)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -21,7 +21,7 @@ from bot.results import ConfirmationRequest, ContainerTable, FleetAnswer, FromEn
 from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
-from tests.side_engines import Certificates, HungEngine, SideEngine, containers_on, make_certificates
+from tests.side_engines import Certificates, HungEngine, SideEngine, SSHGateway, containers_on, make_certificates
 from tests.signed_client import SignedClient
 from tests.slack_user import SlackUser, asks_to_confirm, wait_until
 
@@ -368,3 +368,19 @@ def test_over_slack_rows_and_buttons_and_confirmations_keep_their_engine(
     user.click(asked, "shipmate.confirm")
     wait_until(lambda: "twin" not in containers_on(side.prod2.docker_host), 30, "twin removed from prod-2")
     assert "twin" in containers_on(clean_engine.docker_host)
+
+
+def test_an_engine_over_ssh(
+    bot: Bot, one_each: None, fleet: Path, side: Side, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway = SSHGateway(tmp_path / "ssh", side.prod2.docker_host)
+    try:
+        monkeypatch.setenv("PATH", f"{gateway.bin}:{os.environ['PATH']}")
+        add_engines(fleet, f'  prod-ssh: {{host: "{gateway.url}", timeout: 10}}\n')
+        reply = bot.do("U0ADMIN", "/ps --context prod-ssh -a")
+        assert reply.ok, reply.message
+        assert [row.name for row in reply.result.result.rows] == ["web-prod-2"]  # type: ignore[attr-defined]
+        contexts = bot.do("U0ADMIN", "/docker context ls")
+        assert f"ssh://•••@127.0.0.1:{gateway.port}" in contexts.message and "root@" not in contexts.message
+    finally:
+        gateway.close()

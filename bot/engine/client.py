@@ -40,10 +40,11 @@ class Engine:
         *,
         name: str = IMPLICIT,
         tls: TLSFiles | None = None,
+        from_environment: bool = True,
     ) -> None:
-        """Without `tls`, the engine the docker CLI would use: DOCKER_HOST (unless `docker_host` is given),
-        DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. With `tls` (a named engine), only what is given counts."""
-        self._kwargs = docker.utils.kwargs_from_env() if tls is None else {}
+        """From the environment, the engine the docker CLI would use: DOCKER_HOST (unless `docker_host` is
+        given), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. Otherwise (a named engine) only what is given counts."""
+        self._kwargs = docker.utils.kwargs_from_env() if from_environment else {}
         if docker_host:
             self._kwargs["base_url"] = docker_host
         if tls is not None:
@@ -63,7 +64,8 @@ class Engine:
 
     @classmethod
     def from_spec(cls, spec: EngineSpec, pool_size: int = 10) -> "Engine":
-        return cls(spec.host, spec.timeout, pool_size, name=spec.name, tls=spec.tls)
+        from_environment = spec.host is None  # only the implicit engine of a Shipmate without an engines file
+        return cls(spec.host, spec.timeout, pool_size, name=spec.name, tls=spec.tls, from_environment=from_environment)
 
     @property
     def api(self) -> docker.APIClient:
