@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from tests.blockkit import assert_valid_message
 from tests.bot_process import REPO, BotProcess
 from tests.private_engine import PrivateEngine
+from tests.side_engines import SideEngine
 from tests.signed_client import SignedClient
 from tests.slack_standin import SlackStandin
 from tests.slack_user import SlackUser, audit_records, bot_settings, text_of, wait_until
@@ -249,3 +250,53 @@ def test_a_bad_alerts_file_stops_start_up_with_its_line(tmp_path: Path) -> None:
         f"shipmate: configuration error: {tmp_path}/alerts.yml, line 3: unknown event `crash`: the events are "
         "die, oom, unhealthy, restart, kill, stop, start, healthy"
     ]
+
+
+@pytest.fixture(scope="module")
+def prod_engine(engine: PrivateEngine) -> Iterator[SideEngine]:
+    """A second dockerd (tests/side_engines.py), to be `prod-1` beside the private engine as `staging`."""
+    side = SideEngine(engine, ("busybox:latest",))
+    try:
+        side.start()
+        yield side
+    finally:
+        side.close()
+
+
+def test_each_engine_of_the_fleet_is_watched_and_its_alerts_act_on_it(
+    bot_server: Callable[..., BotProcess],
+    clean_engine: PrivateEngine,
+    api: docker.APIClient,
+    prod_engine: SideEngine,
+    slack: SlackStandin,
+    signing_secret: str,
+    tmp_path: Path,
+) -> None:
+    prod_engine.reset()
+    settings = bot_settings(tmp_path / "settings")
+    engines = tmp_path / "settings" / "engines.yml"
+    engines.write_text(
+        f'default: staging\nengines:\n  staging: {{host: "{clean_engine.docker_host}"}}\n'
+        f'  prod-1: {{host: "{prod_engine.docker_host}"}}\n'
+    )
+    alerts = tmp_path / "settings" / "alerts.yml"
+    alerts.write_text(
+        f'alerts:\n  - {{channel: {CHANNEL}, engines: ["prod-*"], logs: 3}}\n  - {{channel: {OTHER}, engines: [staging]}}\n'
+    )
+    bot = bot_server(**settings, SHIPMATE_ENGINES=str(engines), SHIPMATE_ALERTS=str(alerts))
+    watching = ("watching the events of engine staging", "watching the events of engine prod-1")
+    wait_until(lambda: all(line in bot.log_text() for line in watching), 20, "a watcher on each engine")
+    prod = docker.APIClient(base_url=prod_engine.docker_host, version="auto")
+    try:
+        run(api, "crash-staging", "exit 3")  # staging's own rule only
+        run(prod, "crash-prod", "echo from prod; exit 3")
+        message = posted_about(slack, "crash-prod")
+        posted_about(slack, "crash-staging", OTHER)
+    finally:
+        prod.close()
+    assert "`prod-1`" in text_of(message) and len(posts(slack)) == 1 and len(posts(slack, OTHER)) == 1
+    buttons = [e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons[0] == "--context prod-1 logs crash-prod"
+    user = SlackUser(SignedClient(bot.url, signing_secret), slack, "U0ONCALL", channel_id=CHANNEL)
+    answer = user.click(message, "shipmate.command:--context prod-1 logs crash-prod")
+    assert "from prod" in text_of(answer)  # from prod-1, although staging is the default
