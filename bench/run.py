@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from bench import fixtures, machine
 from bench.acks import AckRun, LoadResult, run_acks
+from bench.alerts import AlertLatency, WatchCost, measure_alert_latency, measure_watch_cost, start_alert_bot
 from bench.database import DatabaseFigures, measure_database
 from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
@@ -35,6 +36,8 @@ OPEN_LOOP_P99_MS = 30.0
 SATURATION_P99_MS = 1000.0
 LOCAL_RATIO = 1.5
 MEMORY_GROWTH_PERCENT = 10.0
+# Target of issue 11.
+ALERT_P95_MS = 1000.0
 # Targets of issue 9.
 FAN_OUT_RATIO = 1.3
 HUNG_GRACE_MS = 1000.0
@@ -67,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only-stats", action="store_true", help="measure only the stats figures")
     parser.add_argument("--services", type=int, default=30, help="swarm services for the `/service ls` figure")
     parser.add_argument("--scale-runs", type=int, default=3, help="timed runs of `/service scale` and the CLI's")
+    parser.add_argument("--crashes", type=int, default=50, help="crashes, one at a time, for the alert latency")
+    parser.add_argument(
+        "--burst", type=int, default=50, help="crashes at once (two events each) for the watcher's cost"
+    )
     parser.add_argument(
         "--code",
         type=Path,
@@ -193,6 +200,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             stack.stop_bots()
 
+        alert_bot = _step("starting shipmate serve with alert rules", lambda: start_alert_bot(stack, "alerts"))
+        latency = _step(
+            f"alert latency over {args.crashes} crashes", lambda: measure_alert_latency(stack, args.crashes)
+        )
+        watch = _step(
+            f"watcher idle, then {args.burst} crashes at once", lambda: measure_watch_cost(stack, alert_bot, args.burst)
+        )
+        stack.stop_bots()
+
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
     rows = (
@@ -201,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         + _database_rows(database, args)
         + _fleet_rows(fleet)
         + _swarm_rows(args, service_ls, scale)
+        + _alert_rows(latency, watch)
     )
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
@@ -231,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             "fleet": fleet,
             "service_ls": service_ls,
             "service_scale": scale,
+            "alert_latency": latency,
+            "alert_watch_cost": watch,
         },
     )
     print(f"results: {args.json}")
@@ -377,6 +396,31 @@ def _swarm_rows(args, listing: ServiceListing, scale: ScaleTiming) -> list[Row]:
         Row(
             f"/service scale 1→3 to 'converged' vs docker service scale (median of {scale.runs})",
             f"{scale.bot_ms:.0f} ms vs {scale.cli_ms:.0f} ms = {scale.ratio:.2f}×",
+            "",
+            None,
+        ),
+    ]
+
+
+def _alert_rows(latency: AlertLatency, watch: WatchCost) -> list[Row]:
+    return [
+        Row(
+            f"alert: engine's event → Slack post, {latency.crashes} crashes one at a time",
+            f"p50 {latency.p50_ms:.0f} ms, p95 {latency.p95_ms:.0f} ms, max {latency.max_ms:.0f} ms,"
+            f" {latency.missing} missing",
+            f"p95 ≤ {ALERT_P95_MS / 1000:g} s, none missing",
+            latency.p95_ms <= ALERT_P95_MS and latency.missing == 0,
+        ),
+        Row(
+            "alert watcher idle: CPU of shipmate serve, RSS",
+            f"{watch.idle_cpu_percent:.2f} % of a core, {watch.idle_rss_mib:.1f} MiB",
+            "",
+            None,
+        ),
+        Row(
+            f"alert burst: {watch.burst_events} events at once",
+            f"{watch.burst_cpu_seconds:.2f} s CPU over {watch.burst_seconds:.1f} s, {watch.burst_posted} posted,"
+            f" RSS {watch.burst_rss_mib:.1f} MiB",
             "",
             None,
         ),

@@ -35,7 +35,14 @@ from bot.results import (
 )
 from bot.secrets import mask_command_text
 from bot.store import Claim, Store, StoreUnavailable
-from bot.store.schema import AUDIT_COLUMNS
+from bot.store.schema import (
+    AUDIT_COLUMNS,
+    OPEN_INCIDENT,
+    POSTED_INCIDENT,
+    READ_INCIDENT,
+    REPEAT_INCIDENT,
+    RESOLVE_INCIDENT,
+)
 from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger("shipmate.audit")
@@ -48,11 +55,24 @@ CONFIRMED = "confirmed"  # done after a Confirm click
 CANCELLED = "cancelled"
 REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
 INVALID = "invalid"  # the text did not parse
+ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
 
 BATCH = 200
 MAX_DETAIL = 500
 RETRY_SECONDS = (0.5, 1, 2, 5)  # while the database is away, the writer tries again after these pauses (then every 5 s)
 CONFIRMATION = "confirmation"  # the kind of claim a Confirm/Cancel token makes
+ALERT_CLAIM = "alert"  # the kind of claim an alert makes: one event, one channel, posted once
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One alert message and the occurrences it stands for (flapping updates it instead of posting again)."""
+
+    channel: str
+    opened_at: float
+    count: int
+    ts: str  # the message's ts; "" while the replica that opened it is still posting
+    alert: str  # what the message shows, as JSON, so any replica can redraw it
 
 
 @dataclass(frozen=True)
@@ -256,6 +276,34 @@ class AuditLog:
     def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> Claim | None:
         """Mark a token used, atomically: None when this call claimed it, else the use that came first."""
         return self.store.claim(CONFIRMATION, nonce, state, user_id, expires_at)
+
+    # -- alerts: claims and incidents, one answer for every replica -------------------
+
+    def claim_alert(self, key: str, expires_at: float) -> bool:
+        """Claim one event's alert for this process, atomically: True for the first claim across replicas."""
+        return self.store.claim(ALERT_CLAIM, key, "posted", "", expires_at) is None
+
+    def open_incident(self, key: str, channel: str, now: float, window: float) -> bool:
+        """Open an incident unless one is open and younger than `window`: True when this call opened it (post a
+        message), False when there is one to update."""
+        return bool(self.store.run(OPEN_INCIDENT, (key, channel, now, now, now - window)))
+
+    def incident(self, key: str) -> Incident | None:
+        rows = self.store.run(READ_INCIDENT, (key,))
+        return Incident(*rows[0]) if rows else None
+
+    def incident_posted(self, key: str, ts: str, alert: str) -> None:
+        self.store.run(POSTED_INCIDENT, (ts, alert, key))
+
+    def repeat_incident(self, key: str, now: float) -> int:
+        """Count one more occurrence of an open incident; its new count (0 when there is none open)."""
+        rows = self.store.run(REPEAT_INCIDENT, (now, key))
+        return int(rows[0][0]) if rows else 0
+
+    def resolve_incident(self, key: str) -> Incident | None:
+        """Mark an open incident resolved, once: the incident when this call resolved it."""
+        rows = self.store.run(RESOLVE_INCIDENT, (key,))
+        return Incident(*rows[0]) if rows else None
 
 
 def _column(value: object) -> object:

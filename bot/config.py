@@ -74,6 +74,24 @@ def state_directory() -> Path:
     return (Path(base) if base else Path.home() / ".local" / "state") / "shipmate"
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh]?)$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def _duration(name: str, default: float, low: float, high: float) -> float:
+    """Seconds from `90`, `90s`, `10m` or `1h`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    match = _DURATION.match(raw.lower())
+    if not match:
+        raise ConfigError(f"{name}={raw!r} is not a duration: write e.g. 10m, 90s or 1h")
+    value = float(match[1]) * _DURATION_UNITS[match[2]]
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw} is out of range ({low:g}–{high:g} seconds)")
+    return value
+
+
 def _engines_file() -> Path | None:
     """SHIPMATE_ENGINES (which must exist), else engines.yml beside the .env when there is one; None: no file."""
     raw = os.environ.get("SHIPMATE_ENGINES", "").strip()
@@ -122,6 +140,9 @@ class CoreSettings:
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
     database_url: str | None = None  # SHIPMATE_DATABASE_URL; None: the SQLite file audit_db
     converge_timeout: float = 120  # seconds service create/scale/update/rollback wait for the tasks
+    alerts_path: Path = Path("alerts.yml")  # alert rules; the watcher runs only when the file exists
+    alert_window: float = 600  # seconds in which a repeat updates the first alert instead of posting again
+    alert_settle: float = 30  # seconds a container started again must stay up for its crash alert to be resolved
     engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
     context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
 
@@ -149,6 +170,9 @@ class CoreSettings:
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
             database_url=os.environ.get("SHIPMATE_DATABASE_URL", "").strip() or None,
             converge_timeout=_number("SHIPMATE_CONVERGE_TIMEOUT", 120, 1, 3600),
+            alerts_path=_beside_dotenv("SHIPMATE_ALERTS", "alerts.yml"),
+            alert_window=_duration("SHIPMATE_ALERT_WINDOW", 600, 0, 86400),
+            alert_settle=_duration("SHIPMATE_ALERT_SETTLE", 30, 1, 3600),
             engines_path=_engines_file(),
             context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
         )

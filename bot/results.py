@@ -606,3 +606,25 @@ class FollowedLogs(Result):
 
 # What slow work reports while it runs (the Slack layer draws each one into the message it updates in place).
 Progress = PullProgress | FollowedLogs
+# -- alerts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alert(Result):
+    """Something happened to a container that an alert rule asked to hear about: one message per incident."""
+
+    engine: str
+    container: str
+    short_id: str
+    image: str
+    kind: str  # die, oom, unhealthy, restart, kill, stop, start, healthy
+    what: str  # "died with exit code 3", "killed: out of memory", "unhealthy: <the last health check output>"
+    at: datetime  # the latest occurrence
+    state: str  # the container's state when the alert was drawn: running, exited, … ("" when it is gone)
+    restart_count: int | None = None
+    logs: str = ""  # the last lines, secret-looking values masked
+    log_lines: int = 0  # how many were asked for; 0 shows none
+    mention: str = ""
+    count: int = 1  # occurrences within the window, all in this one message
+    first_at: datetime | None = None  # the first occurrence, when there were several
+    resolved: str = ""  # why it is over: "healthy again", "running again"

@@ -1,22 +1,27 @@
-"""One place that builds a Dispatcher from settings: engines, policy, audit log and confirmations.
+"""One place that builds a Dispatcher from settings (engines, policy, audit log and confirmations), and the alerts.
 
 `shipmate local` and the Slack app both start here, so they enforce (and record) the same things.
 """
 
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
-from bot.engine import RunLimits
+from bot.engine import Engine, RunLimits
 from bot.engine.targets import find_containers, find_services
 from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
 from bot.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from bot.alerts.alerter import AlertDelivery, Alerter
+    from bot.alerts.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +75,39 @@ def make_dispatcher(
     limits = RunLimits(wait_seconds=settings.run_timeout, follow_seconds=settings.follow_max)
     limits = RunLimits(wait_seconds=settings.run_timeout, converge_seconds=settings.converge_timeout)
     return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer)
+
+
+class AlertWatch:
+    """The alert rules, one watcher per engine and the alerter they feed; `close()` stops them all."""
+
+    def __init__(self, alerter: "Alerter", watchers: "list[Watcher]") -> None:
+        self.alerter = alerter
+        self.watchers = watchers
+
+    def close(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+        self.alerter.close()
+
+
+def start_alerts(
+    settings: CoreSettings, audit: AuditLog, engines: Mapping[str, Engine], delivery: "AlertDelivery"
+) -> AlertWatch | None:
+    """Watch every engine given (name -> Engine) when an alerts file exists; None when there is none.
+
+    A broken file raises AlertsError (a ConfigError naming the file and line).
+    """
+    if not settings.alerts_path.exists():
+        log.info("no alerts file at %s: no alerts are posted", settings.alerts_path)
+        return None
+    from bot.alerts.alerter import Alerter
+    from bot.alerts.source import AlertsSource
+    from bot.alerts.watcher import Watcher
+
+    source = AlertsSource(settings.alerts_path)
+    reload_on_sighup(source)
+    alerter = Alerter(
+        source.rules, audit, delivery, engines, window=settings.alert_window, settle=settings.alert_settle
+    )
+    watchers = [Watcher(name, engine, alerter.handle).start() for name, engine in engines.items()]
+    return AlertWatch(alerter, watchers)

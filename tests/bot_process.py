@@ -174,6 +174,17 @@ class BotProcess:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its children so far (for the bench's watcher figures)."""
+        ticks = 0
+        for pid in _process_tree(self.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited between the listing and now
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stats(self) -> ProcStats:
         fds = threads = rss_kib = 0
         for pid in _process_tree(self.pid):

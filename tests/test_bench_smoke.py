@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from bench.alerts import measure_alert_latency, measure_watch_cost, start_alert_bot
 from bench.database import measure_database
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
 from bench.fleet import measure_fleet
@@ -93,6 +94,19 @@ def test_stats_costs_one_listing_and_one_stats_request_per_running_container(
         clean_engine.reset()
     assert count.by_kind == {"container list": 1, "container stats": 3} and count.one_each
     assert count.reply == "📊 3 containers, one sample"
+
+
+def test_the_alert_figures_on_a_few_crashes(clean_engine: PrivateEngine, slack: SlackStandin, tmp_path: Path) -> None:
+    with CountingProxy(clean_engine.docker_host, tmp_path / "engine.sock") as proxy:
+        stack = Stack(clean_engine, proxy, slack, tmp_path)
+        try:
+            bot = start_alert_bot(stack, "alerts")
+            latency = measure_alert_latency(stack, crashes=3)
+            cost = measure_watch_cost(stack, bot, crashes=3, idle_seconds=1.0)
+        finally:
+            stack.stop_bots()
+    assert latency.crashes == 3 and latency.missing == 0 and 0 < latency.p50_ms <= latency.p95_ms
+    assert cost.burst_posted == 3 and cost.burst_events == 6 and cost.idle_rss_mib > 0
 
 
 def test_a_fan_out_costs_one_listing_per_engine_and_waits_out_a_hung_one(

@@ -22,6 +22,7 @@ from bot.render.kit import (
 )
 from bot.render.text import (
     STATS_HEADER,
+    alert_headline,
     audit_table,
     change_lines,
     context_rows,
@@ -46,6 +47,7 @@ from bot.render.text import (
 )
 from bot.results import (
     TIMED_OUT,
+    Alert,
     AuditTrail,
     ConfirmationRequest,
     ContainerDetails,
@@ -686,6 +688,52 @@ def _convergences(result: Convergences) -> Message:
             table, _ = code_sections("\n".join(swarm_text.task_lines(TaskTable(item.service, item.tasks))), 1, "head")
             blocks += table
     return Message(text=to_text(result), blocks=blocks, is_error=not result.all_ok)
+
+
+ALERT_EMOJI = {"die": "🚨", "oom": "🚨", "unhealthy": "🩺", "restart": "🔁", "kill": "🔪", "stop": "⏹️", "start": "▶️"}
+MAX_ALERT_LOG_BLOCKS = 2
+
+
+def alert_buttons(result: Alert) -> dict:
+    """Logs / Restart / Inspect, and Remove for a container that is no longer running, on the alert's engine
+    whatever the default is; checked as the clicker."""
+    name = result.container
+    buttons = [
+        command_button("📜 Logs", f"logs {name}"),
+        command_button("🔄 Restart", f"restart {name}"),
+        command_button("🔍 Inspect", f"container inspect {name}"),
+    ]
+    if result.state not in ("running", "restarting", "paused"):
+        buttons.append(command_button("🗑️ Remove", f"rm {name}", "danger"))
+    return kit.actions(f"alert:{name}", *buttons)
+
+
+@to_message.register
+def _alert(result: Alert) -> Message:
+    headline = alert_headline(result)
+    icon = "" if result.resolved else f"{ALERT_EMOJI.get(result.kind, '✅')} "
+    mention = f"{result.mention} " if result.mention and not result.resolved else ""
+    stamp = result.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    blocks = [
+        section(f"{mention}{icon}*{escape(headline)}*"),
+        fields(
+            [
+                ("Engine", f"`{escape(result.engine)}`"),
+                ("Container", f"`{escape(result.container)}` `{result.short_id}`"),
+                ("Image", f"`{escape(result.image)}`" if result.image else "—"),
+                ("When", stamp),
+                ("State", f"{state_emoji(result.state)} {result.state}" if result.state else "gone"),
+                ("Restarts", str(result.restart_count) if result.restart_count is not None else "—"),
+            ]
+        ),
+    ]
+    if result.log_lines:
+        blocks.append(context(f"last {result.log_lines} log lines"))
+        blocks += code_sections(result.logs or "(no output)", max_blocks=MAX_ALERT_LOG_BLOCKS)[0]
+    if result.state:
+        blocks += on_engine(result.engine, [alert_buttons(result)])
+    # The mention lives in the blocks (it notifies from there); the fallback text is escaped, so it stays out of it.
+    return Message(text=f"{icon}{headline}", blocks=blocks)
 
 
 # -- several engines ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from functools import singledispatch
 from bot.render import swarm_text
 from bot.render.format import ago, aligned, binary_size, decimal_size, size, state_emoji
 from bot.results import (
+    Alert,
     AuditTrail,
     ConfirmationRequest,
     ContainerDetails,
@@ -571,6 +572,38 @@ def _service(result: ServiceDetails) -> str:
     lines += [f"{label + ':':<17}{value}" for label, value in service_facts(result)]
     lines += _pairs_block("Env", result.env)
     lines += _pairs_block("Labels", result.labels)
+    return "\n".join(lines)
+
+
+def alert_headline(result: Alert) -> str:
+    """`web1 died with exit code 3`, `web1 died 4 times in 6 min, last exit code 3`, `✅ … (resolved: …)`."""
+    what = result.what
+    if result.count > 1:
+        span = ""
+        if result.first_at is not None:
+            minutes = max(1, round((result.at - result.first_at).total_seconds() / 60))
+            span = f" in {minutes} min"
+        times = f"{result.count} times{span}"
+        if result.kind == "die":
+            what = f"died {times}, last {what.removeprefix('died with ')}"
+        elif result.kind == "unhealthy":
+            what = f"unhealthy {times}, last: {what.removeprefix('unhealthy: ')}"
+        else:
+            what = f"{what} ({times})"
+    line = f"{result.container} {what}"
+    return f"✅ resolved: {line} — {result.resolved}" if result.resolved else line
+
+
+@to_text.register
+def _alert(result: Alert) -> str:
+    lines = [
+        alert_headline(result),
+        f"engine: {result.engine}   image: {result.image}   id: {result.short_id}",
+        f"when: {result.at.strftime('%Y-%m-%d %H:%M:%S')} UTC   state: {result.state or 'gone'}"
+        + (f"   restarts: {result.restart_count}" if result.restart_count is not None else ""),
+    ]
+    if result.log_lines:
+        lines += [f"last {result.log_lines} log lines:", result.logs.rstrip("\n") or "(no output)"]
     return "\n".join(lines)
 
 

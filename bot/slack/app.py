@@ -5,6 +5,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -17,6 +18,9 @@ from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
 
+if TYPE_CHECKING:
+    from bot.wiring import AlertWatch
+
 log = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT = 10
@@ -28,9 +32,12 @@ class SlackRuntime:
     client: WebClient
     dispatcher: Dispatcher
     pools: WorkPools
+    alerts: "AlertWatch | None" = None  # the event watchers, when an alerts file exists
 
     def shutdown(self, grace_seconds: float) -> bool:
         """Let work in flight finish (or tell its users it was cut off); True when nothing is left running."""
+        if self.alerts is not None:
+            self.alerts.close()
         left = self.pools.shutdown(grace_seconds)
         if left:
             log.warning("%d command(s) were interrupted by the shutdown; their users were told", left)

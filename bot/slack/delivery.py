@@ -106,17 +106,24 @@ class Delivery:
 
     def post(self, origin: Origin, body: dict) -> str | None:
         """chat.postMessage in the origin channel; the ts, or None when the bot cannot post there."""
+        return self.post_in(origin.channel_id, body, then="; falling back to response_url")
+
+    def post_in(self, channel_id: str, body: dict, then: str = "") -> str | None:
+        """chat.postMessage (retried on 429, 5xx and connection errors); the ts, or None when it failed."""
         try:
-            response = self.client.chat_postMessage(channel=origin.channel_id, text=body["text"], blocks=body["blocks"])
+            response = self.client.chat_postMessage(channel=channel_id, text=body["text"], blocks=body["blocks"])
             return response["ts"]
         except (SlackClientError, OSError) as error:
-            log.warning("chat.postMessage failed (%s); falling back to response_url", _describe(error))
+            log.warning("chat.postMessage failed (%s)%s", _describe(error), then)
             metrics.slack_failure("chat.postMessage")
             return None
 
     def update(self, origin: Origin, ts: str, body: dict) -> bool:
+        return self.update_in(origin.channel_id, ts, body)
+
+    def update_in(self, channel_id: str, ts: str, body: dict) -> bool:
         try:
-            self.client.chat_update(channel=origin.channel_id, ts=ts, text=body["text"], blocks=body["blocks"])
+            self.client.chat_update(channel=channel_id, ts=ts, text=body["text"], blocks=body["blocks"])
             return True
         except (SlackClientError, OSError) as error:
             log.error("chat.update failed: %s", _describe(error))

@@ -25,9 +25,11 @@ SHUTDOWN_GRACE_SECONDS = 5
 
 
 def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
+    from bot.slack.alerts import ChannelAlerts
     from bot.slack.audit_channel import AuditChannelSink
+    from bot.slack.delivery import Delivery
     from bot.slack.groups import SlackGroups
-    from bot.wiring import make_dispatcher
+    from bot.wiring import make_dispatcher, start_alerts
 
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
     metrics.enable(in_flight=lambda: pools.in_flight)
@@ -47,7 +49,11 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     except (BoltError, SlackClientError, OSError) as error:  # Bolt checks the token with auth.test at start-up
         dispatcher.close()
         raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
-    return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools)
+    assert dispatcher.audit is not None
+    # A watcher for each engine in force at start-up (one named `default` without an engines file).
+    engines = {name: dispatcher.fleet.engine(name) for name in dispatcher.fleet.names}
+    alerts = start_alerts(core, dispatcher.audit, engines, ChannelAlerts(Delivery(client, slack.reads_in_channel)))
+    return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools, alerts=alerts)
 
 
 def _stop(runtime: SlackRuntime) -> None:
@@ -231,6 +237,10 @@ def run_server(mode: str, host: str, port: int | None) -> int:
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
     _check(core, slack)
+    if core.alerts_path.exists():  # a broken alerts file stops start-up here, with its line, before any server
+        from bot.alerts.load import load_alerts
+
+        load_alerts(core.alerts_path)
     if mode == "socket":
         from bot.slack.startup import listen
 

@@ -132,6 +132,11 @@ class PostgresStore:
             ).fetchone()
         return Claim(*row) if row else None
 
+    def run(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        with self._connection() as connection:
+            cursor = connection.execute(sql.replace("?", "%s"), params)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
     def ping(self) -> None:
         with self._connection() as connection:
             connection.execute("SELECT 1").fetchone()

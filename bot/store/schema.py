@@ -75,6 +75,19 @@ STEPS: tuple[tuple[str, ...], ...] = (
             SELECT 'confirmation', nonce, state, user_id, at, expires_at FROM used_confirmations""",
         "DROP TABLE used_confirmations",
     ),
+    # 4: alert incidents: the first message of a container's trouble, updated while it repeats
+    (
+        """CREATE TABLE alert_incidents (
+            key TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            opened_at {real} NOT NULL,
+            last_at {real} NOT NULL,
+            count INTEGER NOT NULL,
+            ts TEXT NOT NULL,
+            alert TEXT NOT NULL,
+            resolved INTEGER NOT NULL
+        )""",
+    ),
 )
 VERSION = len(STEPS)
 
@@ -91,3 +104,21 @@ def check_version(found: int, where: str) -> None:
             f"the database at {where} has schema version {found}, newer than this Shipmate knows ({VERSION}): "
             "upgrade Shipmate, or point it at another database"
         )
+
+
+# Alert incidents (bot/audit.py), each one atomic statement in either database; `?` placeholders (Store.run).
+OPEN_INCIDENT = (
+    "INSERT INTO alert_incidents (key, channel, opened_at, last_at, count, ts, alert, resolved)"
+    " VALUES (?, ?, ?, ?, 1, '', '', 0) ON CONFLICT (key) DO UPDATE SET opened_at = excluded.opened_at,"
+    " last_at = excluded.last_at, count = 1, ts = '', alert = '', resolved = 0"
+    " WHERE alert_incidents.resolved = 1 OR alert_incidents.opened_at < ? RETURNING 1"
+)
+READ_INCIDENT = "SELECT channel, opened_at, count, ts, alert FROM alert_incidents WHERE key = ?"
+POSTED_INCIDENT = "UPDATE alert_incidents SET ts = ?, alert = ? WHERE key = ?"
+REPEAT_INCIDENT = (
+    "UPDATE alert_incidents SET count = count + 1, last_at = ? WHERE key = ? AND resolved = 0 RETURNING count"
+)
+RESOLVE_INCIDENT = (
+    "UPDATE alert_incidents SET resolved = 1 WHERE key = ? AND resolved = 0 AND ts != ''"
+    " RETURNING channel, opened_at, count, ts, alert"
+)

@@ -117,6 +117,13 @@ class SqliteStore:
                 raise StoreUnavailable(str(error)) from None
         return Claim(*row) if row else None
 
+    def run(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        with self._lock:
+            try:
+                return self._open().execute(sql, params).fetchall()
+            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
+                raise StoreUnavailable(str(error)) from None
+
     def ping(self) -> None:
         with self._lock:
             try:

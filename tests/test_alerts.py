@@ -1,0 +1,416 @@
+"""Alerts without Slack: the rules file, event classification, claims and incidents in the audit database, the
+message, and the watcher's comparison of states after a reconnect (a fake engine stands in for dockerd there)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.alerts.alerter import Alerter
+from bot.alerts.events import Classifier, ContainerEvent
+from bot.alerts.load import AlertsError, load_alerts, parse_alerts
+from bot.alerts.rules import AlertRule
+from bot.alerts.source import AlertsSource
+from bot.alerts.watcher import Watcher, engine_clock
+from bot.audit import AuditLog
+from bot.config import ConfigError, CoreSettings
+from bot.render.blocks import to_message
+from bot.render.text import to_text
+from bot.results import Alert
+from tests.blockkit import assert_valid_message
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parse(text: str) -> list[AlertRule]:
+    return list(parse_alerts(text, Path("alerts.yml")).rules)
+
+
+# -- the file --------------------------------------------------------------------------------------
+
+
+def test_the_example_file_loads_with_every_key() -> None:
+    first, second = load_alerts(REPO / "alerts.example.yml").rules
+    assert first.channel == "C0ALERTS" and first.events == {"die", "oom", "unhealthy"}
+    assert first.containers == ("web*", "api-*") and first.labels == (("team", "payments"),)
+    assert first.mention == "<!subteam^S0ONCALL>" and first.logs == 10 and first.engines == ("*",)
+    assert second.events == {"start", "stop"} and second.logs == 0 and second.containers == ("*",)
+
+
+def test_defaults_apply_to_a_rule_with_only_a_channel() -> None:
+    (rule,) = parse("alerts:\n  - channel: C0ALERTS\n")
+    assert rule == AlertRule(channel="C0ALERTS", line=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            "alerts:\n  - channel: C0A\n    event: [die]\n",
+            "line 3: unknown key `event`: an alert has channel, events, "
+            "containers, labels, engines, mention, logs (did you mean `events`?)",
+        ),
+        ("alerts:\n  - channel: '#ops'\n", "line 2: `#ops` is not a channel id (C… or G…)"),
+        ("alerts:\n  - channel: C0A\n    events: [die, crashed]\n", "line 3: unknown event `crashed`"),
+        ("alerts:\n  - channel: C0A\n    logs: 500\n", "line 3: `logs` must be a number of lines from 0 to 100"),
+        ("alerts:\n  - channel: C0A\n    mention: oncall\n", "line 3: `oncall` is not a mention"),
+        (
+            "alerts:\n  - channel: C0A\n    channel: C0B\n",
+            "line 3: `channel` appears twice in an alert (first on line 2)",
+        ),
+        ("alerts:\n  - events: [die]\n", "line 2: this alert has no `channel`"),
+        ("alerts:\n", "line 1: `alerts` is empty"),
+        ("alert:\n  - channel: C0A\n", "line 1: unknown key `alert`: the file has one key, `alerts` (did you mean"),
+        ("alerts:\n  - channel: C0A\n    containers: [web*\n", "line 4: not valid YAML"),
+        ("alerts:\n  - channel: C0A\n    labels: {team: }\n", "line 3: label `team` needs a value"),
+        ("alerts:\n  - channel: C0A\n    containers: []\n", "line 3: `containers` is empty"),
+    ],
+)
+def test_each_mistake_is_one_line_naming_the_file_and_line(text: str, error: str) -> None:
+    with pytest.raises(AlertsError) as raised:
+        parse_alerts(text, Path("/etc/shipmate/alerts.yml"))
+    assert isinstance(raised.value, ConfigError)
+    assert str(raised.value).startswith(f"/etc/shipmate/alerts.yml, {error}")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_broken_edit_keeps_the_rules_in_force_and_a_fixed_one_is_picked_up(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.yml"
+    path.write_text("alerts:\n  - channel: C0ONE\n")
+    source = AlertsSource(path)
+    path.write_text("alerts:\n  - channel: nope\n")
+    source.request_reload()
+    assert [rule.channel for rule in source.current().rules] == ["C0ONE"]
+    path.write_text("alerts:\n  - channel: C0TWO\n    logs: 3\n")
+    source.request_reload()
+    assert [rule.channel for rule in source.current().rules] == ["C0TWO"]
+
+
+def test_rules_match_by_event_name_label_and_engine_once_per_channel() -> None:
+    rules = parse_alerts(
+        "alerts:\n"
+        "  - {channel: C0A, containers: ['web*'], labels: {team: pay}}\n"
+        "  - {channel: C0A, events: [die]}\n"
+        "  - {channel: C0B, engines: ['prod-*'], events: [oom]}\n",
+        Path("alerts.yml"),
+    )
+    assert [r.line for r in rules.matching("default", "die", "web1", {"team": "pay"})] == [2]
+    assert [r.line for r in rules.matching("default", "die", "web1", {})] == [3]
+    assert rules.matching("default", "start", "web1", {"team": "pay"}) == []
+    assert [r.channel for r in rules.matching("prod-1", "oom", "api", {})] == ["C0B"]
+    assert rules.matching("staging", "oom", "api", {}) == []
+
+
+def test_the_alert_window_and_settle_time_read_as_durations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPMATE_ALERT_WINDOW", "6m")
+    monkeypatch.setenv("SHIPMATE_ALERT_SETTLE", "45s")
+    settings = CoreSettings.from_env()
+    assert (settings.alert_window, settings.alert_settle) == (360, 45)
+    monkeypatch.setenv("SHIPMATE_ALERT_WINDOW", "ten minutes")
+    with pytest.raises(ConfigError, match="SHIPMATE_ALERT_WINDOW='ten minutes' is not a duration"):
+        CoreSettings.from_env()
+
+
+# -- what an event means -----------------------------------------------------------------------------
+
+
+def raw(action: str, container: str = "c1", n: int = 0, **attributes: str) -> dict[str, Any]:
+    return {
+        "Type": "container",
+        "Action": action,
+        "id": container,
+        "timeNano": 1_700_000_000_000_000_000 + n,
+        "Actor": {"ID": container, "Attributes": {"name": "web1", "image": "nginx", **attributes}},
+    }
+
+
+def kinds(*events: dict[str, Any]) -> list[str | None]:
+    classifier = Classifier("default")
+    return [None if (e := classifier.take(event)) is None else e.kind for event in events]
+
+
+def test_a_crash_is_a_die_and_a_clean_exit_is_nothing() -> None:
+    assert kinds(raw("start"), raw("die", exitCode="3")) == ["start", "die"]
+    assert kinds(raw("start"), raw("die", exitCode="0")) == ["start", None]
+
+
+def test_what_follows_a_kill_or_an_oom_is_not_a_crash() -> None:
+    stop = (raw("start"), raw("kill", signal="15"), raw("die", exitCode="143"), raw("stop"))
+    assert kinds(*stop) == ["start", "kill", None, "stop"]
+    assert kinds(raw("start"), raw("oom"), raw("die", exitCode="137")) == ["start", "oom", None]
+
+
+def test_a_start_after_a_crash_is_a_restart_and_a_kill_is_forgotten_by_the_next_start() -> None:
+    events = (raw("start"), raw("die", exitCode="3"), raw("start", n=1), raw("kill"), raw("die", exitCode="1"))
+    assert kinds(*events, raw("start", n=2), raw("die", n=3, exitCode="2")) == [
+        "start",
+        "die",
+        "restart",
+        "kill",
+        None,
+        "start",
+        "die",
+    ]
+
+
+def test_health_verdicts_and_labels() -> None:
+    classifier = Classifier("default")
+    event = classifier.take(raw("health_status: unhealthy", team="pay"))
+    assert event is not None and event.kind == "unhealthy" and event.labels == {"team": "pay"}
+    assert kinds(raw("health_status: healthy"), raw("exec_start: sh -c true")) == ["healthy", None]
+
+
+# -- claims and incidents, shared by replicas ----------------------------------------------------------
+
+
+@pytest.fixture
+def two_replicas(tmp_path: Path) -> Iterator[tuple[AuditLog, AuditLog]]:
+    first, second = AuditLog(tmp_path / "audit.db"), AuditLog(tmp_path / "audit.db")
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_an_event_is_claimed_once_across_replicas(two_replicas: tuple[AuditLog, AuditLog]) -> None:
+    first, second = two_replicas
+    assert first.claim_alert("default:c1:die:1:C0A", 2e9) is True
+    assert second.claim_alert("default:c1:die:1:C0A", 2e9) is False
+    assert second.claim_alert("default:c1:die:1:C0B", 2e9) is True
+
+
+def test_an_incident_is_opened_once_repeated_within_its_window_and_resolved_once(
+    two_replicas: tuple[AuditLog, AuditLog],
+) -> None:
+    first, second = two_replicas
+    assert first.open_incident("k", "C0A", now=1000, window=600) is True
+    assert second.open_incident("k", "C0A", now=1001, window=600) is False
+    first.incident_posted("k", "1.0001", '{"x": 1}')
+    assert second.repeat_incident("k", now=1002) == 2
+    assert first.incident("k") == second.incident("k") and second.incident("k").ts == "1.0001"
+    assert first.resolve_incident("k") is not None and second.resolve_incident("k") is None
+    assert second.repeat_incident("k", now=1003) == 0
+    assert second.open_incident("k", "C0A", now=1004, window=600) is True  # resolved: a new one
+    first.incident_posted("k", "2.0002", "{}")
+    assert first.open_incident("k", "C0A", now=1700, window=600) is True  # older than the window: a new one
+
+
+# -- the message ---------------------------------------------------------------------------------------
+
+AT = datetime(2026, 12, 2, 23, 0, tzinfo=UTC)
+ALERT = Alert(
+    engine="default",
+    container="web1",
+    short_id="0123456789ab",
+    image="nginx:1.25",
+    kind="die",
+    what="died with exit code 3",
+    at=AT,
+    state="exited",
+    restart_count=3,
+    logs="listening\nDB_PASSWORD=••••\nboom",
+    log_lines=10,
+    mention="<!subteam^S0ONCALL>",
+)
+
+
+def test_an_alert_is_valid_block_kit_with_its_facts_and_buttons() -> None:
+    message = to_message(ALERT)
+    assert_valid_message(message)
+    shown = str(message.payload())
+    assert message.text == "🚨 web1 died with exit code 3"
+    for fact in (
+        "<!subteam^S0ONCALL>",
+        "`default`",
+        "`nginx:1.25`",
+        "2026-12-02 23:00:00 UTC",
+        "*Restarts*\\n3",
+        "boom",
+    ):
+        assert fact in shown
+    values = [e["value"] for block in message.blocks if block["type"] == "actions" for e in block["elements"]]
+    assert values == [f"--context default {c} web1" for c in ("logs", "restart", "container inspect", "rm")]
+
+
+def test_a_flapping_alert_counts_and_a_resolved_one_says_so() -> None:
+    flapping = replace(ALERT, count=4, first_at=AT - timedelta(minutes=6))
+    assert to_message(flapping).text == "🚨 web1 died 4 times in 6 min, last exit code 3"
+    resolved = replace(flapping, resolved="running again", state="running")
+    message = to_message(resolved)
+    assert message.text == "✅ resolved: web1 died 4 times in 6 min, last exit code 3 — running again"
+    assert "S0ONCALL" not in str(message.payload())  # a resolution pings nobody
+    assert_valid_message(message)
+    values = [e["value"] for block in message.blocks if block["type"] == "actions" for e in block["elements"]]
+    assert "--context default rm web1" not in values  # running again: no Remove
+    unhealthy = replace(ALERT, kind="unhealthy", what="unhealthy: connection refused", count=2, first_at=AT)
+    assert to_message(unhealthy).text == "🩺 web1 unhealthy 2 times in 1 min, last: connection refused"
+    oom = replace(ALERT, kind="oom", what="killed: out of memory", count=3, first_at=AT)
+    assert to_message(oom).text == "🚨 web1 killed: out of memory (3 times in 1 min)"
+
+
+def test_the_text_form_and_a_gone_container() -> None:
+    gone = replace(ALERT, state="", restart_count=None, log_lines=0)
+    assert [b for b in to_message(gone).blocks if b["type"] == "actions"] == []
+    assert to_text(ALERT).splitlines()[:3] == [
+        "web1 died with exit code 3",
+        "engine: default   image: nginx:1.25   id: 0123456789ab",
+        "when: 2026-12-02 23:00:00 UTC   state: exited   restarts: 3",
+    ]
+
+
+# -- the watcher after a reconnect ---------------------------------------------------------------------
+
+
+class FakeApi:
+    """Just what the watcher asks of the Engine API, with states a test sets."""
+
+    def __init__(self) -> None:
+        self.listed: list[dict[str, Any]] = []
+        self.inspected: dict[str, dict[str, Any]] = {}
+        self.replay: list[dict[str, Any]] = []
+
+    def info(self) -> dict[str, Any]:
+        return {"SystemTime": "2026-12-02T23:00:00.123456789Z"}
+
+    def events(self, **_: Any) -> list[dict[str, Any]]:
+        return self.replay
+
+    def containers(self, all: bool) -> list[dict[str, Any]]:
+        return self.listed
+
+    def inspect_container(self, container_id: str) -> dict[str, Any]:
+        return self.inspected[container_id]
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.api = FakeApi()
+
+    @contextlib.contextmanager
+    def errors(self, subject: str) -> Iterator[None]:
+        yield
+
+
+@pytest.mark.parametrize(
+    ("system_time", "since"),
+    [
+        ("2026-12-02T23:00:00.123456789Z", "1796252400.123456789"),
+        ("2026-12-03T00:00:00.5+01:00", "1796252400.500000000"),
+        ("2026-12-02T23:00:00Z", "1796252400.000000000"),
+    ],
+)
+def test_the_engines_clock_becomes_the_since_of_its_stream(system_time: str, since: str) -> None:
+    assert engine_clock({"SystemTime": system_time}) == since
+
+
+def test_a_crash_missing_from_the_engines_history_is_still_alerted_but_not_a_shutdown() -> None:
+    engine = FakeEngine()
+    seen: list[ContainerEvent] = []
+    watcher = Watcher("default", engine, seen.append)  # type: ignore[arg-type]
+    engine.api.listed = [
+        {"Id": "c1", "Names": ["/web1"], "State": "running"},
+        {"Id": "c2", "Names": ["/db"], "State": "running"},
+    ]
+    assert watcher._catch_up(engine_was_down=False) == "1796252400.123456789"
+    engine.api.listed = [
+        {"Id": "c1", "Names": ["/web1"], "State": "exited"},
+        {"Id": "c2", "Names": ["/db"], "State": "exited"},
+    ]
+    engine.api.inspected = {
+        "c1": {
+            "State": {"Running": False, "ExitCode": 2, "FinishedAt": "2026-12-02T23:00:01.5Z"},
+            "Config": {"Image": "nginx"},
+        },
+        "c2": {"State": {"Running": False, "ExitCode": 0}, "Config": {}},
+    }
+    watcher._catch_up(engine_was_down=False)
+    assert [(e.kind, e.name, e.exit_code, e.replayed) for e in seen] == [("die", "web1", 2, True)]
+    engine.api.listed = [{"Id": "c1", "Names": ["/web1"], "State": "running"}]
+    watcher._catch_up(engine_was_down=False)
+    engine.api.listed = [{"Id": "c1", "Names": ["/web1"], "State": "exited"}]
+    watcher._catch_up(engine_was_down=True)  # the engine's own shutdown stopped it
+    assert len(seen) == 1
+
+
+# -- the alerter: claims, incidents and deliveries ---------------------------------------------------------
+
+
+class Recorded:
+    """An AlertDelivery that records what it was asked to send; `refuse` makes posts fail, as Slack down would."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.sent: list[tuple[str, str, str]] = []  # (post|update, channel, headline)
+
+    def post(self, channel: str, alert: Alert) -> str | None:
+        self.sent.append(("post", channel, to_message(alert).text))
+        return None if self.refuse else f"{len(self.sent)}.0"
+
+    def update(self, channel: str, ts: str, alert: Alert) -> bool:
+        self.sent.append(("update", channel, to_message(alert).text))
+        return True
+
+
+def event(kind: str, n: int, exit_code: int | None = 3) -> ContainerEvent:
+    return ContainerEvent(
+        engine="default",
+        kind=kind,
+        container_id="c1",
+        name="web1",
+        image="nginx",
+        at=AT + timedelta(seconds=n),
+        key=f"c1:{kind}:{n}",
+        exit_code=exit_code,
+    )
+
+
+def alert_run(tmp_path: Path, delivery: Recorded, events: list[ContainerEvent], replicas: int = 1) -> AuditLog:
+    rules = parse_alerts("alerts:\n  - {channel: C0A, events: [die, unhealthy], logs: 0}\n", Path("alerts.yml"))
+    audits = [AuditLog(tmp_path / "audit.db") for _ in range(replicas)]
+    for audit in audits:
+        alerter = Alerter(lambda: rules, audit, delivery, {}, window=600)
+        for item in events:
+            alerter.handle(item)
+        alerter.close()
+    for audit in audits[1:]:
+        audit.close()
+    return audits[0]
+
+
+def test_repeats_update_the_first_message_and_a_recovery_resolves_it(tmp_path: Path) -> None:
+    delivery = Recorded()
+    events = [event("unhealthy", 0), event("unhealthy", 60), event("healthy", 90), event("unhealthy", 120)]
+    alert_run(tmp_path, delivery, [event("die", 0), event("die", 30)], replicas=2).close()  # a replay: no more
+    audit = alert_run(tmp_path, delivery, events)
+    assert delivery.sent == [
+        ("post", "C0A", "🚨 web1 died with exit code 3"),
+        ("update", "C0A", "🚨 web1 died 2 times in 1 min, last exit code 3"),
+        ("post", "C0A", "🩺 web1 unhealthy: (the health check printed nothing)"),
+        ("update", "C0A", "🩺 web1 unhealthy 2 times in 1 min, last: (the health check printed nothing)"),
+        (
+            "update",
+            "C0A",
+            "✅ resolved: web1 unhealthy 2 times in 1 min, last: (the health check printed nothing) — healthy again",
+        ),
+        ("post", "C0A", "🩺 web1 unhealthy: (the health check printed nothing)"),
+    ]
+    assert [r.detail.rpartition("; ")[2] for r in reversed(audit.latest(limit=10))] == [
+        "posted",
+        "updated (occurrence 2)",
+        "posted",
+        "updated (occurrence 2)",
+        "marked resolved",
+        "posted",
+    ]
+    audit.close()
+
+
+def test_when_slack_refused_the_first_post_each_repeat_is_posted_on_its_own(tmp_path: Path) -> None:
+    delivery = Recorded(refuse=True)
+    alert_run(tmp_path, delivery, [event("die", 0), event("die", 1)]).close()
+    assert [kind for kind, _, _ in delivery.sent] == ["post", "post"]
