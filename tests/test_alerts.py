@@ -23,7 +23,9 @@ from bot.config import ConfigError, CoreSettings
 from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import Alert
+from bot.store import open_store
 from tests.blockkit import assert_valid_message
+from tests.test_store import Backend
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -169,9 +171,11 @@ def test_health_verdicts_and_labels() -> None:
 # -- claims and incidents, shared by replicas ----------------------------------------------------------
 
 
-@pytest.fixture
-def two_replicas(tmp_path: Path) -> Iterator[tuple[AuditLog, AuditLog]]:
-    first, second = AuditLog(tmp_path / "audit.db"), AuditLog(tmp_path / "audit.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[AuditLog, AuditLog]]:
+    """Two replicas' audit logs on one database: a SQLite file, and a private PostgreSQL."""
+    backend = Backend(request.param, tmp_path, lambda: request.getfixturevalue("running_postgres"))
+    first, second = AuditLog(open_store(backend.url)), AuditLog(open_store(backend.url))
     yield first, second
     first.close()
     second.close()
