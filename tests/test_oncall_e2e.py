@@ -248,7 +248,10 @@ def test_prune_asks_first_then_removes_exactly_what_it_listed(chat, clean_engine
     assert done["text"].count("removed") == 2 and done["response_type"] == "in_channel"
     assert {c["Names"][0].lstrip("/") for c in api.containers(all=True)} == {"live", "late"}
 
-    # A dangling image: the tag moves to a newer commit of the same container.
+    # A dangling image: the tag moves to a newer commit of the same container. Earlier tests' leftovers go first,
+    # so that this one is the only one the question can list.
+    for leftover in api.images(filters={"dangling": True}):
+        api.remove_image(leftover["Id"], force=True)
     first = api.commit("live", repository="prunetest", tag="1")["Id"]
     api.commit("live", repository="prunetest", tag="1", changes=["ENV X=2"])
     try:

@@ -236,11 +236,11 @@ def run_server(mode: str, host: str, port: int | None) -> int:
     """`serve` on host:port; `socket`, with /healthz, /readyz and /metrics on host:port when a port is given."""
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
-    _check(core, slack)
     if core.alerts_path.exists():  # a broken alerts file stops start-up here, with its line, before any server
         from bot.alerts.load import load_alerts
 
         load_alerts(core.alerts_path)
+    _check(core, slack)
     if mode == "socket":
         from bot.slack.startup import listen
 
