@@ -7,6 +7,7 @@ docker's own order — full id, then exact name, then unique id prefix.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from bot.engine.client import Engine
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
@@ -40,14 +41,28 @@ def find_containers(engine: Engine, refs: Iterable[str]) -> dict[str, ContainerF
     """Each reference -> its container, or None when docker would answer "no such container" (or "ambiguous")."""
     with engine.errors("containers"):
         listing = engine.api.containers(all=True)
-    containers = [_facts(item) for item in listing]
-    by_id = {facts.id: facts for facts in containers}
-    by_name = {facts.name: facts for facts in containers}
-    found: dict[str, ContainerFacts | None] = {}
+    return _resolve([_facts(item) for item in listing], refs)
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+Found = TypeVar("Found", bound=_Named)
+
+
+def _resolve(items: list[Found], refs: Iterable[str]) -> dict[str, Found | None]:
+    """Each reference resolved as docker does: full id, then exact name, then a unique id prefix; else None."""
+    by_id = {item.id: item for item in items}
+    by_name = {item.name: item for item in items}
+    found: dict[str, Found | None] = {}
     for ref in refs:
         exact = by_id.get(ref) or by_name.get(ref)
         if exact is None:
-            prefixed = [facts for facts in containers if facts.id.startswith(ref)]
+            prefixed = [item for item in items if item.id.startswith(ref)]
             exact = prefixed[0] if len(prefixed) == 1 else None
         found[ref] = exact
     return found
@@ -71,13 +86,4 @@ def find_services(engine: Engine, refs: Iterable[str]) -> dict[str, ServiceFacts
         labels = spec.get("Labels") or {}
         owner, team = labels.get(OWNER_LABEL) or None, labels.get(TEAM_LABEL) or None
         services.append(ServiceFacts(id=item["ID"], name=spec.get("Name", ""), owner=owner, team=team))
-    by_id = {facts.id: facts for facts in services}
-    by_name = {facts.name: facts for facts in services}
-    found: dict[str, ServiceFacts | None] = {}
-    for ref in refs:
-        exact = by_id.get(ref) or by_name.get(ref)
-        if exact is None:
-            prefixed = [facts for facts in services if facts.id.startswith(ref)]
-            exact = prefixed[0] if len(prefixed) == 1 else None
-        found[ref] = exact
-    return found
+    return _resolve(services, refs)

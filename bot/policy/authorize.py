@@ -84,6 +84,31 @@ def _owns(facts: ContainerFacts | ServiceFacts, caller: Who) -> bool:
     return facts.owner == caller.user_id and same_team
 
 
+@dataclass(frozen=True)
+class _Pinning:
+    """Named targets checked for ownership: the ids to act on (names docker will not find stay as typed, for its
+    own "no such …"), id -> the name asked for, and the first target someone else owns, if any."""
+
+    to_act_on: tuple[str, ...]
+    pinned: Mapping[str, str]
+    foreign: tuple[str, ContainerFacts | ServiceFacts] | None = None
+
+
+def _pin(refs: tuple[str, ...], found: Mapping, caller: Who) -> _Pinning:
+    pinned: dict[str, str] = {}
+    to_act_on: list[str] = []
+    for ref in refs:
+        facts = found.get(ref)
+        if facts is None:
+            to_act_on.append(ref)
+            continue
+        if not _owns(facts, caller):
+            return _Pinning((), {}, (ref, facts))
+        pinned.setdefault(facts.id, ref)
+        to_act_on.append(facts.id)
+    return _Pinning(tuple(to_act_on), pinned)
+
+
 def _on(engine: str) -> str:
     """ " on prod-1" in a refusal; nothing for the one engine of a Shipmate without an engines file."""
     return "" if engine == IMPLICIT else f" on {engine}"
@@ -207,21 +232,13 @@ class PolicyAuthorizer:
         if self.targets is None:  # nothing to check ownership with: fail closed
             return Decision(False, f"Shipmate cannot check who started these containers; `{command.action}` needs it")
         found = self.targets(engine, refs)
-        pinned: dict[str, str] = {}
-        to_act_on: list[str] = []
-        for ref in refs:
-            facts = found.get(ref)
-            if facts is None:
-                to_act_on.append(ref)  # the executor answers "no such container", as docker would
-                continue
-            if not _owns(facts, caller):
-                refusal = self._not_yours(policy, command, roles, ref, facts, engine)
-                return Decision(False, refusal, roles, targets=found, run=run)
-            pinned.setdefault(facts.id, ref)
-            to_act_on.append(facts.id)
+        pinning = _pin(refs, found, caller)
+        if pinning.foreign is not None:
+            refusal = self._not_yours(policy, command, roles, *pinning.foreign, engine)
+            return Decision(False, refusal, roles, targets=found, run=run)
         # Act on the very containers that were checked: a name re-used meanwhile cannot redirect the command.
-        narrowed = command.with_targets(tuple(dict.fromkeys(to_act_on)))
-        return Decision(True, roles=roles, command=narrowed, pinned=pinned, targets=found, run=run)
+        narrowed = command.with_targets(tuple(dict.fromkeys(pinning.to_act_on)))
+        return Decision(True, roles=roles, command=narrowed, pinned=pinning.pinned, targets=found, run=run)
 
     def _own_services(
         self, policy: Policy, command: ServiceCommand, caller: Who, roles: tuple[str, ...], engine: str
@@ -233,20 +250,12 @@ class PolicyAuthorizer:
         if self.services is None:
             return Decision(False, f"Shipmate cannot check who created these services; `{command.action}` needs it")
         found = self.services(engine, refs)
-        pinned: dict[str, str] = {}
-        to_act_on: list[str] = []
-        for ref in refs:
-            facts = found.get(ref)
-            if facts is None:
-                to_act_on.append(ref)  # the executor answers "no such service", as docker would
-                continue
-            if not _owns(facts, caller):
-                refusal = self._not_yours(policy, command, roles, ref, facts, engine, "service")
-                return Decision(False, refusal, roles, run=policy.run)
-            pinned.setdefault(facts.id, ref)
-            to_act_on.append(facts.id)
-        narrowed = command.with_services(tuple(to_act_on))
-        return Decision(True, roles=roles, command=narrowed, pinned=pinned, run=policy.run)
+        pinning = _pin(refs, found, caller)
+        if pinning.foreign is not None:
+            refusal = self._not_yours(policy, command, roles, *pinning.foreign, engine, "service")
+            return Decision(False, refusal, roles, run=policy.run)
+        narrowed = command.with_services(pinning.to_act_on)
+        return Decision(True, roles=roles, command=narrowed, pinned=pinning.pinned, run=policy.run)
 
     @staticmethod
     def _not_yours(
