@@ -22,7 +22,7 @@ from bot.grammar.service_commands import (
     StackServices,
 )
 from bot.grammar.spec import CommandSpec, at_least_one, exactly
-from bot.grammar.values import duration_seconds, env_pair, image_ref, port_mapping, tail_lines
+from bot.grammar.values import duration_seconds, env_pair, image_ref, port_mapping, split_filter, tail_lines
 
 MAX_SERVICES = 20
 MAX_REPLICAS = 100
@@ -52,11 +52,7 @@ def replicas(value: str, where: str) -> int:
 
 
 def _filter(value: str, allowed: set[str]) -> tuple[str, str]:
-    key, sep, content = value.partition("=")
-    if not sep or not key or not content:
-        raise ParseError(f"`--filter {value}` needs KEY=VALUE, e.g. `--filter name=web`")
-    if key not in allowed:
-        raise ParseError(f"`{key}` is not a filter here: use one of {', '.join(sorted(allowed))}")
+    key, content = split_filter(value, allowed, "name=web", "a filter here")
     if key == "desired-state" and content not in _DESIRED_STATES:
         raise ParseError(f"`{content}` is not a desired state: use one of {', '.join(sorted(_DESIRED_STATES))}")
     if key == "mode" and content not in ("replicated", "global"):

@@ -120,12 +120,18 @@ PS_FILTERS = {"id", "name", "label", "status", "exited", "ancestor", "health", "
 _STATUSES = {"created", "restarting", "running", "removing", "paused", "exited", "dead"}
 
 
-def ps_filter(value: str) -> tuple[str, str]:
+def split_filter(value: str, allowed: set[str], example: str, kind: str = "a filter") -> tuple[str, str]:
+    """`--filter KEY=VALUE` with KEY one of `allowed`; `example` is shown when the form is wrong."""
     key, sep, content = value.partition("=")
     if not sep or not key or not content:
-        raise ParseError(f"`--filter {value}` needs KEY=VALUE, e.g. `--filter status=exited`")
-    if key not in PS_FILTERS:
-        raise ParseError(f"`{key}` is not a filter: use one of {', '.join(sorted(PS_FILTERS))}")
+        raise ParseError(f"`--filter {value}` needs KEY=VALUE, e.g. `--filter {example}`")
+    if key not in allowed:
+        raise ParseError(f"`{key}` is not {kind}: use one of {', '.join(sorted(allowed))}")
+    return key, content
+
+
+def ps_filter(value: str) -> tuple[str, str]:
+    key, content = split_filter(value, PS_FILTERS, "status=exited")
     if key == "status" and content not in _STATUSES:
         raise ParseError(f"`{content}` is not a container status: use one of {', '.join(sorted(_STATUSES))}")
     if key == "exited" and not _INTEGER.fullmatch(content):
@@ -138,11 +144,7 @@ EVENT_TYPES = {"container", "image", "volume", "network", "daemon", "plugin", "b
 
 
 def event_filter(value: str) -> tuple[str, str]:
-    key, sep, content = value.partition("=")
-    if not sep or not key or not content:
-        raise ParseError(f"`--filter {value}` needs KEY=VALUE, e.g. `--filter container=web1`")
-    if key not in EVENT_FILTERS:
-        raise ParseError(f"`{key}` is not an events filter: use one of {', '.join(sorted(EVENT_FILTERS))}")
+    key, content = split_filter(value, EVENT_FILTERS, "container=web1", "an events filter")
     if key == "type" and content not in EVENT_TYPES:
         raise ParseError(f"`{content}` is not an event type: use one of {', '.join(sorted(EVENT_TYPES))}")
     return key, content
