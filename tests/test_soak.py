@@ -63,7 +63,7 @@ BAD_INPUT = [
 ]
 WARM_UP_USERS = 32  # gunicorn's threads for this bot: max(16, SHIPMATE_WORKERS * 4)
 THREAD_MARGIN = 4  # pools are bounded and warmed up first: a few threads may still come or go
-FD_MARGIN = 8
+FD_MARGIN = 4  # the engine client keeps one bounded pool per socket, full after the warm-up
 
 _channels = itertools.count(1)
 

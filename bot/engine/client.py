@@ -7,15 +7,35 @@ from contextlib import contextmanager
 import docker
 import docker.tls
 import docker.utils
+from docker.transport.unixconn import UnixHTTPAdapter
 
 from bot import metrics
 from bot.engine.errors import explain, kind_of
 from bot.fleet.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
 
 
+class _OnePoolPerSocket(UnixHTTPAdapter):
+    """docker-py keys its unix-socket pools by the whole request URL: every container id and query string gets a
+    pool of its own (25 kept, each with idle sockets of its own), so most calls open a new connection and the
+    number held open drifts with the mix of recent calls. One engine is one socket: one pool of `max_pool_size`."""
+
+    def get_connection(self, url: str, proxies: object = None) -> object:
+        return super().get_connection("http+docker://localhost", proxies)
+
+
 class _ClientWithoutEnvironment(docker.APIClient):
     """An APIClient that never reads proxies, .netrc or CA bundles from the environment — from its very first
-    request, the API version probe, which runs before a plain APIClient's `trust_env` could be switched off."""
+    request, the API version probe, which runs before a plain APIClient's `trust_env` could be switched off —
+    and that keeps one pool of connections per unix socket."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        per_url = self._custom_adapter
+        if isinstance(per_url, UnixHTTPAdapter):
+            adapter = _OnePoolPerSocket(per_url.socket_path, per_url.timeout, 1, per_url.max_pool_size)
+            per_url.close()  # holds the version probe's connection only
+            self._custom_adapter = adapter
+            self.mount("http+docker://", adapter)
 
     @property  # type: ignore[override]
     def trust_env(self) -> bool:
