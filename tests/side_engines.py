@@ -188,7 +188,10 @@ class SSHGateway:
         )
         self.bin.mkdir(exist_ok=True)
         wrapper = self.bin / "ssh"
-        wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {directory}/ssh_config "$@"\n')
+        # Each run appends a line to `ssh-runs`: how many ssh connections were made (see `runs`).
+        wrapper.write_text(
+            f'#!/bin/sh\necho "$$" >> {directory}/ssh-runs\nexec /usr/bin/ssh -F {directory}/ssh_config "$@"\n'
+        )
         wrapper.chmod(0o755)
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
         self._sshd = subprocess.Popen(
@@ -205,6 +208,11 @@ class SSHGateway:
     @property
     def url(self) -> str:
         return f"ssh://root@127.0.0.1:{self.port}"
+
+    def runs(self) -> int:
+        """How many times `ssh` was run through this gateway's `bin/ssh` so far."""
+        runs = self.directory / "ssh-runs"
+        return len(runs.read_text().splitlines()) if runs.exists() else 0
 
     def close(self) -> None:
         self._sshd.terminate()

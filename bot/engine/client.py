@@ -12,6 +12,7 @@ from docker.transport.unixconn import UnixHTTPAdapter
 
 from bot import metrics
 from bot.engine.errors import explain, kind_of
+from bot.engine.ssh_relay import SSHRelay
 from bot.fleet.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
 
 
@@ -79,8 +80,10 @@ class Engine:
                 ca_cert=str(tls.ca) if tls.ca else None,
                 verify=str(tls.ca) if tls.verify and tls.ca else False,
             )
-        if str(self._kwargs.get("base_url", "")).startswith("ssh://"):
-            self._kwargs["use_ssh_client"] = True  # the system's ssh, with the user's keys, config and known_hosts
+        base_url = str(self._kwargs.get("base_url", ""))
+        # The system's ssh (the user's keys, config and known_hosts) behind a unix socket of our own: see ssh_relay.
+        self._ssh_url = base_url if base_url.startswith("ssh://") else None
+        self._relay: SSHRelay | None = None
         self.name = name
         self.docker_host: str = public_host(self._kwargs.get("base_url") or "unix:///var/run/docker.sock")
         self.timeout = timeout
@@ -103,16 +106,21 @@ class Engine:
         with self._lock:
             if self._api is not None:
                 return self._api
+            kwargs = self._kwargs
+            if self._ssh_url is not None:
+                if self._relay is None:
+                    self._relay = SSHRelay(self._ssh_url, self.name)
+                kwargs = {**kwargs, "base_url": self._relay.docker_host}
         # Connect outside the lock: with a hung engine, callers waiting in line behind each other's version
         # probe would each take a multiple of the timeout; this way each gives up after one.
-        # Proxies and .netrc never apply to a local socket; requests would look them up (in os.environ and the home
-        # directory) on every call, about a third of docker-py's own CPU time per request. With TLS, the environment
-        # would also let REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace the engine's own CA.
-        local_or_tls = self.docker_host.startswith("unix://") or "tls" in self._kwargs
+        # Proxies and .netrc never apply to a local socket (nor to an ssh relay's); requests would look them up (in
+        # os.environ and the home directory) on every call, about a third of docker-py's own CPU time per request.
+        # With TLS, the environment would also let REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace the engine's own CA.
+        local_or_tls = str(kwargs.get("base_url") or "unix://").startswith("unix://") or "tls" in kwargs
         client_type = _ClientWithoutEnvironment if local_or_tls else docker.APIClient
         with self.errors("engine"):
             # version="auto" asks the engine once, so one client works with old and new daemons alike.
-            client = client_type(version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **self._kwargs)
+            client = client_type(version="auto", timeout=self.timeout, max_pool_size=self._pool_size, **kwargs)
         with self._lock:
             if self._api is None:
                 self._api = client
@@ -139,6 +147,9 @@ class Engine:
 
     def close(self) -> None:
         with self._lock:
-            if self._api is not None:
-                self._api.close()
-                self._api = None
+            api, self._api = self._api, None
+            relay, self._relay = self._relay, None
+        if api is not None:
+            api.close()
+        if relay is not None:
+            relay.close()  # its ssh processes too
