@@ -25,6 +25,7 @@ from bench.memory import CLIENTS as MEMORY_CLIENTS
 from bench.memory import measure_memory
 from bench.oncall import measure_stats
 from bench.report import Row, table, write_json
+from bench.ssh import SSHFigures, measure_ssh
 from bench.stack import REPO, running_stack
 from bench.swarm import ScaleTiming, ServiceListing, create_services, measure_scale, measure_service_ls, swarm
 
@@ -183,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             "fan-out over three engines",
             lambda: measure_fleet(stack.engine, Path(tempfile.mkdtemp(prefix="bench-fleet-")), args.runs),
         )
+        ssh = _step(
+            f"an engine over ssh:// ×{args.runs}, shell-out vs relay",
+            lambda: measure_ssh(stack.engine, Path(tempfile.mkdtemp(prefix="bench-ssh-")), args.runs),
+        )
 
         with swarm(stack) as swarm_api:
             _step(
@@ -219,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         + stats.rows()
         + _database_rows(database, args)
         + _fleet_rows(fleet)
+        + _ssh_rows(ssh)
         + _swarm_rows(args, service_ls, scale)
         + _alert_rows(latency, watch)
     )
@@ -249,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             "stats": stats,
             "database": database,
             "fleet": fleet,
+            "ssh": ssh,
             "service_ls": service_ls,
             "service_scale": scale,
             "alert_latency": latency,
@@ -386,6 +393,18 @@ def _fleet_rows(fleet: FleetFigures) -> list[Row]:
             f"≤ {HUNG_TIMEOUT * 1000 + HUNG_GRACE_MS:.0f} ms",
             fleet.hung_answered and fleet.hung_ms <= HUNG_TIMEOUT * 1000 + HUNG_GRACE_MS,
         ),
+    ]
+
+
+def _ssh_rows(ssh: SSHFigures) -> list[Row]:
+    return [
+        Row(
+            f"GET /containers/json over ssh://: docker-py's shell-out vs Shipmate's relay (median of {ssh.runs})",
+            f"{ssh.shell_out_ms:.0f} ms ({ssh.shell_out_ssh_runs} ssh runs) vs {ssh.relay_ms:.0f} ms"
+            f" ({ssh.relay_ssh_runs} ssh runs) = {ssh.ratio:g}× faster",
+            "no new ssh per request",
+            ssh.relay_ssh_runs == 0,
+        )
     ]
 
 

@@ -22,6 +22,7 @@ from bench.listing import bot_request_counts, cli_request_counts
 from bench.oncall import start_containers, stats_request_count
 from bench.proxy import CountingProxy
 from bench.run import docker_cli
+from bench.ssh import measure_ssh
 from bench.stack import Stack
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin
@@ -117,6 +118,13 @@ def test_a_fan_out_costs_one_listing_per_engine_and_waits_out_a_hung_one(
     assert figures.listings == {"big": 1, "side-1": 1, "side-2": 1}
     assert figures.requests == figures.listings  # no version probe, ping or inspect once warmed up
     assert figures.hung_answered  # the timing itself is the bench's figure, not a test's
+
+
+def test_the_ssh_figures_count_a_new_ssh_per_request_only_for_the_shell_out(
+    clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    figures = measure_ssh(clean_engine, tmp_path, runs=3)
+    assert (figures.shell_out_ssh_runs, figures.relay_ssh_runs) == (3, 0)  # timings are the bench's, not a test's
 
 
 def test_the_database_figures_run_on_sqlite_and_on_two_postgres_replicas(
