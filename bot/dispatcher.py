@@ -293,9 +293,11 @@ class Dispatcher:
         return Reply(render(result), result, None)
 
     def close(self) -> None:
-        """Store what the audit still has queued (call at shutdown)."""
+        """Store what the audit still has queued, and close the engines' connections (an ssh:// engine's ssh
+        processes among them); call at shutdown."""
         if self.audit is not None:
             self.audit.close()
+        self.fleet.close()
 
     # -- stages ---------------------------------------------------------------------
 

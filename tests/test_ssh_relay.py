@@ -26,28 +26,30 @@ def test_the_ssh_command_line_comes_from_the_url() -> None:
     assert ssh_argv("ssh://-oProxyCommand=x") == ["ssh", "--", "-oProxyCommand=x", *DIAL]  # never an option
 
 
-def _children(name: str) -> list[tuple[int, str]]:
-    """(pid, state) of this process's children called `name`; state Z is a zombie."""
+def _children(name: str, argument: str) -> list[tuple[int, str]]:
+    """(pid, state) of this process's children called `name` with `argument` on their command line (a port: not
+    another test's); state Z is a zombie."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
         except OSError:  # ended since the listing
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if comm == name and int(ppid) == os.getpid():
+        if comm == name and int(ppid) == os.getpid() and (argument.encode() in argv or state == "Z"):
             found.append((int(entry), state))
     return found
 
 
-def _wait_for_no(name: str, seconds: float = 10) -> None:
+def _wait_for_no(name: str, argument: str, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
-    while _children(name) and time.monotonic() < deadline:
+    while _children(name, argument) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _children(name) == [], f"{name} processes left: {_children(name)}"
+    assert _children(name, argument) == [], f"{name} processes left: {_children(name, argument)}"
 
 
 pytestmark = pytest.mark.engine
@@ -89,27 +91,27 @@ def test_requests_share_one_ssh_and_closing_ends_it(
     finally:
         direct.close()
     assert gateway.runs() - runs == 1
-    assert len(_children("ssh")) == 1
+    assert len(_children("ssh", str(gateway.port))) == 1
     assert over_ssh.docker_host == f"ssh://•••@127.0.0.1:{gateway.port}"  # the public name, never the relay's
 
     relay = over_ssh._relay
     assert relay is not None and Path(relay.path).exists()
     over_ssh.close()
-    assert _children("ssh") == []  # ended and reaped: no zombies either
+    assert _children("ssh", str(gateway.port)) == []  # ended and reaped: no zombies either
     assert not Path(relay.path).exists() and not Path(relay.path).parent.exists()
     assert not relay._thread.is_alive()
 
 
 def test_a_killed_ssh_is_replaced_by_the_next_request(over_ssh: Engine, gateway: SSHGateway) -> None:
     assert over_ssh.api.containers(all=True) == []
-    [(first, _)] = _children("ssh")
+    [(first, _)] = _children("ssh", str(gateway.port))
     os.kill(first, signal.SIGKILL)  # as if the remote end or the network went away
-    _wait_for_no("ssh")  # reaped by the relay, which closes the connection the pool holds
+    _wait_for_no("ssh", str(gateway.port))  # reaped by the relay, which closes the connection the pool holds
     assert over_ssh.api.containers(all=True) == []
-    [(second, _)] = _children("ssh")
+    [(second, _)] = _children("ssh", str(gateway.port))
     assert second != first
     assert over_ssh.api.info()["Containers"] == 0  # the new connection is kept
-    assert _children("ssh") == [(second, "S")]
+    assert _children("ssh", str(gateway.port)) == [(second, "S")]
 
 
 def test_an_ssh_that_cannot_connect_is_one_clear_line(gateway: SSHGateway, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +127,7 @@ def test_an_ssh_that_cannot_connect_is_one_clear_line(gateway: SSHGateway, monke
         )
     finally:
         engine.close()
-    _wait_for_no("ssh")
+    _wait_for_no("ssh", str(port))
 
 
 def test_a_hung_ssh_is_bounded_by_the_timeout_and_ended(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,6 +142,6 @@ def test_a_hung_ssh_is_bounded_by_the_timeout_and_ended(tmp_path: Path, monkeypa
         with pytest.raises(EngineUnreachable, match="did not answer in time"):
             engine.ping(timeout=1)
         assert time.monotonic() - started < 5  # not the 300 s the ssh would hang
-        _wait_for_no("sleep")  # the client gave up and closed: the relay ended that ssh
+        _wait_for_no("sleep", "300")  # the client gave up and closed: the relay ended that ssh
     finally:
         engine.close()
