@@ -197,6 +197,8 @@ class Watcher:
             self._deliver(event)
 
     def _deliver(self, event: ContainerEvent) -> None:
+        if self._stop.is_set():  # stopped (its engine left the engines file): what it still reads is not alerted
+            return
         try:
             self.handle(event)
         except Exception:
