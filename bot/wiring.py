@@ -72,8 +72,11 @@ def make_dispatcher(
             lambda name, refs: find_services(fleet.engine(name), refs),
         )
         confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
-    limits = RunLimits(wait_seconds=settings.run_timeout, follow_seconds=settings.follow_max)
-    limits = RunLimits(wait_seconds=settings.run_timeout, converge_seconds=settings.converge_timeout)
+    limits = RunLimits(
+        wait_seconds=settings.run_timeout,
+        follow_seconds=settings.follow_max,
+        converge_seconds=settings.converge_timeout,
+    )
     return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer)
 
 
