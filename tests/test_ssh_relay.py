@@ -145,3 +145,19 @@ def test_a_hung_ssh_is_bounded_by_the_timeout_and_ended(tmp_path: Path, monkeypa
         _wait_for_no("sleep", "300")  # the client gave up and closed: the relay ended that ssh
     finally:
         engine.close()
+
+
+def test_no_ssh_on_path_is_the_same_clear_line_and_a_log_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing called ssh there
+    engine = Engine("ssh://deploy:hunter2@build-host:2222", timeout=5, name="no-ssh", from_environment=False)
+    try:
+        with pytest.raises(EngineUnreachable, match="ssh could not connect") as refused:
+            engine.ping()
+    finally:
+        engine.close()
+    assert "ssh://•••@build-host:2222" in str(refused.value) and "\n" not in str(refused.value)
+    [logged] = [record.getMessage() for record in caplog.records if record.name == "bot.engine.ssh_relay"]
+    assert logged.startswith("ssh to ssh://•••@build-host:2222 could not start: [Errno 2]")
+    assert "hunter2" not in caplog.text and "deploy" not in caplog.text

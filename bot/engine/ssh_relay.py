@@ -100,15 +100,20 @@ class SSHRelay:
 
     def _accept(self) -> None:
         connection, _ = self._listener.accept()
+        process = None
         try:
             process = subprocess.Popen(
                 self._argv, stdin=connection.fileno(), stdout=connection.fileno(), start_new_session=True
             )
-        except OSError as error:  # no ssh on PATH, or it cannot be run: the client sees the stream end
+            pidfd = os.pidfd_open(process.pid)
+        except OSError as error:  # no ssh on PATH, or out of descriptors: the client sees the stream end
             log.error("ssh to %s could not start: %s", self._shown, error)
+            if process is not None:
+                process.kill()
+                process.wait()
             connection.close()
             return
-        session = _Session(connection, process, os.pidfd_open(process.pid))
+        session = _Session(connection, process, pidfd)
         self._by_pidfd[session.pidfd] = session
         self._by_connection[connection.fileno()] = session
         self._poll.register(session.pidfd, select.EPOLLIN)
