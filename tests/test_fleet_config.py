@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import ConfigError, CoreSettings
 from bot.engine.client import Engine
+from bot.engine.ssh_relay import ssh_argv
 from bot.fleet.load import EnginesError, load_engines, parse_engines
 from bot.fleet.registry import Fleet, UnknownEngine
 from bot.fleet.spec import public_host
@@ -213,7 +214,8 @@ def test_hosts_are_shown_without_credentials() -> None:
     assert public_host("tcp://10.0.0.5:2376") == "tcp://10.0.0.5:2376"
     engine = Engine("ssh://deploy:hunter2@10.0.0.6", name="prod-2")
     assert engine.docker_host == "ssh://•••@10.0.0.6" and "hunter2" not in engine.docker_host
-    assert engine._kwargs["use_ssh_client"] is True  # the system ssh, with its keys and known_hosts
+    # The system ssh, with its keys and known_hosts, never sees the password: tests/test_ssh_relay.py runs it.
+    assert ssh_argv("ssh://deploy:hunter2@10.0.0.6") == ["ssh", "-l", "deploy", "--", "10.0.0.6", "docker", "system", "dial-stdio"]
 
 
 PER_ENGINE_POLICY = """\
