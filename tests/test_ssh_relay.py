@@ -13,6 +13,7 @@ import pytest
 from bot.engine.client import Engine
 from bot.engine.errors import EngineUnreachable
 from bot.engine.ssh_relay import ssh_argv
+from bot.fleet.registry import Fleet
 from tests.private_engine import PrivateEngine
 from tests.side_engines import SSHGateway, free_port
 
@@ -161,3 +162,24 @@ def test_no_ssh_on_path_is_the_same_clear_line_and_a_log_line(
     [logged] = [record.getMessage() for record in caplog.records if record.name == "bot.engine.ssh_relay"]
     assert logged.startswith("ssh to ssh://•••@build-host:2222 could not start: [Errno 2]")
     assert "hunter2" not in caplog.text and "deploy" not in caplog.text
+
+
+def test_a_reload_that_changes_the_engine_and_closing_the_fleet_end_its_ssh(
+    gateway: SSHGateway, clean_engine: PrivateEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{gateway.bin}:{os.environ['PATH']}")
+    path = tmp_path / "engines.yml"
+    path.write_text(f'default: remote\nengines:\n  remote: {{host: "{gateway.url}", timeout: 10}}\n')
+    fleet = Fleet(path)
+    try:
+        assert fleet.engine("remote").api.containers(all=True) == []
+        [(first, _)] = _children("ssh", str(gateway.port))
+        path.write_text(path.read_text().replace("timeout: 10", "timeout: 9"))  # the signature changes: size
+        assert fleet.engine("remote").timeout == 9  # a new client; the old one (and its ssh) closed
+        assert _children("ssh", str(gateway.port)) == []
+        assert fleet.engine("remote").api.containers(all=True) == []
+        [(second, _)] = _children("ssh", str(gateway.port))
+        assert second != first
+    finally:
+        fleet.close()
+    assert _children("ssh", str(gateway.port)) == []
