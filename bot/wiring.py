@@ -13,6 +13,7 @@ from bot.config import CoreSettings
 from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import Engine, RunLimits
+from bot.engine.follow_registry import Follows
 from bot.engine.targets import find_containers, find_services
 from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
@@ -72,9 +73,13 @@ def make_dispatcher(
             lambda name, refs: find_services(fleet.engine(name), refs),
         )
         confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
-    limits = RunLimits(wait_seconds=settings.run_timeout, follow_seconds=settings.follow_max)
-    limits = RunLimits(wait_seconds=settings.run_timeout, converge_seconds=settings.converge_timeout)
-    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer)
+    limits = RunLimits(
+        wait_seconds=settings.run_timeout,
+        follow_seconds=settings.follow_max,
+        converge_seconds=settings.converge_timeout,
+    )
+    follows = Follows(audit.store)  # a Stop following click on any replica reaches the follow, through the database
+    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer, follows=follows)
 
 
 class AlertWatch:
