@@ -18,7 +18,7 @@ import pytest
 from bot.config import CoreSettings
 from bot.engine import Context, RunLimits, execute
 from bot.engine.follow import CLICKED
-from bot.engine.follow_registry import FOLLOW_ENDED, FOLLOWING, STOP_ASKED, Follows
+from bot.engine.follow_registry import FOLLOW_ENDED, FOLLOWING, STOP_ASKED, ClaimStore, Follows
 from bot.grammar.commands import ContainerFollow, StopFollowing
 from bot.results import FollowedLogs, Notice
 from bot.store import Claim, StoreUnavailable
@@ -26,6 +26,7 @@ from bot.store.sqlite import SqliteStore
 from bot.wiring import make_dispatcher
 from tests.bot_process import BotProcess
 from tests.private_engine import PrivateEngine
+from tests.private_postgres import PrivatePostgres
 from tests.signed_client import SignedClient, block_actions
 from tests.slack_standin import SlackStandin
 from tests.slack_user import SlackUser, bot_settings, text_of
@@ -98,16 +99,32 @@ def shared(tmp_path: Path) -> Iterator[Callable[[], Replica]]:
         store.close()
 
 
-def test_a_stop_clicked_on_another_replica_ends_the_follow_and_says_so(shared: Callable[[], Replica]) -> None:
-    owner, other = Follows(shared()), Follows(shared(), poll_seconds=0.05)
+def stopped_from_the_other_replica(owner_store: ClaimStore, other_store: ClaimStore) -> None:
+    owner, other = Follows(owner_store), Follows(other_store, poll_seconds=0.05)
     following = Following(owner)
     assert click(other, following.follow_id) == STOPPED  # answered once the owner recorded the end
     done = following.result()
     assert done.ended == CLICKED and done.text == "one\n" and following.api.closed.is_set()
     assert click(other, following.follow_id) == ALREADY  # a second click, on either replica
     assert click(owner, following.follow_id) == ALREADY
-    no_such = click(Follows(shared(), wait_seconds=0.2), "0123456789abcdef")
+    no_such = click(Follows(other_store, wait_seconds=0.2), "0123456789abcdef")
     assert no_such == "That follow has already ended"  # no replica runs it: nothing ends it while the click waits
+
+
+def test_a_stop_clicked_on_another_replica_ends_the_follow_and_says_so(shared: Callable[[], Replica]) -> None:
+    stopped_from_the_other_replica(shared(), shared())
+
+
+def test_the_same_on_postgresql(running_postgres: PrivatePostgres) -> None:
+    from bot.store.postgres import PostgresStore  # psycopg: the `postgres` extra
+
+    url = running_postgres.new_database()
+    owner, other = PostgresStore(url), PostgresStore(url)
+    try:
+        stopped_from_the_other_replica(owner, other)
+    finally:
+        owner.close()
+        other.close()
 
 
 def test_the_owner_stops_its_own_follow_and_records_the_end_for_the_others(shared: Callable[[], Replica]) -> None:
