@@ -3,7 +3,8 @@
 The follow reads the engine's log stream on a thread of its own and reports the newest lines at most once a
 second through the context's progress callback (the Slack layer turns that into one message updated in place).
 It ends when the Stop following button is clicked (on this replica, or on another: the registry passes that on
-through the shared database), when the container stops (the stream ends), or after `SHIPMATE_FOLLOW_MAX`. A stream quiet for longer than the engine timeout is opened again from the last line's time.
+through the shared database), when the container stops (the stream ends), or after `SHIPMATE_FOLLOW_MAX`.
+A stream quiet for longer than the engine timeout is opened again from the last line's time.
 """
 
 import contextlib

@@ -118,8 +118,8 @@ class Follows:
             ended = self._store.claimed(FOLLOW_ENDED, follow_id)
             if ended is not None:
                 return StopAnswer(Stopped.ENDED, ended.state)
-            # Not known to run: it ended long ago, or it opened while the database was away (its owner records it
-            # at its next check, then finds this stop). Either way, ask, and see whether it ends.
+            # One not known to run ended long ago, or opened while the database was away (its owner records it at
+            # its next check, then finds this stop): either way, ask, and see whether it ends.
             known = self._store.claimed(FOLLOWING, follow_id) is not None
             self._store.claim(STOP_ASKED, follow_id, "asked", "", time.time() + KEPT_SECONDS)
             return self._await_end(follow_id, known)
@@ -131,7 +131,10 @@ class Follows:
         deadline = time.monotonic() + self._wait
         while time.monotonic() < deadline:
             time.sleep(self._poll)
-            ended = self._store.claimed(FOLLOW_ENDED, follow_id)
+            try:
+                ended = self._store.claimed(FOLLOW_ENDED, follow_id)
+            except StoreUnavailable:
+                continue  # the stop is recorded: the answer may still say so
             if ended is not None:
                 return StopAnswer(Stopped.THERE, ended.state)
         return StopAnswer(Stopped.ASKED if known else Stopped.ENDED)
