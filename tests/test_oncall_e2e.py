@@ -42,10 +42,12 @@ class Chat:
 
 
 @pytest.fixture
-def chat(bot_server, slack, signing_secret, tmp_path: Path) -> Chat:
+def chat(bot_server, slack, signing_secret, tmp_path: Path, request: pytest.FixtureRequest) -> Chat:
+    """A bot on the private engine; a test marked `bot_env(NAME=VALUE, …)` adds those settings."""
     policy = tmp_path / "policy.yml"
     policy.write_text(POLICY)
-    bot = bot_server(SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"))
+    extra = marker.kwargs if (marker := request.node.get_closest_marker("bot_env")) else {}
+    bot = bot_server(SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"), **extra)
     return Chat(SignedClient(bot.url, signing_secret), slack)
 
 
@@ -315,3 +317,12 @@ def test_logs_follow_grows_in_place_then_stops_on_the_button_or_with_the_contain
     api.exec_start(api.exec_create("quitter", ["touch", "/go"])["Id"])
     ended = follow_message(slack, "the container stopped")
     assert "after-follow-began" in text_of(ended) and "quitter" in ended["text"]
+
+
+@pytest.mark.bot_env(SHIPMATE_FOLLOW_MAX="5")
+def test_logs_follow_stops_by_itself_after_the_configured_limit(chat, clean_engine, slack):
+    chat.answer("/run", "-d --name chatty busybox sh -c 'echo hello; sleep 600'", user_id="U0ALICE")
+    chat.client.slash("/logs", "-f chatty", response_url=slack.response_url("follow"))
+    ended = follow_message(slack, "followed for 5 s", timeout=20)  # not the default 300 s
+    assert "hello" in text_of(ended) and "SHIPMATE_FOLLOW_MAX" in text_of(ended)
+    assert clean_engine.api().inspect_container("chatty")["State"]["Running"]

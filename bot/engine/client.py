@@ -30,7 +30,7 @@ class _ClientWithoutEnvironment(docker.APIClient):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        per_url = self._custom_adapter
+        per_url = getattr(self, "_custom_adapter", None)  # set for unix, ssh and some TLS setups only
         if isinstance(per_url, UnixHTTPAdapter):
             adapter = _OnePoolPerSocket(per_url.socket_path, per_url.timeout, 1, per_url.max_pool_size)
             per_url.close()  # holds the version probe's connection only
