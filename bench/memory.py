@@ -1,4 +1,5 @@
-"""4. Memory: RSS of `shipmate serve` idle, and after 2 000 commands of the kinds people send most."""
+"""4. Memory: RSS of `shipmate serve` idle, and after 2 000 commands of the kinds people send most; and how many
+connections to the engine those commands opened (the bot runs behind the counting proxy)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from tests.bot_process import BotProcess, ProcStats
 
 SETTLE_SECONDS = 2.0
 CLIENTS = 4
+INSPECTED = 20  # the inspects go round the first 20 of the bench's containers, as on-call checks differ
 # Read-only commands answered in the ack: listings (the 200 containers, the tags), an inspect, help.
 MIX = (
     ("/ps", ""),
     ("/ps", "-a"),
     ("/img", "ls"),
-    ("/docker", f"container inspect {CONTAINER_PREFIX}0001"),
+    ("/docker", "container inspect {container}"),
     ("/docker", "help"),
 )
 
@@ -29,6 +31,7 @@ class MemoryRun:
     after: ProcStats
     commands: int
     errors: int
+    connections: int  # opened to the engine while the commands ran
 
     @property
     def growth(self) -> float:
@@ -39,6 +42,7 @@ def measure_memory(stack: Stack, bot: BotProcess, commands: int) -> MemoryRun:
     """`bot` must be freshly started: its RSS now is the idle figure."""
     time.sleep(SETTLE_SECONDS)
     idle = bot.stats()
+    connections_before = stack.proxy.connections_accepted()
     client = stack.client(bot)
     numbers = itertools.count()
     lock = threading.Lock()
@@ -52,6 +56,7 @@ def measure_memory(stack: Stack, bot: BotProcess, commands: int) -> MemoryRun:
             if index >= commands:
                 return
             command, text = MIX[index % len(MIX)]
+            text = text.format(container=f"{CONTAINER_PREFIX}{index // len(MIX) % INSPECTED + 1:04d}")
             problem = ack_problem(slash(client, stack.slack, command, text, f"mem-{index}"))
             if problem:
                 with lock:
@@ -63,4 +68,5 @@ def measure_memory(stack: Stack, bot: BotProcess, commands: int) -> MemoryRun:
     for thread in threads:
         thread.join()
     time.sleep(SETTLE_SECONDS)
-    return MemoryRun(idle=idle, after=bot.stats(), commands=commands, errors=errors)
+    connections = stack.proxy.connections_accepted() - connections_before
+    return MemoryRun(idle=idle, after=bot.stats(), commands=commands, errors=errors, connections=connections)

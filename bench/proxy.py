@@ -72,6 +72,7 @@ class CountingProxy:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[asyncio.Task] = set()
+        self._accepted = 0
 
     @property
     def docker_host(self) -> str:
@@ -89,6 +90,11 @@ class CountingProxy:
 
     def counts(self) -> Counter[str]:
         return Counter(request.kind for request in self.requests())
+
+    def connections_accepted(self) -> int:
+        """How many connections clients have opened through the proxy since it started."""
+        with self._lock:
+            return self._accepted
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -131,6 +137,8 @@ class CountingProxy:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        with self._lock:
+            self._accepted += 1
         try:
             engine_in, engine_out = await asyncio.open_unix_connection(self.upstream, limit=_MAX_HEAD)
         except OSError:

@@ -21,6 +21,7 @@ from bench.database import DatabaseFigures, measure_database
 from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
+from bench.memory import CLIENTS as MEMORY_CLIENTS
 from bench.memory import measure_memory
 from bench.oncall import measure_stats
 from bench.report import Row, table, write_json
@@ -166,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         local = _step(
             f"local mode start ×{args.runs}", lambda: measure_local_start(stack.engine.docker_host, args.runs, code)
         )
-        memory_bot = _step("starting a fresh shipmate serve", lambda: stack.start_bot("memory"))
+        memory_bot = _step(
+            "starting a fresh shipmate serve behind the counting proxy", lambda: stack.start_bot("memory", counted=True)
+        )
         memory = _step(
             f"memory over {args.commands} commands", lambda: measure_memory(stack, memory_bot, args.commands)
         )
@@ -337,6 +340,14 @@ def _rows(args, counts, timings, acks, local, memory) -> list[Row]:
             f" {memory.errors} errors",
             f"≤ +{MEMORY_GROWTH_PERCENT:g} %",
             memory.growth <= MEMORY_GROWTH_PERCENT and memory.errors == 0,
+        )
+    )
+    rows.append(
+        Row(
+            f"Engine connections opened by those {memory.commands} commands ({MEMORY_CLIENTS} clients at once)",
+            str(memory.connections),
+            f"≤ {2 * MEMORY_CLIENTS}: with the clients, not the commands",
+            memory.connections <= 2 * MEMORY_CLIENTS,
         )
     )
     return rows

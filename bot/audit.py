@@ -39,9 +39,11 @@ from bot.store.schema import (
     AUDIT_COLUMNS,
     OPEN_INCIDENT,
     POSTED_INCIDENT,
+    READ_CURSOR,
     READ_INCIDENT,
     REPEAT_INCIDENT,
     RESOLVE_INCIDENT,
+    SAVE_CURSOR,
 )
 from bot.store.sqlite import SqliteStore
 
@@ -304,6 +306,15 @@ class AuditLog:
         """Mark an open incident resolved, once: the incident when this call resolved it."""
         rows = self.store.run(RESOLVE_INCIDENT, (key,))
         return Incident(*rows[0]) if rows else None
+
+    # -- alerts: how far each engine's events were handled, for a restart to go on from -----
+
+    def alert_cursor(self, engine: str) -> str | None:
+        rows = self.store.run(READ_CURSOR, (engine,))
+        return str(rows[0][0]) if rows else None
+
+    def save_alert_cursor(self, engine: str, since: str) -> None:
+        self.store.run(SAVE_CURSOR, (engine, since, time.time()))
 
 
 def _column(value: object) -> object:

@@ -114,5 +114,5 @@ def start_alerts(
     alerter = Alerter(
         source.rules, audit, delivery, engines, window=settings.alert_window, settle=settings.alert_settle
     )
-    watchers = [Watcher(name, engine, alerter.handle).start() for name, engine in engines.items()]
+    watchers = [Watcher(name, engine, alerter.handle, audit).start() for name, engine in engines.items()]
     return AlertWatch(alerter, watchers)

@@ -23,7 +23,7 @@ from bot.config import ConfigError, CoreSettings
 from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import Alert
-from bot.store import open_store
+from bot.store import StoreUnavailable, open_store
 from tests.blockkit import assert_valid_message
 from tests.test_store import Backend
 
@@ -204,6 +204,16 @@ def test_an_incident_is_opened_once_repeated_within_its_window_and_resolved_once
     assert first.open_incident("k", "C0A", now=1700, window=600) is True  # older than the window: a new one
 
 
+def test_the_latest_cursor_written_by_any_replica_stands(two_replicas: tuple[AuditLog, AuditLog]) -> None:
+    first, second = two_replicas
+    assert first.alert_cursor("prod") is None
+    first.save_alert_cursor("prod", "1796252400.000000001")
+    second.save_alert_cursor("prod", "1796252300.999999999")  # a replica that is behind does not move it back
+    assert second.alert_cursor("prod") == "1796252400.000000001"
+    second.save_alert_cursor("prod", "1796252401.000000000")
+    assert first.alert_cursor("prod") == "1796252401.000000000" and first.alert_cursor("staging") is None
+
+
 # -- the message ---------------------------------------------------------------------------------------
 
 AT = datetime(2026, 12, 2, 23, 0, tzinfo=UTC)
@@ -277,11 +287,13 @@ class FakeApi:
         self.listed: list[dict[str, Any]] = []
         self.inspected: dict[str, dict[str, Any]] = {}
         self.replay: list[dict[str, Any]] = []
+        self.asked_since: list[str] = []
 
     def info(self) -> dict[str, Any]:
-        return {"SystemTime": "2026-12-02T23:00:00.123456789Z"}
+        return {"SystemTime": "2026-12-02T23:00:00.123456789Z"}  # 1796252400.123456789
 
-    def events(self, **_: Any) -> list[dict[str, Any]]:
+    def events(self, since: str, **_: Any) -> list[dict[str, Any]]:
+        self.asked_since.append(since)
         return self.replay
 
     def containers(self, all: bool) -> list[dict[str, Any]]:
@@ -339,6 +351,69 @@ def test_a_crash_missing_from_the_engines_history_is_still_alerted_but_not_a_shu
     engine.api.listed = [{"Id": "c1", "Names": ["/web1"], "State": "exited"}]
     watcher._catch_up(engine_was_down=True)  # the engine's own shutdown stopped it
     assert len(seen) == 1
+
+
+class Cursors:
+    """The database's cursors, in a dict; `down` makes every call fail as a stopped database would."""
+
+    def __init__(self, **stored: str) -> None:
+        self.stored = stored
+        self.down = False
+
+    def alert_cursor(self, engine: str) -> str | None:
+        if self.down:
+            raise StoreUnavailable("the database did not answer")
+        return self.stored.get(engine)
+
+    def save_alert_cursor(self, engine: str, since: str) -> None:
+        if self.down:
+            raise StoreUnavailable("the database did not answer")
+        self.stored[engine] = since
+
+
+CRASH_WHILE_AWAY = {
+    "Type": "container",
+    "Action": "die",
+    "id": "c9",
+    "Actor": {"Attributes": {"name": "web9", "image": "nginx", "exitCode": "3"}},
+    "time": 1796252300,
+    "timeNano": 1796252300_000000000,
+}
+
+
+@pytest.mark.parametrize(
+    ("stored", "replayed_from"),
+    [
+        ("1796252200.000000000", ["1796252200.000000000"]),  # 200 s before: replayed
+        ("1796248000.000000000", []),  # more than an hour before: history, not an alert
+        (None, []),  # the first start on this engine
+    ],
+)
+def test_a_restart_replays_what_came_since_the_stored_cursor_within_an_hour(
+    stored: str | None, replayed_from: list[str]
+) -> None:
+    engine = FakeEngine()
+    engine.api.replay = [CRASH_WHILE_AWAY]
+    cursors = Cursors(**({"prod": stored} if stored else {}))
+    seen: list[ContainerEvent] = []
+    watcher = Watcher("prod", engine, seen.append, cursors)  # type: ignore[arg-type]
+    watcher._catch_up(engine_was_down=False)
+    assert engine.api.asked_since == replayed_from
+    assert [(e.name, e.exit_code) for e in seen] == ([("web9", 3)] if replayed_from else [])
+    assert cursors.stored == {"prod": "1796252400.123456789"}  # handled up to the engine's clock
+
+
+def test_a_database_that_is_down_costs_the_replay_not_the_watch() -> None:
+    engine = FakeEngine()
+    cursors = Cursors(prod="1796252200.000000000")
+    cursors.down = True
+    watcher = Watcher("prod", engine, [].append, cursors)  # type: ignore[arg-type]
+    assert watcher._catch_up(engine_was_down=False) == "1796252400.123456789"
+    assert engine.api.asked_since == []
+    watcher._take(CRASH_WHILE_AWAY)  # saving the cursor fails quietly too
+    cursors.down = False
+    watcher._save_cursor(force=True)  # as stop() does
+    assert cursors.stored == {"prod": "1796252300.000000000"}
 
 
 # -- the alerter: claims, incidents and deliveries ---------------------------------------------------------

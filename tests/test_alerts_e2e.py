@@ -200,6 +200,29 @@ def test_dockerd_restarting_loses_no_crash_and_alerts_no_shutdown(
     ]
 
 
+def test_a_crash_while_shipmate_was_down_is_posted_when_it_is_back_and_nothing_twice(
+    alert_bot: Callable[..., BotProcess], api: docker.APIClient, slack: SlackStandin
+) -> None:
+    first = alert_bot()
+    run(api, "crash1", "exit 3")
+    posted_about(slack, "crash1")
+    assert first.stop() == 0  # SIGTERM, as a deploy does
+    run(api, "crash2", "exit 4")
+    api.wait("crash2", timeout=10)
+    run(api, "clean1", "exit 0")
+    api.wait("clean1", timeout=10)
+    again = alert_bot()
+    posted_about(slack, "crash2")
+    assert "replaying what came while Shipmate was away" in again.log_text()
+    run(api, "crash3", "exit 5")  # and it watches on
+    posted_about(slack, "crash3")
+    assert [body["text"] for body in posts(slack)] == [
+        "🚨 crash1 died with exit code 3",
+        "🚨 crash2 died with exit code 4",
+        "🚨 crash3 died with exit code 5",
+    ]
+
+
 def test_two_bots_on_one_audit_database_post_each_crash_once(
     alert_bot: Callable[..., BotProcess], api: docker.APIClient, slack: SlackStandin, tmp_path: Path
 ) -> None:

@@ -2,9 +2,11 @@
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from bench.proxy import CountingProxy
 from bot.engine.client import Engine
 from tests.private_engine import PrivateEngine
 
@@ -26,32 +28,30 @@ def _unix_sockets() -> int:
     return len(inodes & unix)
 
 
-def test_calls_on_different_urls_reuse_one_connection(engine: PrivateEngine) -> None:
-    client = Engine(engine.docker_host, timeout=10, pool_size=4, from_environment=False)
-    before = _unix_sockets()
-    try:
-        for index in range(40):  # a URL of its own each time, as container ids and filters make them
-            client.api.containers(all=True, filters={"name": f"nobody-{index}"})
-        assert _unix_sockets() - before == 1
-    finally:
-        client.close()
-    assert _unix_sockets() == before
+def test_calls_on_different_urls_share_one_connection(engine: PrivateEngine, tmp_path: Path) -> None:
+    with CountingProxy(engine.docker_host, tmp_path / "proxy.sock") as proxy:
+        client = Engine(proxy.docker_host, timeout=10, pool_size=4, from_environment=False)
+        try:
+            for index in range(40):  # a URL of its own each time, as container ids and filters make them
+                client.api.containers(all=True, filters={"name": f"nobody-{index}"})
+        finally:
+            client.close()
+        assert proxy.counts() == {"handshake": 1, "container list": 40}
+        assert proxy.connections_accepted() == 1  # the version probe's connection too
 
 
 def test_concurrent_calls_keep_at_most_the_pool_size_open(engine: PrivateEngine) -> None:
     client = Engine(engine.docker_host, timeout=10, pool_size=4, from_environment=False)
     before = _unix_sockets()
+
+    def call(index: int) -> None:
+        client.api.inspect_image("busybox:latest")
+        client.api.containers(all=True, filters={"label": f"call={index}"})
+
     try:
         with ThreadPoolExecutor(12) as pool:
-            list(
-                pool.map(
-                    lambda index: (
-                        client.api.inspect_image("busybox:latest")
-                        and client.api.containers(all=True, filters={"label": f"call={index}"})
-                    ),
-                    range(120),
-                )
-            )
+            list(pool.map(call, range(120)))
         assert 1 <= _unix_sockets() - before <= 4
     finally:
         client.close()
+    assert _unix_sockets() == before

@@ -5,6 +5,10 @@ handled (the engine keeps a short history), then compares the containers' states
 crash that is no longer in the history still counts, and follows the live stream from that clock. A stream that
 breaks is reopened with backoff. While the engine was unreachable its containers were stopped by its shutdown:
 not crashes.
+
+How far the events were handled is kept in the shared database (the cursor), so a Shipmate that restarts replays
+what came while it was away — up to REPLAY_AFTER_RESTART back; older is history, not an alert. An event handled
+twice around a restart is posted once all the same: each alert is claimed in the database.
 """
 
 import logging
@@ -14,10 +18,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bot.alerts.events import WATCHED_ACTIONS, Classifier, ContainerEvent, event_key, since_value
 from bot.engine import Engine, EngineError
 from bot.engine.errors import EngineUnreachable
+from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +31,17 @@ BACKOFF_FIRST = 0.5  # seconds before the first reconnection attempt; doubled af
 BACKOFF_MAX = 8.0
 _RECENT = 2000  # event keys remembered, so a replay overlapping what was seen is not handled twice
 _FILTERS = {"type": ["container"], "event": list(WATCHED_ACTIONS)}
+REPLAY_AFTER_RESTART = 3600.0  # seconds of missed events a restarted Shipmate still alerts
+CURSOR_INTERVAL = 2.0  # seconds between writes of the cursor while events flow
 
 Handler = Callable[[ContainerEvent], None]
+
+
+class Cursors(Protocol):
+    """Where each engine's cursor is kept (the shared database)."""
+
+    def alert_cursor(self, engine: str) -> str | None: ...
+    def save_alert_cursor(self, engine: str, since: str) -> None: ...
 
 
 _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
@@ -53,10 +68,12 @@ def _finished_at(state: dict) -> datetime | None:
 
 
 class Watcher:
-    def __init__(self, name: str, engine: Engine, handle: Handler) -> None:
+    def __init__(self, name: str, engine: Engine, handle: Handler, cursors: Cursors | None = None) -> None:
         self.name = name
         self.engine = engine
         self.handle = handle
+        self._cursors = cursors
+        self._saved_at = 0.0  # time.monotonic() of the last cursor write
         self._classifier = Classifier(name)
         self._since: str | None = None  # the last handled event's time; None before the first connection
         self._running: dict[str, str] = {}  # id -> name of the containers last seen running
@@ -78,6 +95,7 @@ class Watcher:
         if stream is not None:
             stream.close()
         self._thread.join(timeout)
+        self._save_cursor(force=True)
 
     # -- the loop -------------------------------------------------------------------
 
@@ -104,10 +122,14 @@ class Watcher:
 
     def _catch_up(self, engine_was_down: bool) -> str:
         """Replay what was missed and compare states; return the engine's clock to follow the stream from."""
+        first = self._since is None
         with self.engine.errors("events"):
             clock = engine_clock(self.engine.api.info())
-            if self._since is not None:
-                for raw in self.engine.api.events(since=self._since, until=clock, filters=_FILTERS, decode=True):
+            since = self._stored_cursor(clock) if first else self._since
+            if since is not None:
+                if first:
+                    log.info("events of engine %s: replaying what came while Shipmate was away", self.name)
+                for raw in self.engine.api.events(since=since, until=clock, filters=_FILTERS, decode=True):
                     self._take(raw)
             listed = self.engine.api.containers(all=True)
         now_running = {
@@ -115,15 +137,40 @@ class Watcher:
             for item in listed
             if item.get("State") == "running"
         }
-        if self._since is not None:
+        if not first:
             self._compare(now_running, {item["Id"] for item in listed}, engine_was_down)
         self._running = now_running
-        if self._since is None:
+        if first:
             log.info("watching the events of engine %s (%d containers running)", self.name, len(now_running))
         else:
             log.info("events of engine %s: reconnected", self.name)
         self._since = clock
+        self._save_cursor(force=True)
         return clock
+
+    def _stored_cursor(self, clock: str) -> str | None:
+        """Where the last Shipmate left off on this engine, unless it is older than REPLAY_AFTER_RESTART."""
+        if self._cursors is None:
+            return None
+        try:
+            stored = self._cursors.alert_cursor(self.name)
+            if stored is None or float(clock) - float(stored) > REPLAY_AFTER_RESTART:
+                return None
+        except (StoreUnavailable, ValueError) as error:  # without it, watch from now on
+            log.warning("events of engine %s: no cursor to go on from (%s); nothing is replayed", self.name, error)
+            return None
+        return stored
+
+    def _save_cursor(self, force: bool = False) -> None:
+        if self._cursors is None or self._since is None:
+            return
+        if not force and time.monotonic() - self._saved_at < CURSOR_INTERVAL:
+            return
+        self._saved_at = time.monotonic()
+        try:
+            self._cursors.save_alert_cursor(self.name, self._since)
+        except StoreUnavailable as error:  # the next write catches up; a restart meanwhile replays a little more
+            log.warning("events of engine %s: the cursor could not be saved (%s)", self.name, error)
 
     def _compare(self, now_running: dict[str, str], present: set[str], engine_was_down: bool) -> None:
         """Containers last seen running that stopped without an event we saw: a crash unless the engine's own
@@ -192,9 +239,10 @@ class Watcher:
         elif action in ("die", "destroy"):
             self._running.pop(container_id, None)
         event = self._classifier.take(raw)
-        self._since = since_value(raw)
         if event is not None:
             self._deliver(event)
+        self._since = since_value(raw)  # handled: a restart goes on after it
+        self._save_cursor()
 
     def _deliver(self, event: ContainerEvent) -> None:
         try:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import docker
+import docker.constants
 import docker.tls
 import docker.utils
 from docker.transport.unixconn import UnixHTTPAdapter
@@ -29,13 +30,17 @@ class _ClientWithoutEnvironment(docker.APIClient):
     and that keeps one pool of connections per unix socket."""
 
     def __init__(self, **kwargs: object) -> None:
+        # docker-py asks for the API version inside __init__; asking after the pool is swapped keeps its connection.
+        ask_version = kwargs.get("version") == "auto"
+        if ask_version:
+            kwargs["version"] = docker.constants.DEFAULT_DOCKER_API_VERSION
         super().__init__(**kwargs)
         per_url = getattr(self, "_custom_adapter", None)  # set for unix, ssh and some TLS setups only
         if isinstance(per_url, UnixHTTPAdapter):
-            adapter = _OnePoolPerSocket(per_url.socket_path, per_url.timeout, 1, per_url.max_pool_size)
-            per_url.close()  # holds the version probe's connection only
-            self._custom_adapter = adapter
-            self.mount("http+docker://", adapter)
+            self._custom_adapter = _OnePoolPerSocket(per_url.socket_path, per_url.timeout, 1, per_url.max_pool_size)
+            self.mount("http+docker://", self._custom_adapter)
+        if ask_version:
+            self._version = self._retrieve_server_version()
 
     @property  # type: ignore[override]
     def trust_env(self) -> bool:

@@ -88,6 +88,14 @@ STEPS: tuple[tuple[str, ...], ...] = (
             resolved INTEGER NOT NULL
         )""",
     ),
+    # 5: how far each engine's events have been handled, so a restarted Shipmate replays what it missed
+    (
+        """CREATE TABLE alert_cursors (
+            engine TEXT PRIMARY KEY,
+            since TEXT NOT NULL,
+            at {real} NOT NULL
+        )""",
+    ),
 )
 VERSION = len(STEPS)
 
@@ -121,4 +129,12 @@ REPEAT_INCIDENT = (
 RESOLVE_INCIDENT = (
     "UPDATE alert_incidents SET resolved = 1 WHERE key = ? AND resolved = 0 AND ts != ''"
     " RETURNING channel, opened_at, count, ts, alert"
+)
+
+# Alert cursors: the engine's clock as "seconds.nanoseconds" (ten digits of seconds: text order is time order); with
+# several replicas the latest one written stands.
+READ_CURSOR = "SELECT since FROM alert_cursors WHERE engine = ?"
+SAVE_CURSOR = (
+    "INSERT INTO alert_cursors (engine, since, at) VALUES (?, ?, ?) ON CONFLICT (engine) DO UPDATE SET"
+    " since = excluded.since, at = excluded.at WHERE alert_cursors.since < excluded.since"
 )
