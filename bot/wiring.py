@@ -5,14 +5,14 @@
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
-from bot.engine import Engine, RunLimits
+from bot.engine import RunLimits
 from bot.engine.follow_registry import Follows
 from bot.engine.targets import find_containers, find_services
 from bot.fleet.registry import Fleet
@@ -22,7 +22,7 @@ from bot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from bot.alerts.alerter import AlertDelivery, Alerter
-    from bot.alerts.watcher import Watcher
+    from bot.alerts.watches import FleetWatch
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +83,20 @@ def make_dispatcher(
 
 
 class AlertWatch:
-    """The alert rules, one watcher per engine and the alerter they feed; `close()` stops them all."""
+    """The alert rules, the watchers of the engines in force and the alerter they feed; `close()` stops them all."""
 
-    def __init__(self, alerter: "Alerter", watchers: "list[Watcher]") -> None:
+    def __init__(self, alerter: "Alerter", watches: "FleetWatch") -> None:
         self.alerter = alerter
-        self.watchers = watchers
+        self.watches = watches
 
     def close(self) -> None:
-        for watcher in self.watchers:
-            watcher.stop()
+        self.watches.close()
         self.alerter.close()
 
 
-def start_alerts(
-    settings: CoreSettings, audit: AuditLog, engines: Mapping[str, Engine], delivery: "AlertDelivery"
-) -> AlertWatch | None:
-    """Watch every engine given (name -> Engine) when an alerts file exists; None when there is none.
+def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery: "AlertDelivery") -> AlertWatch | None:
+    """Watch every engine of the fleet when an alerts file exists (following the engines file as it changes);
+    None when there is none.
 
     A broken file raises AlertsError (a ConfigError naming the file and line).
     """
@@ -107,12 +105,12 @@ def start_alerts(
         return None
     from bot.alerts.alerter import Alerter
     from bot.alerts.source import AlertsSource
-    from bot.alerts.watcher import Watcher
+    from bot.alerts.watches import FleetWatch
 
     source = AlertsSource(settings.alerts_path)
     reload_on_sighup(source)
+    watches = FleetWatch(fleet, audit)
     alerter = Alerter(
-        source.rules, audit, delivery, engines, window=settings.alert_window, settle=settings.alert_settle
+        source.rules, audit, delivery, watches.engine, window=settings.alert_window, settle=settings.alert_settle
     )
-    watchers = [Watcher(name, engine, alerter.handle, audit).start() for name, engine in engines.items()]
-    return AlertWatch(alerter, watchers)
+    return AlertWatch(alerter, watches.start(alerter.handle))

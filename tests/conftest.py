@@ -17,6 +17,17 @@ from tests.swarm import join, leave
 if TYPE_CHECKING:
     from tests.private_postgres import PrivatePostgres
 
+# -- the user's own files ------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_state_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`shipmate local` run by a test keeps its audit database in a temp dir, never the user's ~/.local/state."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        yield
+
+
 # -- Docker engine ------------------------------------------------------------
 
 

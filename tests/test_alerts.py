@@ -4,6 +4,8 @@ message, and the watcher's comparison of states after a reconnect (a fake engine
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,8 +20,10 @@ from bot.alerts.load import AlertsError, load_alerts, parse_alerts
 from bot.alerts.rules import AlertRule
 from bot.alerts.source import AlertsSource
 from bot.alerts.watcher import Watcher, engine_clock
+from bot.alerts.watches import FleetWatch
 from bot.audit import AuditLog
 from bot.config import ConfigError, CoreSettings
+from bot.fleet.registry import Fleet
 from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import Alert
@@ -403,6 +407,16 @@ def test_a_restart_replays_what_came_since_the_stored_cursor_within_an_hour(
     assert cursors.stored == {"prod": "1796252400.123456789"}  # handled up to the engine's clock
 
 
+def test_an_engine_added_while_shipmate_runs_replays_nothing_even_with_a_cursor() -> None:
+    engine = FakeEngine()
+    engine.api.replay = [CRASH_WHILE_AWAY]
+    cursors = Cursors(prod="1796252200.000000000")  # left when the engine was removed from the file
+    seen: list[ContainerEvent] = []
+    Watcher("prod", engine, seen.append, cursors, resume=False)._catch_up(engine_was_down=False)  # type: ignore[arg-type]
+    assert engine.api.asked_since == [] and seen == []
+    assert cursors.stored == {"prod": "1796252400.123456789"}
+
+
 def test_a_database_that_is_down_costs_the_replay_not_the_watch() -> None:
     engine = FakeEngine()
     cursors = Cursors(prod="1796252200.000000000")
@@ -414,6 +428,61 @@ def test_a_database_that_is_down_costs_the_replay_not_the_watch() -> None:
     cursors.down = False
     watcher._save_cursor(force=True)  # as stop() does
     assert cursors.stored == {"prod": "1796252300.000000000"}
+
+
+# -- the watchers follow the engines file ---------------------------------------------------------------
+
+
+def write_engines(path: Path, text: str) -> None:
+    """Replace the file (a new inode: seen as changed however quickly it follows the last edit)."""
+    spare = path.with_suffix(".new")
+    spare.write_text(text)
+    spare.replace(path)
+
+
+def watcher_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("shipmate-events-"))
+
+
+def test_the_watchers_follow_the_engines_file_as_engines_come_go_and_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "engines.yml"
+    hosts = {name: f"unix://{tmp_path}/{name}.sock" for name in ("a", "b", "c")}  # nothing listens: they back off
+    write_engines(path, f"default: a\nengines:\n  a: {{host: {hosts['a']}}}\n  b: {{host: {hosts['b']}}}\n")
+    fleet = Fleet(path)
+    watch = FleetWatch(fleet, check_seconds=3600)  # the test checks the file itself, with sync()
+    with caplog.at_level(logging.INFO, logger="bot.alerts.watches"):
+        watch.start(lambda event: None)
+        try:
+            first_a, first_b = watch.engine("a"), watch.engine("b")
+            assert first_a is fleet.engine("a") and first_b is fleet.engine("b")  # the dispatcher's own clients
+            assert watch.engine("c") is None
+            write_engines(path, f"default: a\nengines:\n  a: {{host: {hosts['a']}}}\n  c: {{host: {hosts['c']}}}\n")
+            watch.sync()
+            assert watch.engine("b") is None and watch.engine("a") is first_a
+            assert watch.engine("c") is fleet.engine("c")
+            assert watcher_threads() == ["shipmate-events-a", "shipmate-events-c"]
+            write_engines(
+                path, f"default: a\nengines:\n  a: {{host: {hosts['a']}, timeout: 20}}\n  c: {{host: {hosts['c']}}}\n"
+            )
+            watch.sync()
+            changed = watch.engine("a")
+            assert changed is not first_a and changed is fleet.engine("a")  # the new entry's client
+            assert watcher_threads() == ["shipmate-events-a", "shipmate-events-c"]
+            write_engines(path, "default: a\nengines:\n  a: {host: nowhere}\n")  # broken: the engines stay
+            watch.sync()
+            assert watch.engine("a") is changed and watch.engine("c") is not None
+        finally:
+            watch.close()
+    assert watcher_threads() == []
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.alerts.watches"] == [
+        "alerts: engine b removed from the engines file: its watcher stopped",
+        "alerts: engine c added to the engines file: its watcher started",
+        "alerts: engine a changed in the engines file: its watcher stopped",
+        "alerts: engine a changed in the engines file: its watcher started",
+    ]
+    fleet.close()
 
 
 # -- the alerter: claims, incidents and deliveries ---------------------------------------------------------
@@ -452,7 +521,7 @@ def alert_run(tmp_path: Path, delivery: Recorded, events: list[ContainerEvent], 
     rules = parse_alerts("alerts:\n  - {channel: C0A, events: [die, unhealthy], logs: 0}\n", Path("alerts.yml"))
     audits = [AuditLog(tmp_path / "audit.db") for _ in range(replicas)]
     for audit in audits:
-        alerter = Alerter(lambda: rules, audit, delivery, {}, window=600)
+        alerter = Alerter(lambda: rules, audit, delivery, lambda name: None, window=600)
         for item in events:
             alerter.handle(item)
         alerter.close()

@@ -323,3 +323,46 @@ def test_each_engine_of_the_fleet_is_watched_and_its_alerts_act_on_it(
     user = SlackUser(SignedClient(bot.url, signing_secret), slack, "U0ONCALL", channel_id=CHANNEL)
     answer = user.click(message, "shipmate.command:--context prod-1 logs crash-prod")
     assert "from prod" in text_of(answer)  # from prod-1, although staging is the default
+
+
+def test_an_engine_added_to_the_engines_file_is_watched_and_a_removed_one_falls_silent(
+    bot_server: Callable[..., BotProcess],
+    clean_engine: PrivateEngine,
+    api: docker.APIClient,
+    prod_engine: SideEngine,
+    slack: SlackStandin,
+    tmp_path: Path,
+) -> None:
+    prod_engine.reset()
+    settings = bot_settings(tmp_path / "settings")
+    engines = tmp_path / "settings" / "engines.yml"
+    staging_only = f'default: staging\nengines:\n  staging: {{host: "{clean_engine.docker_host}"}}\n'
+    engines.write_text(staging_only)
+    alerts = tmp_path / "settings" / "alerts.yml"
+    alerts.write_text(f"alerts:\n  - {{channel: {CHANNEL}, logs: 3}}\n")
+    bot = bot_server(**settings, SHIPMATE_ENGINES=str(engines), SHIPMATE_ALERTS=str(alerts))
+    wait_until(lambda: "watching the events of engine staging" in bot.log_text(), 20, "the watcher on staging")
+    prod = docker.APIClient(base_url=prod_engine.docker_host, version="auto")
+    try:
+        run(prod, "crash-before", "exit 3")  # before prod-1 is in the file: never alerted
+        prod.wait("crash-before", timeout=10)
+        engines.write_text(staging_only + f'  prod-1: {{host: "{prod_engine.docker_host}"}}\n')  # no restart, no HUP
+        wait_until(lambda: "watching the events of engine prod-1" in bot.log_text(), 10, "a watcher on prod-1")
+        run(prod, "crash-added", "echo from prod; exit 4")
+        message = posted_about(slack, "crash-added")
+        engines.write_text(staging_only)
+        stopped = "alerts: engine prod-1 removed from the engines file: its watcher stopped"
+        wait_until(lambda: stopped in bot.log_text(), 10, "the watcher on prod-1 to stop")
+        run(prod, "crash-removed", "exit 5")
+        prod.wait("crash-removed", timeout=10)
+        run(api, "crash-staging", "exit 6")  # still watched: the pipeline is live
+        posted_about(slack, "crash-staging")
+        time.sleep(2)  # long enough for a watcher of prod-1, were one left, to have posted crash-removed
+    finally:
+        prod.close()
+    assert [body["text"] for body in posts(slack)] == [
+        "🚨 crash-added died with exit code 4",
+        "🚨 crash-staging died with exit code 6",
+    ]
+    assert "`prod-1`" in text_of(message) and "from prod" in text_of(message)  # inspected and read on prod-1
+    assert "alerts: engine prod-1 added to the engines file: its watcher started" in bot.log_text()

@@ -21,7 +21,15 @@ from bot.results import ConfirmationRequest, ContainerTable, FleetAnswer, FromEn
 from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
-from tests.side_engines import Certificates, HungEngine, SideEngine, SSHGateway, containers_on, make_certificates
+from tests.side_engines import (
+    Certificates,
+    HungEngine,
+    SideEngine,
+    SSHGateway,
+    containers_on,
+    free_port,
+    make_certificates,
+)
 from tests.signed_client import SignedClient
 from tests.slack_user import SlackUser, asks_to_confirm, wait_until
 
@@ -384,5 +392,8 @@ def test_an_engine_over_ssh(
         assert [row.name for row in reply.result.result.rows] == ["web-prod-2"]  # type: ignore[attr-defined]
         contexts = bot.do("U0ADMIN", "/docker context ls")
         assert f"ssh://•••@127.0.0.1:{gateway.port}" in contexts.message and "root@" not in contexts.message
+        add_engines(fleet, f'  prod-ssh-down: {{host: "ssh://root@127.0.0.1:{free_port()}", timeout: 5}}\n')
+        refused = bot.do("U0ADMIN", "/ps --context prod-ssh-down")
+        assert not refused.ok and "ssh could not connect" in refused.message  # not "is dockerd running?"
     finally:
         gateway.close()

@@ -95,7 +95,7 @@ class Alerter:
         rules: Callable[[], AlertRules],
         store: AlertStore,
         delivery: AlertDelivery,
-        engines: Mapping[str, Engine],
+        engine: Callable[[str], Engine | None],
         *,
         window: float = 600.0,
         settle: float = 30.0,
@@ -103,7 +103,7 @@ class Alerter:
         self.rules = rules
         self.store = store
         self.delivery = delivery
-        self.engines = engines
+        self.engine = engine  # the client an engine's events come from, by name (None: no longer watched)
         self.window = window  # repeats within this many seconds of the first update its message
         self.settle = settle  # a container started again and still up after this long resolves its crash alert
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipmate-alerts")
@@ -188,7 +188,7 @@ class Alerter:
             time.sleep(0.1)
 
     def _describe(self, event: ContainerEvent, rule: AlertRule) -> Alert:
-        engine = self.engines.get(event.engine)
+        engine = self.engine(event.engine)
         data: Mapping = {}
         logs = ""
         if engine is not None:
@@ -258,7 +258,7 @@ class Alerter:
         timer.start()
 
     def _settled(self, event: ContainerEvent) -> None:
-        engine = self.engines.get(event.engine)
+        engine = self.engine(event.engine)
         if engine is None:
             return
         try:

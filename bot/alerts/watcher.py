@@ -68,11 +68,16 @@ def _finished_at(state: dict) -> datetime | None:
 
 
 class Watcher:
-    def __init__(self, name: str, engine: Engine, handle: Handler, cursors: Cursors | None = None) -> None:
+    def __init__(
+        self, name: str, engine: Engine, handle: Handler, cursors: Cursors | None = None, resume: bool = True
+    ) -> None:
+        """`resume`: replay from the stored cursor (Shipmate starting); False for an engine added or changed while
+        it runs, whose past is not for alerts."""
         self.name = name
         self.engine = engine
         self.handle = handle
         self._cursors = cursors
+        self._resume = resume
         self._saved_at = 0.0  # time.monotonic() of the last cursor write
         self._classifier = Classifier(name)
         self._since: str | None = None  # the last handled event's time; None before the first connection
@@ -150,7 +155,7 @@ class Watcher:
 
     def _stored_cursor(self, clock: str) -> str | None:
         """Where the last Shipmate left off on this engine, unless it is older than REPLAY_AFTER_RESTART."""
-        if self._cursors is None:
+        if self._cursors is None or not self._resume:
             return None
         try:
             stored = self._cursors.alert_cursor(self.name)
@@ -245,6 +250,8 @@ class Watcher:
         self._save_cursor()
 
     def _deliver(self, event: ContainerEvent) -> None:
+        if self._stop.is_set():  # stopped (its engine left the engines file): what it still reads is not alerted
+            return
         try:
             self.handle(event)
         except Exception:

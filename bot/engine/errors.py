@@ -81,6 +81,11 @@ def explain(error: Exception, subject: str, docker_host: str) -> EngineError:
             return EngineUnreachable(
                 f"Docker engine at {docker_host} did not answer in time; it may be overloaded or hung"
             )
+        if docker_host.startswith("ssh://"):
+            return EngineUnreachable(
+                f"Docker engine unreachable at {docker_host}: ssh could not connect, or `docker system dial-stdio`"
+                " failed there (Shipmate's log has ssh's own message)"
+            )
         return EngineUnreachable(f"Docker engine unreachable at {docker_host}: is dockerd running?")
     if isinstance(error, docker.errors.ImageNotFound):
         return EngineError(f"no such image: `{subject}`")

@@ -76,7 +76,8 @@ class Fleet:
         return self.spec.several
 
     def engine(self, name: str) -> Engine:
-        """The client for one engine; a changed entry in the file gets a new client (the old one is closed)."""
+        """The client for one engine (KeyError when the file names none such); a changed entry in the file gets a
+        new client (the old one is closed)."""
         spec = self.spec.spec(name)
         with self._lock:
             known = self._engines.get(name)

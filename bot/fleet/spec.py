@@ -45,7 +45,11 @@ class FleetSpec:
         return tuple(spec.name for spec in self.engines)
 
     def spec(self, name: str) -> EngineSpec:
-        return next(spec for spec in self.engines if spec.name == name)
+        """The entry named `name`; KeyError when there is none."""
+        for spec in self.engines:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
 
     @property
     def several(self) -> bool:

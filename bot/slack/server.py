@@ -50,9 +50,9 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
         dispatcher.close()
         raise ConfigError(f"could not verify SLACK_BOT_TOKEN with Slack ({type(error).__name__})") from None
     assert dispatcher.audit is not None
-    # A watcher for each engine in force at start-up (one named `default` without an engines file).
-    engines = {name: dispatcher.fleet.engine(name) for name in dispatcher.fleet.names}
-    alerts = start_alerts(core, dispatcher.audit, engines, ChannelAlerts(Delivery(client, slack.reads_in_channel)))
+    # A watcher for each engine in force (one named `default` without an engines file), following the file's edits.
+    delivery = ChannelAlerts(Delivery(client, slack.reads_in_channel))
+    alerts = start_alerts(core, dispatcher.audit, dispatcher.fleet, delivery)
     return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools, alerts=alerts)
 
 
