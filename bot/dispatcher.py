@@ -183,15 +183,17 @@ class Dispatcher:
         *,
         audit: AuditLog | None = None,
         confirmer: Confirmer | None = None,
+        follows: Follows | None = None,
     ) -> None:
         """Without an authorizer everything is allowed (the local admin); without a confirmer nothing waits for a click.
-        One Engine is a fleet of one, named `default`."""
+        One Engine is a fleet of one, named `default`. `follows` on the shared store lets a Stop following click
+        reach a follow running on another replica; by default only this process's follows are known."""
         self.fleet = engines if isinstance(engines, Fleet) else Fleet.single(engines)
         self.authorizer: Authorizer = authorizer or LocalAdmin()
         self.limits = limits or RunLimits()
         self.audit = audit
         self.confirmer = confirmer
-        self.follows = Follows()  # the `logs -f` running here, for their Stop buttons
+        self.follows = follows if follows is not None else Follows()  # the `logs -f` running, for their Stop buttons
 
     def parse(self, request: Request) -> Command | Failure:
         try:

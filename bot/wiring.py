@@ -13,6 +13,7 @@ from bot.config import CoreSettings
 from bot.confirm import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import RunLimits
+from bot.engine.follow_registry import Follows
 from bot.engine.targets import find_containers, find_services
 from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
@@ -77,7 +78,8 @@ def make_dispatcher(
         follow_seconds=settings.follow_max,
         converge_seconds=settings.converge_timeout,
     )
-    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer)
+    follows = Follows(audit.store)  # a Stop following click on any replica reaches the follow, through the database
+    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer, follows=follows)
 
 
 class AlertWatch:

@@ -14,7 +14,7 @@ from bot.confirm import Pending, confirmation_for
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
 from bot.engine.checks import stats_row
 from bot.engine.execs import MAX_OUTPUT_BYTES
-from bot.engine.follow_registry import Follows
+from bot.engine.follow_registry import Follows, Stopped
 from bot.engine.prune import PruneItem
 from bot.grammar import parse
 from bot.grammar.commands import (
@@ -408,13 +408,14 @@ def test_follow_reports_lines_and_stops_when_asked() -> None:
         assert isinstance(update, FollowedLogs)
         reports.append(update)
         if "two" in update.text:
-            assert follows.stop(update.follow_id)  # what the Stop following button runs
+            assert follows.stop(update.follow_id).stopped is Stopped.HERE  # what the Stop following button runs
 
     ctx = Context(engine=FakeEngine(api), progress=progress, follows=follows)
     done = execute(ContainerFollow(container="web1", tail=5), ctx)
     assert reports[0].text == "" and reports[0].ended is None  # the message opens before the first line
     assert done.text == "one\ntwo\n" and done.lines == 2 and done.ended == "Stop following was clicked"
-    assert api.closed.is_set() and not follows.stop(done.follow_id)  # the stream is closed, the id forgotten
+    assert api.closed.is_set()  # the stream is closed, the id forgotten
+    assert follows.stop(done.follow_id).stopped is Stopped.ENDED
     _, ref, params = api.calls[0]
     assert ref == "web1" and params["follow"] is True and params["tail"] == 5 and params["timestamps"] is True
 

@@ -2,8 +2,9 @@
 
 The follow reads the engine's log stream on a thread of its own and reports the newest lines at most once a
 second through the context's progress callback (the Slack layer turns that into one message updated in place).
-It ends when the Stop following button is clicked, when the container stops (the stream ends), or after
-`SHIPMATE_FOLLOW_MAX`. A stream quiet for longer than the engine timeout is opened again from the last line's time.
+It ends when the Stop following button is clicked (on this replica, or on another: the registry passes that on
+through the shared database), when the container stops (the stream ends), or after `SHIPMATE_FOLLOW_MAX`.
+A stream quiet for longer than the engine timeout is opened again from the last line's time.
 """
 
 import contextlib
@@ -22,6 +23,7 @@ from docker.types import CancellableStream
 from bot.engine.context import Context
 from bot.engine.convert import timestamp
 from bot.engine.errors import EngineError
+from bot.engine.follow_registry import Stopped
 from bot.engine.registry import execute
 from bot.grammar.commands import ContainerFollow, StopFollowing
 from bot.results import FollowedLogs, Notice
@@ -31,6 +33,7 @@ REPORT_INTERVAL = 1.0
 # a second): the newest state is offered again each second for this long after it changed, so it always lands.
 SETTLE_SECONDS = 3.0
 KEPT_LINES = 200  # the message shows the newest that fit
+CLICKED = "Stop following was clicked"
 _END = object()
 # A stream with nothing to say for longer than the engine timeout ends its read with one of these.
 _QUIET = (socket.timeout, requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
@@ -135,7 +138,7 @@ def _follow(command: ContainerFollow, ctx: Context) -> FollowedLogs:
     try:
         ctx.report(snapshot())  # opens the message, Stop button and all, before the first line
         while ended is None:
-            stopped = stop.wait(REPORT_INTERVAL)
+            stopped = stop.wait(REPORT_INTERVAL) or ctx.follows.stop_asked(follow_id)  # clicked here, or elsewhere
             fresh = 0
             while True:
                 try:
@@ -149,7 +152,7 @@ def _follow(command: ContainerFollow, ctx: Context) -> FollowedLogs:
                 seen += 1
                 fresh += 1
             if stopped:
-                ended = "Stop following was clicked"
+                ended = CLICKED
             elif ended is None and time.monotonic() >= deadline:
                 ended = f"followed for {ctx.limits.follow_seconds:g} s, the most Shipmate follows (SHIPMATE_FOLLOW_MAX)"
             elif ended is None:
@@ -158,12 +161,22 @@ def _follow(command: ContainerFollow, ctx: Context) -> FollowedLogs:
                     ctx.report(snapshot())
     finally:
         reader.close()
-        ctx.follows.close(follow_id)
+        ctx.follows.close(follow_id, ended or "Shipmate hit an internal error")
     return snapshot(ended)
 
 
 @execute.register
 def _stop(command: StopFollowing, ctx: Context) -> Notice:
-    if ctx.follows.stop(command.follow_id):
+    answer = ctx.follows.stop(command.follow_id)
+    if answer.stopped is Stopped.HERE or (answer.stopped is Stopped.THERE and answer.ended == CLICKED):
         return Notice("Stopped following: the message shows why")
-    return Notice("That follow has already ended")
+    if answer.stopped is Stopped.ASKED:
+        return Notice(
+            "Asked the Shipmate replica running this follow to stop; it has not confirmed yet: its message says when"
+        )
+    if answer.stopped is Stopped.UNKNOWN:
+        return Notice(
+            "This follow runs on another Shipmate replica, and the database that passes a Stop on is not answering:"
+            " try again in a moment"
+        )
+    return Notice("That follow has already ended" + (f": {answer.ended}" if answer.ended else ""))

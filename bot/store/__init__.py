@@ -2,7 +2,8 @@
 
 - the audit log (append a batch, read the latest);
 - claims: "this key of this kind was used, by whom, for what" — decided once for the whole deployment
-  (a Confirm/Cancel token, a signed request's signature for the replay guard, an alert).
+  (a Confirm/Cancel token, a signed request's signature for the replay guard, an alert, a `logs -f` running,
+  asked to stop and ended: bot/engine/follow_registry.py).
 
 `SHIPMATE_DATABASE_URL` picks the backend: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` (the
 embedded default) or `postgresql://user:password@host/db` (needs the `postgres` extra). The schema is
