@@ -180,6 +180,9 @@ def test_a_reload_that_changes_the_engine_and_closing_the_fleet_end_its_ssh(
         assert fleet.engine("remote").api.containers(all=True) == []
         [(second, _)] = _children("ssh", str(gateway.port))
         assert second != first
+        path.write_text(f'default: local\nengines:\n  local: {{host: "{clean_engine.docker_host}"}}\n')
+        assert fleet.engine("local").api.containers(all=True) == []  # the next lookup closes the removed engine
+        assert _children("ssh", str(gateway.port)) == []
     finally:
         fleet.close()
     assert _children("ssh", str(gateway.port)) == []

@@ -77,16 +77,22 @@ class Fleet:
 
     def engine(self, name: str) -> Engine:
         """The client for one engine (KeyError when the file names none such); a changed entry in the file gets a
-        new client (the old one is closed)."""
-        spec = self.spec.spec(name)
+        new client, and engines no longer in the file lose theirs (the old ones are closed: their connections, an
+        ssh engine's ssh processes)."""
+        fleet = self.spec
+        spec = fleet.spec(name)
         with self._lock:
+            stale = [self._engines.pop(gone)[1] for gone in set(self._engines) - set(fleet.names)]
             known = self._engines.get(name)
             if known is not None and known[0] == spec:
-                return known[1]
-            engine = Engine.from_spec(spec, self._pool_size)
-            self._engines[name] = (spec, engine)
-        if known is not None:
-            known[1].close()
+                engine = known[1]
+            else:
+                engine = Engine.from_spec(spec, self._pool_size)
+                self._engines[name] = (spec, engine)
+                if known is not None:
+                    stale.append(known[1])
+        for old in stale:
+            old.close()
         return engine
 
     def select(self, pattern: str | None) -> Selection:
