@@ -179,6 +179,17 @@ def test_the_file_is_reloaded_when_it_changes(tmp_path: Path, certs: Path) -> No
     assert fleet.default == "prod-2"  # a broken edit keeps what was loaded
 
 
+def test_an_engine_without_a_timeout_takes_the_fleets_on_every_reload(tmp_path: Path, certs: Path) -> None:
+    path = write(tmp_path, FLEET)
+    fleet = Fleet(path, timeout=3)  # SHIPMATE_DOCKER_TIMEOUT=3
+    assert [spec.timeout for spec in fleet.spec.engines] == [3, 3, 3, 20]
+    path.write_text(FLEET + "  extra: {host: 'unix:///e.sock'}\n")
+    os.utime(path, ns=(1, 1))
+    assert fleet.names[-1] == "extra"
+    assert [spec.timeout for spec in fleet.spec.engines] == [3, 3, 3, 20, 3]
+    assert fleet.engine("extra").timeout == 3
+
+
 @pytest.mark.parametrize(
     ("text", "slash", "context", "rest"),
     [

@@ -237,6 +237,39 @@ def test_an_engine_that_is_down_or_hung_is_one_line_and_the_others_answer(
     assert f"prod-down: {missed['prod-down']}" in reply.message.splitlines()
 
 
+def test_an_engine_without_a_timeout_of_its_own_waits_shipmate_docker_timeout(
+    one_each: None, fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SHIPMATE_DOCKER_TIMEOUT=1 and two hung engines that name no `timeout`, added after start-up (a reload):
+    the fan-out answers after about a second, not after the built-in 10."""
+    (tmp_path / "policy.yml").write_text(POLICY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHIPMATE_DOCKER_TIMEOUT", "1")
+    monkeypatch.setenv("SHIPMATE_ENGINES", str(fleet))
+    monkeypatch.setenv("SHIPMATE_POLICY", str(tmp_path / "policy.yml"))
+    monkeypatch.setenv("SHIPMATE_AUDIT_DB", str(tmp_path / "audit.db"))
+    monkeypatch.delenv("SHIPMATE_DATABASE_URL", raising=False)
+    dispatcher = make_dispatcher(CoreSettings.from_env(), group_lookup=Groups())
+    bot = Bot(dispatcher, tmp_path / "audit.db")
+    hung = [HungEngine(tmp_path / f"hung-{n}.sock") for n in (1, 2)]
+    try:
+        assert bot.do("U0ADMIN", "/ps --context all -a").ok  # the file as it was at start-up is in force
+        add_engines(fleet, "".join(f'  prod-hung-{n}: {{host: "{h.docker_host}"}}\n' for n, h in enumerate(hung, 1)))
+        started = time.monotonic()
+        reply = bot.do("U0ADMIN", "/ps --context all -a")
+        took = time.monotonic() - started
+    finally:
+        for engine in hung:
+            engine.close()
+        dispatcher.close()
+    assert took < 6, f"the answer waited {took:.1f} s for hung engines with SHIPMATE_DOCKER_TIMEOUT=1"
+    assert isinstance(reply.result, FleetAnswer) and reply.ok
+    assert {row.name for row in reply.result.merged.rows} == {"web-staging", "web-prod-1", "web-prod-2"}  # type: ignore[union-attr]
+    missed = {miss.engine: miss.reason for miss in reply.result.unanswered}
+    assert set(missed) == {"prod-hung-1", "prod-hung-2"}
+    assert all("did not answer" in why for why in missed.values()), missed
+
+
 def test_a_change_names_exactly_one_engine(bot: Bot, one_each: None, side: Side) -> None:
     refused = bot.do("U0ADMIN", "/rm --context prod-* -f web-prod-2")
     assert not refused.ok

@@ -71,7 +71,9 @@ def _tls(reader: _Reader, node: yaml.Node, name: str, base: Path) -> TLSFiles:
     return TLSFiles(files.get("ca"), files.get("cert"), files.get("key"), verify)
 
 
-def _engine(reader: _Reader, name: str, key_node: yaml.Node, node: yaml.Node, base: Path) -> EngineSpec:
+def _engine(
+    reader: _Reader, name: str, key_node: yaml.Node, node: yaml.Node, base: Path, default_timeout: float
+) -> EngineSpec:
     if not NAME.match(name) or name == ALL:
         raise reader.error(
             key_node,
@@ -82,7 +84,7 @@ def _engine(reader: _Reader, name: str, key_node: yaml.Node, node: yaml.Node, ba
         raise reader.error(node, f'`{name}` has no host: write e.g. `{name}: {{host: "tcp://10.0.0.5:2376"}}`')
     host: str | None = None
     tls: TLSFiles | None = None
-    timeout = DEFAULT_TIMEOUT
+    timeout = default_timeout
     tls_node: yaml.Node | None = None
     for key, key_node_, value in reader.mapping(node, f"engine `{name}`"):
         if key == "host":
@@ -105,7 +107,8 @@ def _engine(reader: _Reader, name: str, key_node: yaml.Node, node: yaml.Node, ba
     return EngineSpec(name=name, host=host, tls=tls, timeout=timeout)
 
 
-def parse_engines(text: str, path: Path) -> FleetSpec:
+def parse_engines(text: str, path: Path, default_timeout: float = DEFAULT_TIMEOUT) -> FleetSpec:
+    """`default_timeout` (SHIPMATE_DOCKER_TIMEOUT) is the timeout of every engine that names none."""
     reader = _Reader(path)
     root = reader.compose(text)
     if root is None:
@@ -118,7 +121,7 @@ def parse_engines(text: str, path: Path) -> FleetSpec:
     if "engines" not in sections or sections["engines"][1].tag == NULL_TAG:
         raise EnginesError(path, None, "no `engines:`: name at least one, e.g. `engines: {staging: {host: …}}`")
     engines = tuple(
-        _engine(reader, name, key_node, value, path.parent)
+        _engine(reader, name, key_node, value, path.parent, default_timeout)
         for name, key_node, value in reader.mapping(sections["engines"][1], "`engines`")
     )
     names = [spec.name for spec in engines]
@@ -137,6 +140,7 @@ def parse_engines(text: str, path: Path) -> FleetSpec:
     return FleetSpec(default=default, engines=engines, path=path)
 
 
-def load_engines(path: Path) -> FleetSpec:
-    """Read and check an engines file. Raises EnginesError (a ConfigError) naming the line of the first mistake."""
-    return parse_engines(_Reader(path).read(path), path)
+def load_engines(path: Path, default_timeout: float = DEFAULT_TIMEOUT) -> FleetSpec:
+    """Read and check an engines file. Raises EnginesError (a ConfigError) naming the line of the first mistake;
+    an engine without `timeout` gets `default_timeout` (SHIPMATE_DOCKER_TIMEOUT)."""
+    return parse_engines(_Reader(path).read(path), path, default_timeout)

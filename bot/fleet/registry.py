@@ -6,10 +6,11 @@ parsing, and every later stage (authorize, confirm, execute, audit, buttons) see
 
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bot.engine.client import Engine
-from bot.fleet.spec import ALL, IMPLICIT, EngineSpec, FleetSpec, matching
+from bot.fleet.spec import ALL, DEFAULT_TIMEOUT, IMPLICIT, EngineSpec, FleetSpec, matching
 from bot.watched import WatchedFile, reload_on_sighup
 from bot.yamlfile import suggest
 
@@ -18,10 +19,10 @@ class UnknownEngine(Exception):
     """`--context` named an engine that is not in the engines file (the message says which there are)."""
 
 
-def _load(path: Path) -> FleetSpec:
+def _load(path: Path, default_timeout: float) -> FleetSpec:
     from bot.fleet.load import load_engines  # the YAML reader only when there is a file
 
-    return load_engines(path)
+    return load_engines(path, default_timeout)
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,18 @@ class Selection:
 
 class Fleet:
     def __init__(
-        self, path: Path | None, docker_host: str | None = None, timeout: float = 10.0, pool_size: int = 10
+        self,
+        path: Path | None,
+        docker_host: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        pool_size: int = 10,
     ) -> None:
         """The engines of `path` (reloaded on change and SIGHUP); without the file, one engine named `default`
-        from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH. A broken file raises EnginesError."""
+        from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH. A broken file raises EnginesError. `timeout`
+        (SHIPMATE_DOCKER_TIMEOUT) is every engine's unless the file gives it one of its own, on every reload too."""
         self._implicit = FleetSpec(IMPLICIT, (EngineSpec(IMPLICIT, docker_host, None, timeout),))
-        self._file = WatchedFile(path, _load, "engines file") if path is not None else None
+        load = partial(_load, default_timeout=timeout)
+        self._file = WatchedFile(path, load, "engines file") if path is not None else None
         if self._file is not None:
             reload_on_sighup(self._file)
         self._pool_size = pool_size
