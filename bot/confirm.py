@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeGuard
 
-from bot.engine.prune import PruneItem
+from bot.engine.prune import PruneItem, nothing_to_prune, prunable_kind
 from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
 from bot.grammar.service_commands import ServiceRemove, ServiceScale
@@ -157,20 +157,21 @@ def wants_plan(command: Command) -> TypeGuard[Prune]:
 
 
 def _prune_question(command: Prune, plan: tuple[PruneItem, ...]) -> Pending | Notice:
-    """The exact list, with sizes; Confirm runs a prune of those ids and no others."""
-    if isinstance(command, ImagePrune):
-        kind = "unused image" if command.all else "dangling image"
-        words = ["image", "prune", *(["-a"] if command.all else [])]
-        up_to = "up to "  # layers shared with other images stay
-    else:
-        kind, words, up_to = "stopped container", ["container", "prune"], ""
+    """The exact list, with sizes and the space it frees; Confirm runs a prune of those ids and no others."""
     if not plan:
-        return Notice(f"Nothing to prune: no {kind}s" + (" among those named" if command.only else ""))
+        return nothing_to_prune(command)
+    if isinstance(command, ImagePrune):
+        words = ["image", "prune", *(["-a"] if command.all else [])]
+        about = "about "  # each image's own layers: those shared only among the pruned ones are freed too
+    else:
+        words, about = ["container", "prune"], ""  # their writable layers, exactly
     details = tuple(
         f"`{item.id}` {item.name} ({', '.join([*([item.state] if item.state else []), size(item.size)])})"
         for item in plan
     )
-    summary = f"remove {len(plan)} {kind}{'s' * (len(plan) != 1)}, {up_to}{size(sum(i.size for i in plan))}"
+    kind = prunable_kind(command)
+    freed = size(sum(item.size for item in plan))
+    summary = f"remove {len(plan)} {kind}{'s' * (len(plan) != 1)}, freeing {about}{freed}"
     return Pending(summary, details, shlex.join([*words, *(item.id for item in plan)]))
 
 

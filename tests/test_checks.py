@@ -342,13 +342,15 @@ def test_prune_question_lists_exactly_what_confirm_removes() -> None:
     plan = (PruneItem("0123456789ab", "old1", 4096, "exited"), PruneItem("ba9876543210", "old2", 0, "created"))
     pending = confirmation_for(ContainerPrune(), None, plan)
     assert pending == Pending(
-        "remove 2 stopped containers, 4.1 kB",
+        "remove 2 stopped containers, freeing 4.1 kB",
         ("`0123456789ab` old1 (exited, 4.1 kB)", "`ba9876543210` old2 (created, 0 Bytes)"),
         "container prune 0123456789ab ba9876543210",
     )
     assert parse(pending.text) == ContainerPrune(only=("0123456789ab", "ba9876543210"))
     images = confirmation_for(ImagePrune(all=True), None, (PruneItem("c0ffee0c0ffe", "app:old", 5_000_000),))
-    assert images.text == "image prune -a c0ffee0c0ffe" and images.summary == "remove 1 unused image, up to 5.0 MB"
+    assert (
+        images.text == "image prune -a c0ffee0c0ffe" and images.summary == "remove 1 unused image, freeing about 5.0 MB"
+    )
     assert confirmation_for(ImagePrune(), None, ()) == Notice("Nothing to prune: no dangling images")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.render.format import size
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
 
@@ -263,6 +264,48 @@ def test_prune_asks_first_then_removes_exactly_what_it_listed(chat, clean_engine
         assert first not in {image["Id"] for image in api.images(all=True)}
         assert api.images(name="prunetest")  # the tagged one stays
         assert chat.answer("/img", "prune", user_id="U0ALICE")["text"] == "Nothing to prune: no dangling images"
+    finally:
+        clean_engine.reset()
+        clean_engine.forget_image("prunetest:1")
+
+
+def exited_with_a_blob(api, kilobytes: int, name: str | None = None) -> str:
+    """A stopped container that wrote `kilobytes` of random bytes to its writable layer."""
+    made = api.create_container(
+        "busybox", ["dd", "if=/dev/urandom", "of=/blob", "bs=1024", f"count={kilobytes}"], name=name
+    )
+    api.start(made["Id"])
+    assert api.wait(made["Id"], timeout=60)["StatusCode"] == 0
+    return made["Id"]
+
+
+def test_prune_questions_state_the_space_they_free(chat, clean_engine):
+    api = clean_engine.api()
+    try:
+        for name, kilobytes in (("blob1", 2048), ("blob2", 1024)):
+            exited_with_a_blob(api, kilobytes, name)
+        written = sum(c["SizeRw"] for c in api.containers(all=True, size=True))
+        assert written > 3_000_000
+        asked = chat.answer("/docker", "container prune", user_id="U0ALICE")
+        assert f"remove 2 stopped containers, freeing {size(written)}" in asked["text"]  # docker's reclaimed space
+        click_confirm(chat, asked, "sized-prune-confirm")
+        assert api.containers(all=True) == []
+
+        # A dangling image with 2 MB of its own on busybox's layers, which other images still use.
+        for leftover in api.images(filters={"dangling": True}):
+            api.remove_image(leftover["Id"], force=True)
+        images = []
+        for kilobytes in (2048, 1024):  # the tag moves on to the second: the first dangles
+            made = exited_with_a_blob(api, kilobytes)
+            images.append(api.commit(made, repository="prunetest", tag="1")["Id"])
+            api.remove_container(made)
+        dangling = api.inspect_image(images[0])["Size"]
+        layers_before = api.df()["LayersSize"]
+        asked = chat.answer("/img", "prune", user_id="U0ALICE")
+        click_confirm(chat, asked, "sized-image-prune-confirm")
+        freed = layers_before - api.df()["LayersSize"]
+        assert 2_000_000 < freed < dangling  # the image's own layer; busybox's stay
+        assert f"remove 1 dangling image, freeing about {size(freed)}" in asked["text"]
     finally:
         clean_engine.reset()
         clean_engine.forget_image("prunetest:1")

@@ -9,8 +9,10 @@ import pytest
 
 from bot.dispatcher import Dispatcher, Request
 from bot.engine import Engine, RunLimits
+from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import ContainerTable, Failure, ImageDetails, ImageTable, Outcomes, PullDone, RunDone
+from tests.blockkit import assert_valid_message
 
 
 @pytest.fixture
@@ -179,6 +181,24 @@ def test_shipmate_local_cli_text_json_and_errors(clean_engine):
     assert bad.stderr.strip().count("\n") == 0 and "--privileged" in bad.stderr
     assert "Traceback" not in bad.stderr + bad.stdout
     assert clean_engine.api().containers(all=True) == []
+
+
+def test_a_prune_with_nothing_to_prune_says_so_in_one_line(dispatch, clean_engine):
+    api = clean_engine.api()
+    for leftover in api.images(filters={"dangling": True}):  # earlier tests' leftovers
+        api.remove_image(leftover["Id"], force=True)
+    api.create_container("busybox", "sleep 600", name="stays-up")
+    api.start("stays-up")  # running: not prunable
+    for line, words in (
+        ("/docker container prune", "Nothing to prune: no stopped containers"),
+        ("/img prune", "Nothing to prune: no dangling images"),
+    ):
+        done = shipmate_local(clean_engine, line)
+        assert (done.returncode, done.stdout.strip()) == (0, words), done.stderr
+        message = to_message(dispatch(line).result)
+        assert message.text == words
+        assert_valid_message(message.payload())
+    assert {c["Names"][0] for c in api.containers(all=True)} == {"/stays-up"}
 
 
 def test_shipmate_local_reports_an_unreachable_engine(tmp_path):

@@ -13,7 +13,7 @@ from bot.engine.convert import short_id
 from bot.engine.registry import execute, for_each
 from bot.grammar.commands import ContainerPrune, ImagePrune, Prune
 from bot.grammar.prune import MAX_PRUNED
-from bot.results import Outcome, Outcomes
+from bot.results import Notice, Outcome, Outcomes
 
 _STOPPED = ["created", "exited", "dead"]
 
@@ -22,7 +22,7 @@ _STOPPED = ["created", "exited", "dead"]
 class PruneItem:
     id: str  # short id
     name: str
-    size: int
+    size: int  # bytes: a container's writable layer; an image's own layers (in no other image) in a question
     state: str = ""
 
 
@@ -40,7 +40,17 @@ def _containers(engine: Engine) -> list[PruneItem]:
     ]
 
 
-def _images(engine: Engine, every_unused: bool) -> list[PruneItem]:
+def _own_sizes(engine: Engine) -> dict[str, int]:
+    """Each image's bytes in layers no other image has, as `docker system df -v` counts them (its image list
+    reports no shared sizes before API 1.42)."""
+    return {
+        image["Id"]: max(image["Size"] - image["SharedSize"], 0)
+        for image in engine.api.df().get("Images") or ()
+        if image.get("Size", -1) >= 0 and image.get("SharedSize", -1) >= 0
+    }
+
+
+def _images(engine: Engine, every_unused: bool, own_sizes: bool) -> list[PruneItem]:
     with engine.errors("images"):
         if every_unused:
             images = engine.api.images()
@@ -48,28 +58,46 @@ def _images(engine: Engine, every_unused: bool) -> list[PruneItem]:
             images = [image for image in images if image["Id"] not in used]
         else:
             images = engine.api.images(filters={"dangling": True})
+        own = _own_sizes(engine) if own_sizes and images else {}
     return [
         PruneItem(
             id=short_id(image["Id"]),
             name=next((tag for tag in image.get("RepoTags") or () if tag != "<none>:<none>"), "<none>"),
-            size=image.get("Size") or 0,
+            size=own.get(image["Id"], image.get("Size") or 0),
         )
         for image in images
     ]
 
 
-def prune_plan(engine: Engine, command: Prune) -> tuple[PruneItem, ...]:
-    """What the command would remove now: at most MAX_PRUNED items, only listed ones when it carries a list."""
-    items = _images(engine, command.all) if isinstance(command, ImagePrune) else _containers(engine)
+def _plan(engine: Engine, command: Prune, own_sizes: bool) -> tuple[PruneItem, ...]:
+    items = _images(engine, command.all, own_sizes) if isinstance(command, ImagePrune) else _containers(engine)
     if command.only:
         wanted = set(command.only)
         items = [item for item in items if item.id in wanted or item.name in wanted]
     return tuple(items[:MAX_PRUNED])
 
 
+def prune_plan(engine: Engine, command: Prune) -> tuple[PruneItem, ...]:
+    """What the command would remove now, with the space each frees: at most MAX_PRUNED items, only listed ones
+    when it carries a list."""
+    return _plan(engine, command, own_sizes=True)
+
+
+def prunable_kind(command: Prune) -> str:
+    if isinstance(command, ImagePrune):
+        return "unused image" if command.all else "dangling image"
+    return "stopped container"
+
+
+def nothing_to_prune(command: Prune) -> Notice:
+    return Notice(f"Nothing to prune: no {prunable_kind(command)}s" + (" among those named" if command.only else ""))
+
+
 @execute.register
-def _prune(command: Prune, ctx: Context) -> Outcomes:
-    plan = {item.id: item for item in prune_plan(ctx.engine, command)}
+def _prune(command: Prune, ctx: Context) -> Outcomes | Notice:
+    plan = {item.id: item for item in _plan(ctx.engine, command, own_sizes=False)}
+    if not plan and not command.only:
+        return nothing_to_prune(command)  # one line, not an empty list of what was removed
     if isinstance(command, ContainerPrune):
 
         def remove(target: str) -> None:
