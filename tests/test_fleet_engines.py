@@ -12,12 +12,16 @@ from pathlib import Path
 
 import docker
 import pytest
+from slack_sdk import WebClient
 
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import ConfirmationRequest, ContainerTable, FleetAnswer, FromEngine
+from bot.slack.delivery import Delivery, Origin
+from bot.slack.listeners import Listeners
+from bot.slack.work import WorkPools
 from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
@@ -268,6 +272,22 @@ def test_an_engine_without_a_timeout_of_its_own_waits_shipmate_docker_timeout(
     missed = {miss.engine: miss.reason for miss in reply.result.unanswered}
     assert set(missed) == {"prod-hung-1", "prod-hung-2"}
     assert all("did not answer" in why for why in missed.values()), missed
+
+
+def test_a_slack_request_keeps_the_engine_it_names(bot: Bot, one_each: None) -> None:
+    """The Slack adapter adds its progress hook to a request on its way to the dispatcher: the engine the request
+    names (its `context`) goes along, and the answer comes from that engine, not the default one."""
+    pools = WorkPools(quick_workers=1, slow_workers=1)
+    listeners = Listeners(bot.dispatcher, Delivery(WebClient(base_url="http://127.0.0.1:9/"), False), pools)
+    request = Request(text="ps -a", caller=caller("U0ADMIN"), context="prod-2")
+    origin = Origin(request.caller.user_id, request.caller.channel_id, None, "/docker ps -a")
+    try:
+        _, answer = listeners._submit(request, origin, slow=False, run=listeners._handle)
+        reply = answer.result(timeout=60)
+    finally:
+        pools.shutdown(grace_seconds=5)
+    assert isinstance(reply.result, FromEngine) and reply.result.engine == "prod-2", reply.message.text
+    assert [row.name for row in reply.result.result.rows] == ["web-prod-2"]  # type: ignore[attr-defined]
 
 
 def test_a_change_names_exactly_one_engine(bot: Bot, one_each: None, side: Side) -> None:

@@ -44,7 +44,7 @@ class Listeners:
         def progress(update: Progress) -> None:
             live.progress(to_message(update))
 
-        return run(Request(request.text, request.slash, request.caller, progress))
+        return run(replace(request, progress=progress))  # every other field as it came (the engines named, …)
 
     def _submit(
         self, request: Request, origin: Origin, slow: bool, run: Callable[[Request], Reply[Message]]
