@@ -43,6 +43,7 @@ class ImageRow:
 class ImageTable(Result):
     rows: tuple[ImageRow, ...]
     reference: str | None = None
+    per_engine: tuple[tuple[str, int], ...] = ()  # rows each engine gave, in a table merged from several
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class ContainerRow:
 class ContainerTable(Result):
     rows: tuple[ContainerRow, ...]
     all: bool
+    per_engine: tuple[tuple[str, int], ...] = ()  # rows each engine gave, in a table merged from several
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,44 @@ def test_a_slack_request_keeps_the_engine_it_names(bot: Bot, one_each: None) -> 
     assert [row.name for row in reply.result.result.rows] == ["web-prod-2"]  # type: ignore[attr-defined]
 
 
+def create_containers(docker_host: str, prefix: str, count: int, **tls: object) -> None:
+    client = docker.APIClient(base_url=docker_host, version="1.41", timeout=30, **tls)
+    client.trust_env = False
+    try:
+        for index in range(count):
+            client.create_container("busybox:latest", ["true"], name=f"{prefix}-{index}")
+    finally:
+        client.close()
+
+
+def test_a_cut_fan_out_table_says_how_many_rows_each_engine_has(
+    bot: Bot, one_each: None, side: Side, clean_engine: PrivateEngine
+) -> None:
+    create_containers(side.prod1.tcp_host, "extra-prod-1", 10, **side.tls())
+    create_containers(side.prod2.docker_host, "extra-prod-2", 11)
+    own = {
+        "prod-1": len(containers_on(side.prod1.tcp_host, **side.tls())),
+        "prod-2": len(containers_on(side.prod2.docker_host)),
+        "staging": len(containers_on(clean_engine.docker_host)),
+    }
+    assert own == {"prod-1": 11, "prod-2": 12, "staging": 1}
+    reply = bot.do("U0ADMIN", "/ps --context all -a", render=to_message)
+    assert isinstance(reply.result, FleetAnswer) and reply.ok
+    payload = reply.message.payload()
+    assert_valid_message(payload)
+    shown = {
+        button["value"].split()[1]  # "--context ENGINE …"
+        for block in payload["blocks"]
+        if block["type"] == "actions"
+        for button in block["elements"]
+    }
+    assert "staging" not in shown, "more rows than fit: staging's come last and are cut"
+    assert payload["text"] == "24 containers (prod-1 11 · prod-2 12 · staging 1)"
+    assert payload["blocks"][0]["text"]["text"].startswith(f"*{payload['text']}*")
+    whole = bot.do("U0ADMIN", "/ps --context prod-2,staging -a", render=to_message).message
+    assert whole.text == "13 containers", "a table shown whole needs no count per engine"
+
+
 def test_a_change_names_exactly_one_engine(bot: Bot, one_each: None, side: Side) -> None:
     refused = bot.do("U0ADMIN", "/rm --context prod-* -f web-prod-2")
     assert not refused.ok

@@ -10,6 +10,7 @@ import pytest
 
 import bot.results
 from bot.engine import Context, Engine, execute
+from bot.fleet.fanout import merge
 from bot.grammar import SPECS, parse
 from bot.grammar.commands import (
     Command,
@@ -702,6 +703,21 @@ def test_500_containers_show_20_and_say_how_many_more() -> None:
     assert payload["text"] == "500 containers"
     assert any(note.startswith(f"… and {500 - MAX_CONTAINER_ROWS} more") for note in contexts(payload))
     assert len(to_text(EXAMPLES["containers 500"]).splitlines()) == 501, "the terminal lists every container"
+
+
+def test_a_cut_merged_image_table_says_how_many_rows_each_engine_gave() -> None:
+    answered = {
+        "prod-2": ImageTable(tuple(image_row(i) for i in range(MAX_IMAGE_ROWS + 20))),
+        "local": ImageTable(tuple(image_row(i) for i in range(3))),
+        "edge": ImageTable(()),
+    }
+    cut = merge(answered, {}, ())
+    payload = message(cut).payload()
+    assert_valid_message(payload)
+    assert payload["text"] == f"{MAX_IMAGE_ROWS + 23} images (edge 0 · local 3 · prod-2 {MAX_IMAGE_ROWS + 20})"
+    assert payload["blocks"][0]["text"]["text"] == f"*{payload['text']}*"
+    whole = message(merge({"local": answered["local"], "edge": answered["edge"]}, {}, ())).payload()
+    assert whole["text"] == "3 images", "a table shown whole needs no count per engine"
 
 
 def test_1000_images_show_100_and_say_how_many_more() -> None:

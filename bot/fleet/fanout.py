@@ -74,11 +74,16 @@ def _merged(parts: tuple[FromEngine, ...]) -> Result | None:
     results = [part.result for part in parts]
     if results and all(isinstance(result, ContainerTable) for result in results):
         rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
-        return ContainerTable(rows=rows, all=any(result.all for result in results))  # type: ignore[attr-defined]
+        return ContainerTable(rows=rows, all=any(result.all for result in results), per_engine=_per_engine(parts))  # type: ignore[attr-defined]
     if results and all(isinstance(result, ImageTable) for result in results):
         rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
-        return ImageTable(rows=rows, reference=results[0].reference)  # type: ignore[attr-defined]
+        return ImageTable(rows=rows, reference=results[0].reference, per_engine=_per_engine(parts))  # type: ignore[attr-defined]
     return None
+
+
+def _per_engine(parts: tuple[FromEngine, ...]) -> tuple[tuple[str, int], ...]:
+    """How many rows each engine's table has: the merged table's title says it when the rows are cut."""
+    return tuple((part.engine, len(part.result.rows)) for part in parts)  # type: ignore[attr-defined]
 
 
 def context_table(

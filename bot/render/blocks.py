@@ -175,9 +175,17 @@ def _images(result: ImageTable) -> Message:
     table = "\n".join(aligned(header, rows))
     blocks, lines_shown = code_sections(table, max_blocks=10, keep="head")
     hidden = len(result.rows) - (lines_shown - 1)  # the first line is the header
-    title = f"{len(result.rows)} image{'s' * (len(result.rows) != 1)}"
+    title = f"{len(result.rows)} image{'s' * (len(result.rows) != 1)}" + _per_engine(result.per_engine, hidden > 0)
     notes = [f"… and {hidden} more"] if hidden > 0 else []
     return Message(text=title, blocks=[section(f"*{title}*"), *blocks, *([context(*notes)] if notes else [])])
+
+
+def _per_engine(per_engine: tuple[tuple[str, int], ...], cut: bool) -> str:
+    """` (local 3 · prod-1 253 · prod-2 252)`: the rows each engine gave, for the title of a table merged from
+    several engines and cut short (the first engines' rows fill what is shown)."""
+    if not cut or not per_engine:
+        return ""
+    return f" ({escape(' · '.join(f'{engine} {count}' for engine, count in per_engine))})"
 
 
 def _row_line(row: ContainerRow, widths: tuple[int, int, int, int]) -> str:
@@ -203,6 +211,7 @@ def _containers(result: ContainerTable) -> Message:
     )
     count = len(result.rows)
     title = f"{count} {'' if result.all else 'running '}container{'s' * (count != 1)}"
+    title += _per_engine(result.per_engine, count > len(shown))
     columns = "engine · name · image · status · ports · id" if widths[0] else "name · image · status · ports · id"
     blocks = [section(f"*{title}*  ·  {columns}")]
     for row in shown:
