@@ -54,7 +54,7 @@ SPECS = (
     CommandSpec(
         name="image pull",
         aliases=("pull",),
-        usage="IMAGE[:TAG][@DIGEST]",
+        usage="IMAGE[:TAG]",
         summary="pull an image (tag defaults to latest)",
         options=OptionParser(()),
         build=_pull,
