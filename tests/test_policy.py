@@ -101,6 +101,11 @@ def test_the_example_policy_loads_as_documented() -> None:
     policy = load_policy(REPO / "policy.example.yml")
     assert list(policy.roles) == ["viewer", "operator", "admin"]
     assert policy.roles["operator"].grants["container.rm"] is True  # :own
+    assert policy.roles["operator"].grants["service.update"] is policy.roles["operator"].grants["service.rollback"]
+    assert (
+        policy.roles["operator"].grants["service.update"] is True
+        and policy.roles["operator"].grants["service.scale"] is False
+    )
     assert policy.roles["operator"].grants["image.ls"] is False  # included from viewer, in full
     assert "image.rm" not in policy.roles["operator"].grants
     assert policy.members["S0ONCALL"] == (("prod-*", ("operator",)), ("*", ("viewer",)))
