@@ -112,7 +112,7 @@ def test_the_walkthrough_over_signed_http(chat, clean_engine, slack):
     assert_valid_message(removed)
     assert text_of(removed).count("removed") >= 3 and removed["replace_original"] is True
     who = removed["blocks"][-1]["elements"][0]["text"]  # the line under it names what was confirmed
-    assert who == "<@U0ALICE> · `/docker rm -f multinginx1 multinginx2 multinginx3 (confirmed)`"
+    assert who == "<@U0ALICE> · `/docker --context default rm -f multinginx1 multinginx2 multinginx3 (confirmed)`"
     assert container_names(api, all_=True) == set()
 
     inspected = text_of(chat.answer("/img", "inspect nginx"))
