@@ -13,7 +13,6 @@ from typing import Protocol, TypeVar
 from bot.engine.client import Engine
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.holdings import service_holdings
-from bot.engine.swarm import image_name
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class ServiceFacts:
     owner: str | None
     team: str | None
     holds: tuple[str, ...] = ()  # what its spec holds that Shipmate would not create (bot.engine.holdings)
-    previous_image: str | None = None  # the image a rollback goes back to; None: no previous spec
+    previous_image: str | None = None  # the image a rollback goes back to, as stored; None: no previous spec
     previous_holds: tuple[str, ...] = ()
 
     @property
@@ -122,7 +121,7 @@ def find_services(engine: Engine, refs: Iterable[str]) -> dict[str, ServiceFacts
                 owner=owner,
                 team=team,
                 holds=service_holdings(spec, host),
-                previous_image=image_name(before.get("Image", "")) if previous else None,
+                previous_image=before.get("Image", "") if previous else None,  # a digest pinned in it counts
                 previous_holds=service_holdings(previous, host) if previous else (),
             )
         )
