@@ -16,6 +16,7 @@ from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine.containers import OWNER_LABEL
+from bot.engine.holdings import container_holdings
 from bot.policy import GroupLookup
 from bot.render.blocks import to_message
 from bot.results import (
@@ -138,6 +139,21 @@ def test_a_container_known_by_a_legacy_link_name_is_checked_and_asked_about(clea
     assert bot.confirm(asked, "U0ADMIN").ok
     assert not api.containers(all=True, filters={"id": db["Id"]})
     assert [r.decision for r in bot.records()] == ["refused", "confirm", "confirmed"]
+    api.close()
+
+
+def test_what_a_container_holds_is_read_from_its_real_config(clean_engine) -> None:
+    """The same check for containers, for a change that keeps a container's config: read from the engine."""
+    api = clean_engine.api()
+    config = api.create_host_config(binds=["/tmp:/host-tmp:ro"], cap_add=["NET_ADMIN"], pid_mode="host")
+    held = api.create_container("busybox:latest", SLEEPER, name="holder", host_config=config)
+    plain = api.create_container("busybox:latest", SLEEPER, name="plain")
+    assert container_holdings(api.inspect_container(held["Id"])) == (
+        "a bind mount of /tmp",
+        "capability NET_ADMIN",
+        "the host's PID namespace",
+    )
+    assert container_holdings(api.inspect_container(plain["Id"])) == ()
     api.close()
 
 
