@@ -19,7 +19,7 @@ from typing import Protocol, TypeGuard
 from bot.engine.prune import PruneItem, nothing_to_prune, prunable_kind
 from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
-from bot.grammar.service_commands import ServiceRemove, ServiceScale
+from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.render.format import size
 from bot.results import Notice
 from bot.store import Claim
@@ -138,12 +138,29 @@ def may_ask(command: Command) -> bool:
         isinstance(command, ImageRemove | ContainerRemove | Prune | ServiceRemove)
         or (isinstance(command, ContainerStop) and len(command.containers) > 1)
         or (isinstance(command, ServiceScale) and bool(_to_zero(command)))
+        or (isinstance(command, ServiceUpdate) and command.replicas == 0)
     )
 
 
 def _to_zero(command: ServiceScale) -> tuple[str, ...]:
     """The services a scale stops entirely."""
     return tuple(name for name, count in command.scales if count == 0)
+
+
+def _update_text(command: ServiceUpdate) -> str:
+    """The update as a /docker line that parses back to the same command (what Confirm runs)."""
+    words = ["service", "update"]
+    if command.image:
+        words += ["--image", command.image]
+    for key, value in command.env_add:
+        words += ["--env-add", f"{key}={value}"]
+    for key in command.env_rm:
+        words += ["--env-rm", key]
+    if command.replicas is not None:
+        words += ["--replicas", str(command.replicas)]
+    if command.force:
+        words.append("--force")
+    return shlex.join([*words, command.service])
 
 
 def wants_targets(command: Command) -> bool:
@@ -194,7 +211,8 @@ def confirmation_for(
     """The confirmation a command needs before it runs, or None when it can run at once (a Notice when a prune
     finds nothing: there is nothing to ask about, and nothing is done).
 
-    `rm` of a running container, `rm -f`, `image rm`, `stop` of several containers and every prune need one.
+    `rm` of a running container, `rm -f`, `image rm`, `stop` of several containers, every prune, `service rm` and
+    scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
     Confirming a plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
     """
     if isinstance(command, Prune):
@@ -211,6 +229,10 @@ def confirmation_for(
     if isinstance(command, ServiceScale) and _to_zero(command):
         text = shlex.join(["service", "scale", *(f"{name}={count}" for name, count in command.scales)])
         return Pending(f"scale {_names(_to_zero(command))} to 0: every task of it stops", (), text)
+    if isinstance(command, ServiceUpdate) and command.replicas == 0:
+        return Pending(
+            f"update {_names((command.service,))} to 0 replicas: every task of it stops", (), _update_text(command)
+        )
     found = targets or {}
     details = tuple(_detail(ref, found.get(ref)) for ref in command.targets()) if len(command.targets()) > 1 else ()
     if isinstance(command, ContainerRemove):

@@ -120,6 +120,7 @@ class Request:
 class Authorizer(Protocol):
     def authorize(self, command: Command, caller: Caller, engine: str) -> Decision: ...
     def identity(self, caller: Caller, engines: tuple[str, ...]) -> Identity: ...
+    def has_a_role(self, caller: Caller) -> bool: ...
     def summary(self) -> PolicySummary: ...
 
 
@@ -167,6 +168,12 @@ def _unpin(result: Result, pinned: Mapping[str, str]) -> Result:
     if isinstance(result, Failure):
         return replace(result, reason=named(result.reason))
     return result
+
+
+def _bound(result: Result, engine: str) -> Result:
+    """The result as rendered: its buttons act on the engine it came from, also when that is the only one — an
+    engines file written later must not turn an old button toward another default."""
+    return result if isinstance(result, FromEngine) else FromEngine(engine, result, titled=False)
 
 
 def _engine_free(command: Command) -> bool:
@@ -217,7 +224,7 @@ class Dispatcher:
         if isinstance(command, Failure):
             self._record(request.caller, line, None, INVALID, command, started)
             return Reply(render(command), command, None)
-        selection = self._select(command, request.context)
+        selection = self._select(command, request.context, request.caller)
         if isinstance(selection, Failure):
             self._record(request.caller, line, command, INVALID, selection, started)
             return Reply(render(selection), selection, command)
@@ -239,7 +246,7 @@ class Dispatcher:
                 return Reply(render(asked), asked, command)
         result = self._execute(command, decision, request, selection)
         self._record(request.caller, line, command, ALLOWED, result, started, engine=engine)
-        return Reply(render(result), result, command)
+        return Reply(render(_bound(result, engine)), result, command)
 
     def confirm(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         """A Confirm click: the token must be genuine, the clicker its requester, and the command still allowed
@@ -253,7 +260,7 @@ class Dispatcher:
         if rejected is not None:
             self._record(caller, confirmation.line, command, REJECTED, rejected, started)
             return Reply(render(rejected), rejected, None)
-        selection = self._select(command, None)
+        selection = self._select(command, None, caller)
         if isinstance(selection, Failure):
             self._record(caller, confirmation.line, command, REJECTED, selection, started)
             return Reply(render(selection), selection, None)
@@ -274,7 +281,7 @@ class Dispatcher:
         request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
         result = self._execute(command, decision, request, selection)
         self._record(caller, confirmation.line, command, CONFIRMED, result, started, engine=engine)
-        return Reply(render(result), result, command, line=f"{confirmation.line} (confirmed)")
+        return Reply(render(_bound(result, engine)), result, command, line=f"{confirmation.line} (confirmed)")
 
     def cancel(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         """A Cancel click: only the requester may cancel, and a cancelled token can never be confirmed."""
@@ -303,16 +310,19 @@ class Dispatcher:
 
     # -- stages ---------------------------------------------------------------------
 
-    def _select(self, command: Command, default: str | None) -> Selection | Failure:
-        """The engines the request names; a change (or slow work such as `logs -f`) must name exactly one."""
+    def _select(self, command: Command, default: str | None, caller: Caller) -> Selection | Failure:
+        """The engines the request names; a change (or slow work such as `logs -f`) must name exactly one. The
+        engines' names are told only to a caller with a role somewhere: this runs before any role is checked."""
         pattern = command.context or default
         if pattern is None and isinstance(command, ContextList | Whoami):
             pattern = ALL  # about every engine unless narrowed
         try:
             selection = self.fleet.select(pattern)
         except UnknownEngine as error:
-            return Failure(str(error))
+            return Failure(str(error) if self.authorizer.has_a_role(caller) else error.plain)
         if (command.changes or command.slow) and len(selection.engines) > 1:  # slow: `logs -f` runs on and on
+            if not self.authorizer.has_a_role(caller):
+                return Failure(f"name one engine for `{command.action}`: `--context {pattern}` names several")
             named = ", ".join(selection.engines)
             return Failure(
                 f"name one engine for `{command.action}`: `--context {pattern}` names {named}"
@@ -361,11 +371,10 @@ class Dispatcher:
         pending = confirmation_for(command, targets, plan)
         if not isinstance(pending, Pending):
             return pending  # nothing to ask (None), or nothing to prune (a Notice)
-        if self.fleet.several:  # the click runs on the engine it was asked for, whatever the default is by then
-            pending = replace(
-                pending, summary=f"{pending.summary} on `{engine}`", text=f"--context {engine} {pending.text}"
-            )
-        return self._ask(pending, caller)
+        # The click runs on the engine it was asked for, whatever the default is by then (even with one engine:
+        # an engines file may appear before the click).
+        summary = f"{pending.summary} on `{engine}`" if self.fleet.several else pending.summary
+        return self._ask(replace(pending, summary=summary, text=f"--context {engine} {pending.text}"), caller)
 
     def _ask(self, pending: Pending, caller: Caller) -> Result:
         assert self.confirmer is not None

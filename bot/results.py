@@ -397,10 +397,12 @@ class ContextTable(Result):
 
 @dataclass(frozen=True)
 class FromEngine(Result):
-    """What one named engine answered, when Shipmate drives several: replies name it, buttons act on it."""
+    """What one named engine answered: buttons act on it always, and replies name it (`titled`) when Shipmate
+    drives several."""
 
     engine: str
     result: Result
+    titled: bool = True
 
 
 @dataclass(frozen=True)

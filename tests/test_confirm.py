@@ -229,7 +229,7 @@ def test_which_commands_need_confirming(line: str, states: dict[str, str], runs:
 
 def test_rm_f_waits_for_confirm_then_runs_once(setup: Setup) -> None:
     request = asked(setup.ask("/rm -f mine"))
-    assert request.command == "/docker rm -f mine" and "mine" in request.summary
+    assert request.command == "/docker --context default rm -f mine" and "mine" in request.summary
     assert setup.docker.acted() == []  # nothing reached Docker yet
     done = setup.confirm(request.token)
     assert isinstance(done.result, Outcomes) and done.result.outcomes[0].target == "mine" and done.ok
@@ -297,7 +297,7 @@ def test_a_container_that_changed_hands_is_not_removed_on_click(setup: Setup) ->
 
 def test_rm_of_a_running_container_is_confirmed_and_forced(setup: Setup) -> None:
     request = asked(setup.ask("/rm mine"))
-    assert request.command == "/docker rm -f mine" and "running" in request.summary
+    assert request.command == "/docker --context default rm -f mine" and "running" in request.summary
     assert setup.confirm(request.token).ok
     assert "mine" not in setup.docker.containers_by_name
 

@@ -183,7 +183,11 @@ def test_a_container_removed_between_ps_and_a_click_gets_a_true_answer(
     finally:
         api.close()
 
-    for action_id in ("shipmate.command:rm -f racer", "shipmate.command:logs racer", "shipmate.command:stop racer"):
+    for action_id in (
+        "shipmate.command:--context default rm -f racer",
+        "shipmate.command:--context default logs racer",
+        "shipmate.command:--context default stop racer",
+    ):
         answer = user.click(listing, action_id)
         assert "no such container: `racer`" in answer["text"], (action_id, answer["text"])
         assert answer["response_type"] == "ephemeral"

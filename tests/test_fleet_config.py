@@ -165,6 +165,10 @@ def test_selection_by_name_list_glob_and_all(tmp_path: Path, certs: Path) -> Non
     )
     with pytest.raises(UnknownEngine, match="`db-\\*` matches no engine"):
         fleet.select("db-*")
+    assert raised.value.plain == "`prod-9` is not an engine"  # for callers without a role: no names
+    with pytest.raises(UnknownEngine) as empty:
+        fleet.select("")
+    assert empty.value.plain == "`--context` needs an engine name" and "staging" in str(empty.value)
 
 
 def test_the_file_is_reloaded_when_it_changes(tmp_path: Path, certs: Path) -> None:

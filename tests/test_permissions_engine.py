@@ -163,10 +163,10 @@ def test_an_operator_cannot_touch_someone_elses_container(bot: Bot) -> None:
 def test_an_admin_removes_anyones_container(bot: Bot) -> None:
     assert bot.do("U0OPER", "/run -d --name someones-web nginx").ok
     asked = bot.do("U0ADMIN", "/rm someones-web")  # running: confirming removes it anyway
-    assert "running" in asked.result.summary and asked.result.command == "/docker rm -f someones-web"
+    assert "running" in asked.result.summary and asked.result.command == "/docker --context default rm -f someones-web"
     assert bot.click(asked, "U0ADMIN").ok
     assert bot.names() == set()
-    assert bot.trail()[-1] == ("U0ADMIN", "/docker rm -f someones-web", "confirmed", "ok")
+    assert bot.trail()[-1] == ("U0ADMIN", "/docker --context default rm -f someones-web", "confirmed", "ok")
 
 
 def test_an_unlisted_channel_is_refused_and_docker_is_unchanged(bot: Bot) -> None:

@@ -22,6 +22,7 @@ from bot.engine.targets import ContainerFacts
 from bot.grammar import parse_line
 from bot.policy import PolicyAuthorizer, PolicyError, PolicySource, load_policy, parse_policy
 from bot.policy.images import ImageAllowlist
+from bot.policy.model import GroupLookupFailed
 from bot.slack.groups import SlackGroups
 from tests.slack_standin import SlackStandin
 
@@ -100,6 +101,11 @@ def test_the_example_policy_loads_as_documented() -> None:
     policy = load_policy(REPO / "policy.example.yml")
     assert list(policy.roles) == ["viewer", "operator", "admin"]
     assert policy.roles["operator"].grants["container.rm"] is True  # :own
+    assert policy.roles["operator"].grants["service.update"] is policy.roles["operator"].grants["service.rollback"]
+    assert (
+        policy.roles["operator"].grants["service.update"] is True
+        and policy.roles["operator"].grants["service.scale"] is False
+    )
     assert policy.roles["operator"].grants["image.ls"] is False  # included from viewer, in full
     assert "image.rm" not in policy.roles["operator"].grants
     assert policy.members["S0ONCALL"] == (("prod-*", ("operator",)), ("*", ("viewer",)))
@@ -269,6 +275,41 @@ ALLOW = ImageAllowlist(("nginx", "devwikirepo/*", "registry.example.com/**", "bu
 )
 def test_image_patterns_match_like_docker_names_images(reference: str, allowed: bool) -> None:
     assert ALLOW.allows(reference) is allowed
+
+
+PINNED = "sha256:" + "a" * 64
+OTHER = "sha256:" + "b" * 64
+DIGESTS = ImageAllowlist(("nginx:1.25", "busybox", f"redis@{PINNED}", "alpine:*", f"caddy:2@{PINNED}"))
+
+
+@pytest.mark.parametrize(
+    ("reference", "allowed"),
+    [
+        ("nginx:1.25", True),
+        (f"nginx:1.25@{OTHER}", False),  # a tag entry says nothing about other content
+        (f"nginx@{OTHER}", False),
+        (f"busybox@{OTHER}", True),  # a bare repository allows everything in it
+        (f"busybox:1.36@{OTHER}", True),
+        (f"redis@{PINNED}", True),
+        (f"redis:7@{PINNED}", True),
+        (f"redis@{OTHER}", False),
+        ("redis:7", False),
+        ("alpine:3.19", True),
+        (f"alpine:3.19@{OTHER}", False),  # `*` is a tag pattern: tags only
+        (f"caddy:2@{PINNED}", True),
+        (f"caddy:3@{PINNED}", False),
+    ],
+)
+def test_a_digest_is_allowed_only_by_an_entry_that_allows_that_content(reference: str, allowed: bool) -> None:
+    assert DIGESTS.allows(reference) is allowed
+
+
+def test_pull_and_run_by_digest_are_checked_as_typed(tmp_path: Path) -> None:
+    auth = authorizer(write(tmp_path / "policy.yml", "members:\n  U0OPER: operator\nimages: ['nginx:1.25']\n"))
+    for line in (f"/img pull nginx:1.25@{OTHER}", f"/run -d nginx:1.25@{OTHER}"):
+        refused = decide(auth, line, who("U0OPER"))
+        assert refused.reason == f"`nginx:1.25@{OTHER}` is not on the image allowlist (nginx:1.25)", line
+    assert decide(auth, "/img pull nginx:1.25", who("U0OPER")).allowed
 
 
 # -- the authorize stage -------------------------------------------------------------------
@@ -467,15 +508,21 @@ def test_slack_groups_refreshes_after_its_ttl(slack: SlackStandin, slack_client:
 
 
 @pytest.mark.parametrize(("status", "error"), [(200, "missing_scope"), (500, None)])
-def test_slack_groups_failures_count_as_nobody(
+def test_slack_groups_failures_raise_and_keep_raising_briefly(
     slack: SlackStandin, slack_client: WebClient, caplog: pytest.LogCaptureFixture, status: int, error: str | None
 ) -> None:
     slack.usergroups["S0ONCALL"] = ["U0PAGER"]
     slack.fail("usergroups.users.list", status=status, error=error)
-    with caplog.at_level(logging.WARNING, logger="bot.slack.groups"):
-        assert SlackGroups(slack_client).members_of("S0ONCALL") == frozenset()
+    groups = SlackGroups(slack_client, ttl=0.5)
+    with caplog.at_level(logging.WARNING, logger="bot.slack.groups"), pytest.raises(GroupLookupFailed):
+        groups.members_of("S0ONCALL")
     assert "usergroups.users.list failed" in caplog.text
-    assert SlackGroups(slack_client).members_of("S0NOSUCH") == frozenset()  # no_such_subteam
+    with pytest.raises(GroupLookupFailed):  # the failure is remembered a short while: Slack is not asked again
+        groups.members_of("S0ONCALL")
+    assert len(slack.calls("usergroups.users.list")) == 1
+    time.sleep(0.15)
+    assert groups.members_of("S0ONCALL") == {"U0PAGER"}  # then asked again
+    assert SlackGroups(slack_client).members_of("S0NOSUCH") == frozenset()  # no_such_subteam: an answer
 
 
 def test_slack_groups_feed_the_authorizer(policy_file: Path, slack: SlackStandin, slack_client: WebClient) -> None:
@@ -496,8 +543,11 @@ def test_a_crashing_group_lookup_grants_nothing_and_crashes_nothing(
     auth = PolicyAuthorizer(PolicySource(policy_file), BrokenGroups(), FakeTargets())
     with caplog.at_level(logging.ERROR, logger="bot.policy.authorize"):
         refused = decide(auth, "/run -d nginx", who("U0PAGER"))
-    assert refused.reason == "you are viewer; `container.run` needs operator"
+    assert refused.reason == "could not check your user groups; try again"  # not the "*" entry's viewer
+    assert not decide(auth, "/ps", who("U0PAGER")).allowed
     assert "user group S0ONCALL could not be looked up" in caplog.text
+    assert auth.identity(who("U0PAGER")).note == "could not check your user groups; try again"
+    assert not auth.has_a_role(who("U0PAGER"))
 
 
 def test_own_only_without_a_way_to_check_owners_fails_closed(policy_file: Path) -> None:

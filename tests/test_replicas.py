@@ -85,7 +85,11 @@ def test_two_replicas_behave_as_one_bot(
 
     for replica in (on_first, on_second):  # either shows both replicas' records
         trail = text_of(replica.answer("/docker", "audit --limit 50"))
-        assert "/run -d --name shared nginx" in trail and "/docker rm -f shared" in trail and "confirmed" in trail
+        assert (
+            "/run -d --name shared nginx" in trail
+            and "/docker --context default rm -f shared" in trail
+            and "confirmed" in trail
+        )
     decisions = [row[2] for row in audit_rows(url)]
     assert decisions.count("confirmed") == 1 and decisions.count("rejected") >= 2  # the replay and the 2nd click
 

@@ -101,7 +101,7 @@ def test_the_walkthrough_over_signed_http(chat, clean_engine, slack):
     listed = chat.answer("/ps")
     for index in (1, 2, 3):
         assert f"multinginx{index}" in text_of(listed)
-        find_button(listed["blocks"], f"shipmate.command:logs multinginx{index}")
+        find_button(listed["blocks"], f"shipmate.command:--context default logs multinginx{index}")
 
     asked = chat.answer("/rm", "-f multinginx1 multinginx2 multinginx3")
     assert asked["response_type"] == "ephemeral" and "Confirm" in asked["text"]
@@ -112,7 +112,7 @@ def test_the_walkthrough_over_signed_http(chat, clean_engine, slack):
     assert_valid_message(removed)
     assert text_of(removed).count("removed") >= 3 and removed["replace_original"] is True
     who = removed["blocks"][-1]["elements"][0]["text"]  # the line under it names what was confirmed
-    assert who == "<@U0ALICE> · `/docker rm -f multinginx1 multinginx2 multinginx3 (confirmed)`"
+    assert who == "<@U0ALICE> · `/docker --context default rm -f multinginx1 multinginx2 multinginx3 (confirmed)`"
     assert container_names(api, all_=True) == set()
 
     inspected = text_of(chat.answer("/img", "inspect nginx"))
@@ -171,7 +171,7 @@ def test_buttons_act_with_the_clickers_identity_on_current_state(chat, client, s
     api = clean_engine.api()
     chat.answer("/run", "-d --name clicky nginx")
     listed = chat.answer("/ps")
-    stop, block_id = find_button(listed["blocks"], "shipmate.command:stop clicky")
+    stop, block_id = find_button(listed["blocks"], "shipmate.command:--context default stop clicky")
     click = client.action(block_actions(stop, block_id, response_url=slack.response_url("stop-click")))
     assert click.status == 200 and click.elapsed < 3
     stopped = slack.wait_for_response("stop-click", timeout=60)
@@ -180,7 +180,7 @@ def test_buttons_act_with_the_clickers_identity_on_current_state(chat, client, s
     assert api.inspect_container("clicky")["State"]["Status"] == "exited"
 
     # A viewer clicking the (stale) Remove button is checked as themselves, not as the message's author.
-    remove, block_id = find_button(listed["blocks"], "shipmate.command:rm -f clicky")
+    remove, block_id = find_button(listed["blocks"], "shipmate.command:--context default rm -f clicky")
     refused = client.action(
         block_actions(remove, block_id, response_url=slack.response_url("viewer-click"), user_id="U0VIEWER")
     )

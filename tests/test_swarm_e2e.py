@@ -101,10 +101,12 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
     listed = viewer.answer("/service", "ls")
     assert "3/3" in text_of(listed) and "web" in text_of(listed) and listed["response_type"] == "ephemeral"
     for action in ("service ps web", "service logs web", "service scale web=4", "service scale web=2"):
-        assert f"shipmate.command:{action}" in text_of(listed)
-    assert "shipmate.command:service rollback web" in text_of(listed)  # the scale left a previous spec
+        assert f"shipmate.command:--context default {action}" in text_of(listed)
+    assert "shipmate.command:--context default service rollback web" in text_of(
+        listed
+    )  # the scale left a previous spec
 
-    refused = viewer.click(listed, "shipmate.command:service scale web=4")  # checked as the clicker
+    refused = viewer.click(listed, "shipmate.command:--context default service scale web=4")  # checked as the clicker
     assert "`service.scale` needs operator" in text_of(refused) and refused["response_type"] == "ephemeral"
     typed = viewer.answer("/service", "scale web=5")
     assert "`service.scale` needs operator" in text_of(typed)

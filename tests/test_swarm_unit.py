@@ -13,6 +13,7 @@ from bot.dispatcher import Caller
 from bot.engine import Context, Engine, RunLimits, execute
 from bot.engine.converge import converge as watch
 from bot.engine.errors import NOT_A_MANAGER, explain
+from bot.engine.holdings import container_holdings, described, service_holdings
 from bot.engine.services import log_line
 from bot.engine.targets import ServiceFacts
 from bot.grammar import ParseError, parse, parse_line
@@ -102,7 +103,14 @@ def test_swarm_words_are_commands_now_but_swarm_itself_is_still_refused() -> Non
 def test_standard_roles_read_operate_and_remove_only_their_own_services() -> None:
     assert {"service.ls", "service.ps", "service.inspect", "service.logs", "node.ls"} <= set(STANDARD_ROLES["viewer"])
     operator = set(STANDARD_ROLES["operator"])
-    assert {"service.create", "service.scale", "service.update", "service.rollback", "service.rm:own"} <= operator
+    assert {
+        "service.create",
+        "service.scale",
+        "service.update:own",
+        "service.rollback:own",
+        "service.rm:own",
+    } <= operator
+    assert not {"service.update", "service.rollback"} & operator  # a service someone else made is theirs to change
 
 
 class FakeServices:
@@ -128,6 +136,105 @@ def test_own_services_are_checked_pinned_and_listings_narrowed(tmp_path: Path) -
     assert not refused.allowed and "`theirs` was created by U0BOSS" in refused.reason
     blind = PolicyAuthorizer(PolicySource(policy)).authorize(parse("rm mine", "/service"), dev)
     assert not blind.allowed and "cannot check who created these services" in blind.reason
+
+
+SOCKET_SPEC = {
+    "Name": "web",
+    "TaskTemplate": {
+        "ContainerSpec": {
+            "Image": "busybox",
+            "Mounts": [
+                {"Type": "bind", "Source": "/var/run/docker.sock", "Target": "/var/run/docker.sock"},
+                {"Type": "volume", "Source": "data", "Target": "/data"},
+            ],
+            "CapabilityAdd": ["CAP_NET_ADMIN"],
+            "Secrets": [{"SecretName": "db_password", "SecretID": "s1"}],
+            "Configs": [{"ConfigName": "nginx_conf", "ConfigID": "c1"}],
+        },
+        "Networks": [{"Target": "hostnetid"}],
+    },
+}
+
+
+def test_what_a_spec_holds_is_named_for_services_and_containers() -> None:
+    held = service_holdings(SOCKET_SPEC, frozenset({"hostnetid"}))
+    assert held == (
+        "a bind mount of /var/run/docker.sock",
+        "capability NET_ADMIN",
+        "the host's network",
+        "secret db_password",
+        "config nginx_conf",
+    )
+    assert service_holdings({"TaskTemplate": {"ContainerSpec": {"Image": "busybox"}}}) == ()
+    inspected = {
+        "Mounts": [{"Type": "bind", "Source": "/etc"}, {"Type": "volume", "Source": "x"}],
+        "HostConfig": {"Privileged": True, "CapAdd": ["SYS_ADMIN"], "Devices": [{"PathOnHost": "/dev/fuse"}],
+                       "NetworkMode": "host", "PidMode": "host", "IpcMode": "private", "Binds": ["/etc:/host-etc"]},
+    }  # fmt: skip
+    assert container_holdings(inspected) == (
+        "a bind mount of /etc",
+        "privileged mode",
+        "capability SYS_ADMIN",
+        "device /dev/fuse",
+        "the host's network",
+        "the host's PID namespace",
+    )
+    assert described("web", ("a bind mount of /var/run/docker.sock", "capability NET_ADMIN")) == (
+        "web holds a bind mount of /var/run/docker.sock and capability NET_ADMIN"
+    )
+
+
+def test_a_change_that_keeps_a_privileged_spec_is_for_admins_and_a_rollback_checks_the_previous_spec(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "roles:\n  releaser: [service.update, service.rollback]\n  admin: ['*']\n  operator: [service.update:own, service.rollback:own]\n"
+        "members:\n  U0REL: releaser\n  U0ADMIN: admin\n  U0OPER: operator\nimages: [busybox]\n"
+    )
+    held = ("a bind mount of /var/run/docker.sock", "capability NET_ADMIN")
+    web = ServiceFacts("w" * 25, "web", None, None, holds=held)
+    plain = ServiceFacts("p" * 25, "plain", None, None, previous_image="busybox")
+    old = ServiceFacts("o" * 25, "old", None, None, previous_image="evilcorp/miner")
+    was_bound = ServiceFacts("b" * 25, "was-bound", "U0OPER", "T0", previous_holds=("a bind mount of /",))
+    auth = PolicyAuthorizer(PolicySource(policy), None, None, FakeServices(web, plain, old, was_bound))
+    rel, admin, oper = (Caller(user, "T0", "C0OPS") for user in ("U0REL", "U0ADMIN", "U0OPER"))
+    for line in ("update --env-add A=1 web", "update --image busybox web", "rollback web", "update --replicas 2 web"):
+        refused = auth.authorize(parse(line, "/service"), rel)
+        assert refused.reason == (
+            "web holds a bind mount of /var/run/docker.sock and capability NET_ADMIN: only admins may change it"
+        ), line
+    assert auth.authorize(parse("update --env-add A=1 web", "/service"), oper).reason.startswith("web holds")
+    assert auth.authorize(parse("update --env-add A=1 web", "/service"), admin).allowed
+    updated = auth.authorize(parse("update --env-add A=1 plain", "/service"), rel)
+    assert updated.allowed and updated.command == ServiceUpdate(service="p" * 25, env_add=(("A", "1"),))
+    assert updated.pinned == {"p" * 25: "plain"}  # acts on the service that was checked
+    assert auth.authorize(parse("rollback plain", "/service"), rel).allowed
+    for caller in (rel, admin):  # the allowlist binds admins too
+        refused = auth.authorize(parse("rollback old", "/service"), caller)
+        assert refused.reason == (
+            "`old` would roll back to an image outside the allowlist: "
+            "`evilcorp/miner` is not on the image allowlist (busybox)"
+        )
+    back = auth.authorize(parse("rollback was-bound", "/service"), oper)  # their own, but the old spec held a mount
+    assert back.reason == "was-bound holds a bind mount of /: only admins may change it"
+    assert auth.authorize(parse("update --force was-bound", "/service"), oper).allowed  # the spec of now holds none
+    not_theirs = auth.authorize(parse("update --force plain", "/service"), oper)
+    assert "you may act only on services you created, and `plain` was not created through Shipmate" in (
+        not_theirs.reason
+    )
+    blind = PolicyAuthorizer(PolicySource(policy)).authorize(parse("update --force plain", "/service"), rel)
+    assert not blind.allowed and "cannot check what these services hold" in blind.reason
+
+
+def test_update_to_zero_replicas_asks_first_and_confirm_runs_the_same_update() -> None:
+    update = parse("update --image busybox:1.36 --env-add A='x y' --env-rm B --replicas 0 --force web", "/service")
+    assert may_ask(update)
+    asked = confirmation_for(update, None)
+    assert asked is not None and "`web` to 0 replicas: every task of it stops" in asked.summary
+    assert parse(asked.text, "/docker") == update
+    assert not may_ask(parse("update --replicas 1 web", "/service"))
+    assert confirmation_for(parse("update --replicas 1 web", "/service"), None) is None
 
 
 def test_service_rm_and_scaling_to_zero_ask_first() -> None:

@@ -109,11 +109,13 @@ def pull(command: ImagePull, ctx: Context) -> PullDone:
     reference = command.reference
     tracker = PullTracker(reference)
     with ctx.engine.errors(reference):
-        for event in ctx.engine.api.pull(command.repository, tag=command.tag, stream=True, decode=True):
+        # A digest is pulled as written: the content it names, whatever the tag beside it points at now.
+        wanted = command.digest or command.tag
+        for event in ctx.engine.api.pull(command.repository, tag=wanted, stream=True, decode=True):
             progress = tracker.feed(event)
             if progress is not None:
                 ctx.report(progress)
-        data = ctx.engine.api.inspect_image(reference)
+        data = ctx.engine.api.inspect_image(command.pulled)
     return PullDone(
         reference=reference, short_id=short_id(data["Id"]), size=data.get("Size", 0), updated=tracker.updated
     )

@@ -10,8 +10,8 @@ from bot.engine.context import Context
 from bot.engine.errors import EngineError, explain
 from bot.engine.images import pull
 from bot.engine.registry import execute
-from bot.grammar.commands import ContainerRun, ImagePull
-from bot.grammar.values import split_image
+from bot.grammar.commands import ContainerRun
+from bot.grammar.images import pull_of
 from bot.results import RunDone
 
 OUTPUT_TAIL_LINES = 1000
@@ -26,8 +26,7 @@ def _ensure_image(ctx: Context, image: str) -> bool:
             return False
         except docker.errors.NotFound:
             pass
-    repository, tag = split_image(image)
-    pull(ImagePull(repository, tag or "latest"), ctx)
+    pull(pull_of(image), ctx)
     return True
 
 

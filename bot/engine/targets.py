@@ -2,7 +2,8 @@
 
 Authorization needs each target's owner labels (for `:own`) and state (a running container's `rm` needs
 confirming). One `GET /containers/json?all=1` answers that for any number of targets; names are resolved in
-docker's own order — full id, then exact name, then unique id prefix.
+docker's own order — full id, then exact name (any of a container's names: a legacy link adds `/app/db` to `db`'s),
+then unique id prefix.
 """
 
 from collections.abc import Iterable
@@ -11,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from bot.engine.client import Engine
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.engine.holdings import service_holdings
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class ContainerFacts:
     state: str  # running, exited, created, …
     owner: str | None  # the Slack user who started it through Shipmate
     team: str | None
+    names: tuple[str, ...] = ()  # every name docker knows it by, `name` among them
 
     @property
     def running(self) -> bool:
@@ -28,12 +31,15 @@ class ContainerFacts:
 
 def _facts(item: dict) -> ContainerFacts:
     labels = item.get("Labels") or {}
+    names = tuple(name.lstrip("/") for name in item.get("Names") or ()) or (item["Id"][:12],)
+    own = [name for name in names if "/" not in name]  # `app/db` is how a link from `app` shows `db`
     return ContainerFacts(
         id=item["Id"],
-        name=(item.get("Names") or ["/" + item["Id"][:12]])[0].lstrip("/"),
+        name=own[0] if own else names[0],
         state=item.get("State", ""),
         owner=labels.get(OWNER_LABEL) or None,
         team=labels.get(TEAM_LABEL) or None,
+        names=names,
     )
 
 
@@ -49,6 +55,8 @@ class _Named(Protocol):
     def id(self) -> str: ...
     @property
     def name(self) -> str: ...
+    @property
+    def names(self) -> tuple[str, ...]: ...
 
 
 Found = TypeVar("Found", bound=_Named)
@@ -57,7 +65,7 @@ Found = TypeVar("Found", bound=_Named)
 def _resolve(items: list[Found], refs: Iterable[str]) -> dict[str, Found | None]:
     """Each reference resolved as docker does: full id, then exact name, then a unique id prefix; else None."""
     by_id = {item.id: item for item in items}
-    by_name = {item.name: item for item in items}
+    by_name = {name: item for item in items for name in (*item.names, item.name)}
     found: dict[str, Found | None] = {}
     for ref in refs:
         exact = by_id.get(ref) or by_name.get(ref)
@@ -74,16 +82,47 @@ class ServiceFacts:
     name: str
     owner: str | None
     team: str | None
+    holds: tuple[str, ...] = ()  # what its spec holds that Shipmate would not create (bot.engine.holdings)
+    previous_image: str | None = None  # the image a rollback goes back to, as stored; None: no previous spec
+    previous_holds: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,)
+
+
+def _host_networks(engine: Engine, listing: list[dict]) -> frozenset[str]:
+    """The ids of the `host` networks, asked only when some service names networks at all."""
+    templates = [
+        (item.get(key) or {}).get("TaskTemplate") or {} for item in listing for key in ("Spec", "PreviousSpec")
+    ]
+    if not any(template.get("Networks") for template in templates):
+        return frozenset()
+    with engine.errors("networks"):
+        return frozenset(network["Id"] for network in engine.api.networks(filters={"driver": "host"}))
 
 
 def find_services(engine: Engine, refs: Iterable[str]) -> dict[str, ServiceFacts | None]:
-    """Each reference -> its service (full id, then exact name, then unique id prefix), or None: one listing call."""
+    """Each reference -> its service (full id, then exact name, then unique id prefix), or None: one listing call
+    (two when a service names networks)."""
     with engine.errors("services"):
         listing = engine.api.services()
+    host = _host_networks(engine, listing)
     services = []
     for item in listing:
-        spec = item.get("Spec") or {}
+        spec, previous = item.get("Spec") or {}, item.get("PreviousSpec")
         labels = spec.get("Labels") or {}
         owner, team = labels.get(OWNER_LABEL) or None, labels.get(TEAM_LABEL) or None
-        services.append(ServiceFacts(id=item["ID"], name=spec.get("Name", ""), owner=owner, team=team))
+        before = ((previous or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+        services.append(
+            ServiceFacts(
+                id=item["ID"],
+                name=spec.get("Name", ""),
+                owner=owner,
+                team=team,
+                holds=service_holdings(spec, host),
+                previous_image=before.get("Image", "") if previous else None,  # a digest pinned in it counts
+                previous_holds=service_holdings(previous, host) if previous else (),
+            )
+        )
     return _resolve(services, refs)

@@ -16,7 +16,12 @@ from bot.yamlfile import suggest
 
 
 class UnknownEngine(Exception):
-    """`--context` named an engine that is not in the engines file (the message says which there are)."""
+    """`--context` named an engine that is not in the engines file: the message says which there are, `plain`
+    says only what was wrong (for callers who may not learn the engines' names)."""
+
+    def __init__(self, listed: str, plain: str) -> None:
+        super().__init__(listed)
+        self.plain = plain
 
 
 def _load(path: Path, default_timeout: float) -> FleetSpec:
@@ -112,16 +117,19 @@ class Fleet:
             word = word.strip()
             found = matching(word, names)
             if not found:
-                raise UnknownEngine(self._unknown(word, names))
+                raise UnknownEngine(self._unknown(word, names), self._unknown(word, ()))
             chosen.update(found)
         return Selection(tuple(name for name in names if name in chosen), pattern)
 
     @staticmethod
     def _unknown(word: str, names: tuple[str, ...]) -> str:
+        """What was wrong, with the engines there are when `names` are given."""
         if not word:
-            return f"`--context` needs an engine name: engines are {', '.join(names)} (or `{ALL}`)"
+            listed = f": engines are {', '.join(names)} (or `{ALL}`)" if names else ""
+            return f"`--context` needs an engine name{listed}"
         what = "matches no engine" if any(char in word for char in "*?[") else "is not an engine"
-        return f"`{word}` {what}; engines: {', '.join(names)}{suggest(word, names)}"
+        listed = f"; engines: {', '.join(names)}{suggest(word, names)}" if names else ""
+        return f"`{word}` {what}{listed}"
 
     def close(self) -> None:
         with self._lock:

@@ -69,14 +69,20 @@ class ImageInspect(Command):
 @dataclass(frozen=True)
 class ImagePull(Command):
     repository: str
-    tag: str = "latest"
+    tag: str = "latest"  # "" with a digest and no tag
+    digest: str | None = None  # `pull IMAGE[:TAG]@sha256:…` pulls exactly this content, not the tag
     action: ClassVar[str] = "image.pull"
     changes: ClassVar[bool] = True
 
     @property
     def reference(self) -> str:
-        separator = "@" if self.tag.startswith("sha256:") else ":"  # `tag` holds the digest of `pull IMAGE@sha256:…`
-        return f"{self.repository}{separator}{self.tag}"
+        """As typed (what the allowlist checks): `nginx:1.25`, `nginx@sha256:…`, `nginx:1.25@sha256:…`."""
+        return self.repository + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+    @property
+    def pulled(self) -> str:
+        """What the engine pulls and then knows the image by: the digest when there is one."""
+        return f"{self.repository}@{self.digest}" if self.digest else f"{self.repository}:{self.tag}"
 
     @property
     def slow(self) -> bool:

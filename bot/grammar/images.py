@@ -18,10 +18,15 @@ def _inspect(parsed: Parsed) -> ImageInspect:
     return ImageInspect(image=image_ref(image))
 
 
+def pull_of(image: str) -> ImagePull:
+    """What pulling `image` means: its tag (latest by default), or exactly its digest when it has one."""
+    repository, tag, digest = split_image(image)
+    return ImagePull(repository=repository, tag=tag or ("" if digest else "latest"), digest=digest)
+
+
 def _pull(parsed: Parsed) -> ImagePull:
     (image,) = exactly(parsed.args, 1, "IMAGE")
-    repository, tag = split_image(image)
-    return ImagePull(repository=repository, tag=tag or "latest")
+    return pull_of(image)
 
 
 def _remove(parsed: Parsed) -> ImageRemove:

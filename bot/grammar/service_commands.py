@@ -14,7 +14,10 @@ STACK_LABEL = "com.docker.stack.namespace"
 
 @dataclass(frozen=True)
 class ServiceCommand(Command):
-    """A command on named services."""
+    """A command on named services. `keeps_spec`: the change keeps the rest of the service's spec (its mounts,
+    capabilities, secrets…), so it is only as safe as that spec (bot.policy checks it)."""
+
+    keeps_spec: ClassVar[bool] = False
 
     def services(self) -> tuple[str, ...]:
         return ()
@@ -117,6 +120,7 @@ class ServiceUpdate(OneService):
     force: bool = False
     action: ClassVar[str] = "service.update"
     changes: ClassVar[bool] = True
+    keeps_spec: ClassVar[bool] = True
 
     @property
     def slow(self) -> bool:
@@ -134,6 +138,7 @@ class ServiceUpdate(OneService):
 class ServiceRollback(OneService):
     action: ClassVar[str] = "service.rollback"
     changes: ClassVar[bool] = True
+    keeps_spec: ClassVar[bool] = True
 
     @property
     def slow(self) -> bool:

@@ -46,12 +46,12 @@ def image_ref(value: str) -> str:
     return value
 
 
-def split_image(value: str) -> tuple[str, str | None]:
-    """nginx:1.25 -> ("nginx", "1.25"); registry:5000/app -> ("registry:5000/app", None)."""
+def split_image(value: str) -> tuple[str, str | None, str | None]:
+    """nginx:1.25 -> ("nginx", "1.25", None); registry:5000/app@sha256:… -> ("registry:5000/app", None, "sha256:…")."""
     match = _IMAGE.fullmatch(image_ref(value))
     if match is None:  # a bare image id
-        return value, None
-    return match.group("repo"), match.group("tag") or match.group("digest")
+        return value, None, None
+    return match.group("repo"), match.group("tag"), match.group("digest")
 
 
 def env_pair(value: str) -> tuple[str, str]:

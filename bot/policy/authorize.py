@@ -1,7 +1,8 @@
 """The authorize stage: may this caller run this command here? A Decision says yes, or says what was missing.
 
 Checks run cheapest first — open commands, a policy at all, the channel, the caller's roles, the image
-allowlist — and only an `:own` grant on named containers costs an engine call (one listing for all targets).
+allowlist — and only an `:own` grant on named containers, or a change that keeps a service's spec (update,
+rollback) by someone who is not an admin, costs an engine call (one listing for all targets).
 """
 
 import logging
@@ -10,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
+from bot.engine.holdings import described
 from bot.engine.targets import ContainerFacts, ServiceFacts
 from bot.fleet.spec import IMPLICIT
 from bot.grammar.commands import Command, ContainerExec
-from bot.grammar.service_commands import ServiceCommand
+from bot.grammar.service_commands import ServiceCommand, ServiceRollback
 from bot.policy.images import IMAGE_ID
 from bot.policy.model import (
     ACTIONS,
@@ -22,6 +24,7 @@ from bot.policy.model import (
     EVERYONE,
     OPEN_ACTIONS,
     GroupLookup,
+    GroupLookupFailed,
     Policy,
     RunDefaults,
     roles_on,
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 TargetLookup = Callable[[str, tuple[str, ...]], Mapping[str, ContainerFacts | None]]  # (engine, refs) -> facts
 ServiceLookup = Callable[[str, tuple[str, ...]], Mapping[str, ServiceFacts | None]]  # (engine, refs) -> facts
 MAX_LISTED = 6  # channels or image patterns quoted in a refusal
+GROUPS_UNCHECKED = "could not check your user groups; try again"
 
 
 class Who(Protocol):
@@ -159,13 +163,16 @@ class PolicyAuthorizer:
         self.services = services
 
     def _members_of(self, group: str) -> frozenset[str]:
+        """A group's members; GroupLookupFailed when they cannot be known (the request is then refused)."""
         if self.groups is None:
             return frozenset()
         try:
             return self.groups.members_of(group)
-        except Exception:  # a lookup must never crash a request, nor grant anything
-            log.exception("user group %s could not be looked up; treating it as empty", group)
-            return frozenset()
+        except GroupLookupFailed:
+            raise
+        except Exception as error:  # a lookup must never crash a request, nor grant anything
+            log.exception("user group %s could not be looked up", group)
+            raise GroupLookupFailed(group) from error
 
     def _entries(self, policy: Policy, user_id: str) -> tuple[str, ...]:
         """The members entries that name the caller; "*" only when nothing else does."""
@@ -199,9 +206,13 @@ class PolicyAuthorizer:
         return f"you are {' and '.join(roles)}{_on(engine)}; `{action}` needs {need}"
 
     def _image_refusal(self, policy: Policy, command: Command) -> str | None:
+        return self._image_refusal_of(policy, command.images())
+
+    @staticmethod
+    def _image_refusal_of(policy: Policy, references: tuple[str, ...]) -> str | None:
         if policy.images is None:
             return None
-        for reference in command.images():
+        for reference in references:
             if IMAGE_ID.match(reference):
                 return f"`{reference}` looks like an image id; the image allowlist goes by name: use the image's name"
             if not policy.images.allows(reference):
@@ -241,21 +252,64 @@ class PolicyAuthorizer:
         return Decision(True, roles=roles, command=narrowed, pinned=pinning.pinned, targets=found, run=run)
 
     def _own_services(
-        self, policy: Policy, command: ServiceCommand, caller: Who, roles: tuple[str, ...], engine: str
+        self,
+        policy: Policy,
+        command: ServiceCommand,
+        caller: Who,
+        roles: tuple[str, ...],
+        engine: str,
+        found: Mapping[str, ServiceFacts | None] | None = None,
     ) -> Decision:
         """The caller may act only on services they created: check the named ones and pin them to their ids."""
         refs = command.services()
         if not refs:
             return Decision(True, roles=roles, run=policy.run)
-        if self.services is None:
-            return Decision(False, f"Shipmate cannot check who created these services; `{command.action}` needs it")
-        found = self.services(engine, refs)
+        if found is None:
+            if self.services is None:
+                return Decision(False, f"Shipmate cannot check who created these services; `{command.action}` needs it")
+            found = self.services(engine, refs)
         pinning = _pin(refs, found, caller)
         if pinning.foreign is not None:
             refusal = self._not_yours(policy, command, roles, *pinning.foreign, engine, "service")
             return Decision(False, refusal, roles, run=policy.run)
         narrowed = command.with_services(pinning.to_act_on)
         return Decision(True, roles=roles, command=narrowed, pinned=pinning.pinned, run=policy.run)
+
+    def _kept_spec(
+        self, policy: Policy, command: ServiceCommand, caller: Who, roles: tuple[str, ...], engine: str, own: bool
+    ) -> Decision:
+        """A change that keeps a service's spec (update, rollback) is as strong as that spec: one holding what
+        Shipmate would not create (bind mounts, capabilities, secrets, …) is for admins only, and a rollback's
+        previous spec is checked like a new one — its image against the allowlist, what it holds as above."""
+        admin = policy.unbounded(roles)
+        rollback = isinstance(command, ServiceRollback)
+        if admin and not (rollback and policy.images is not None):
+            return Decision(True, roles=roles, run=policy.run)
+        refs = command.services()
+        if self.services is None:  # nothing to check the specs with: fail closed
+            return Decision(False, f"Shipmate cannot check what these services hold; `{command.action}` needs it")
+        found = self.services(engine, refs)
+        for ref in refs:
+            facts = found.get(ref)
+            if facts is None:
+                continue  # docker answers "no such service" itself
+            if rollback and facts.previous_image is not None:
+                refusal = self._image_refusal_of(policy, (facts.previous_image,))
+                if refusal:
+                    return Decision(
+                        False, f"`{ref}` would roll back to an image outside the allowlist: {refusal}", roles
+                    )
+            held = (*facts.holds, *(facts.previous_holds if rollback else ()))
+            if held and not admin:
+                return Decision(
+                    False, f"{described(facts.name, tuple(dict.fromkeys(held)))}: only admins may change it", roles
+                )
+        if own:
+            return self._own_services(policy, command, caller, roles, engine, found)
+        # Act on the very services that were checked: a name re-used meanwhile cannot redirect the change.
+        pinned = {facts.id: ref for ref in refs if (facts := found.get(ref)) is not None}
+        narrowed = command.with_services(tuple(facts.id if (facts := found.get(ref)) else ref for ref in refs))
+        return Decision(True, roles=roles, command=narrowed, pinned=pinned, run=policy.run)
 
     @staticmethod
     def _not_yours(
@@ -287,7 +341,10 @@ class PolicyAuthorizer:
                 f"under `members:` in {self.source.path.name}",
             )
         refusal = channel_refusal(policy, caller.channel_id)
-        roles, _ = self._membership(policy, caller.user_id, engine)
+        try:
+            roles, _ = self._membership(policy, caller.user_id, engine)
+        except GroupLookupFailed:
+            return Decision(False, GROUPS_UNCHECKED)
         if refusal:
             return Decision(False, refusal, roles=roles)
         own = policy.grants(roles).get(command.action)
@@ -296,6 +353,8 @@ class PolicyAuthorizer:
         refusal = self._image_refusal(policy, command) or self._exec_refusal(policy, command, roles)
         if refusal:
             return Decision(False, refusal, roles=roles)
+        if isinstance(command, ServiceCommand) and command.keeps_spec:
+            return self._kept_spec(policy, command, caller, roles, engine, own)
         if own:
             return self._own_only(policy, command, caller, roles, engine)
         return Decision(True, roles=roles, run=policy.run)
@@ -309,11 +368,16 @@ class PolicyAuthorizer:
             return Identity(
                 caller.user_id, caller.user_name, caller.team_id, caller.channel_id, (), (), (), False, note
             )
-        roles, granted_by = self._membership(policy, caller.user_id, engines[0])
+        try:
+            roles, granted_by = self._membership(policy, caller.user_id, engines[0])
+        except GroupLookupFailed:
+            return Identity(
+                caller.user_id, caller.user_name, caller.team_id, caller.channel_id, (), (), (), False, GROUPS_UNCHECKED
+            )
         refusal = channel_refusal(policy, caller.channel_id)
-        per_engine = (
-            tuple((engine, self._roles(policy, granted_by, engine)) for engine in engines) if len(engines) > 1 else ()
-        )
+        # The engines' names are for callers with a role somewhere, as in an unknown `--context`'s answer.
+        shown = len(engines) > 1 and self._anywhere(policy, granted_by)
+        per_engine = tuple((engine, self._roles(policy, granted_by, engine)) for engine in engines) if shown else ()
         return Identity(
             user_id=caller.user_id,
             user_name=caller.user_name,
@@ -326,6 +390,20 @@ class PolicyAuthorizer:
             note=refusal or "",
             per_engine=per_engine,
         )
+
+    @staticmethod
+    def _anywhere(policy: Policy, entries: tuple[str, ...]) -> bool:
+        return any(roles for entry in entries for _, roles in policy.members[entry])
+
+    def has_a_role(self, caller: Who) -> bool:
+        """Whether the caller holds a role on some engine (and so may be told which engines there are)."""
+        policy = self.source.current()
+        if policy is None:
+            return False
+        try:
+            return self._anywhere(policy, self._entries(policy, caller.user_id))
+        except GroupLookupFailed:
+            return False
 
     def summary(self) -> PolicySummary:
         return summarize(self.source.state(), str(self.source.path))
@@ -348,6 +426,9 @@ class LocalAdmin:
     def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
         policy = self._policy()
         return Decision(True, roles=(self.ROLE,), run=policy.run if policy else RunDefaults())
+
+    def has_a_role(self, caller: Who) -> bool:
+        return True
 
     def identity(self, caller: Who, engines: tuple[str, ...] = (IMPLICIT,)) -> Identity:
         note = "local mode without --user: you act as the local admin (pass --user U… to apply the policy)"

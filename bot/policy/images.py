@@ -4,6 +4,10 @@
 `devwikirepo/a/b`; `registry.example.com/**` allows anything under that registry. A pattern without a tag
 allows every tag. Docker Hub's long forms are folded first, so `nginx`, `library/nginx` and
 `docker.io/library/nginx:latest` are the same image.
+
+A digest is part of the reference: it names content, not a tag, so a reference with one (`nginx:1.25@sha256:…`)
+is allowed only by an entry with that very digest (`nginx@sha256:…`) or by a bare repository (`nginx`, which
+allows everything in it). A tag pattern (`nginx:1.25`, `nginx:*`) allows tags, never an arbitrary digest.
 """
 
 import re
@@ -62,6 +66,8 @@ class ImageAllowlist:
             if not repo_glob.fullmatch(repository):
                 continue
             if wanted_digest and wanted_digest != digest:
+                continue
+            if digest and not wanted_digest and tag_glob:  # a tag pattern says nothing about other content
                 continue
             if tag_glob and not (tag and tag_glob.fullmatch(tag)):
                 continue

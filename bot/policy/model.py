@@ -109,17 +109,22 @@ STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
         "container.rm:own",
         "container.exec",
         "service.create",
-        "service.scale",
-        "service.update",
-        "service.rollback",
+        "service.scale",  # in full: on-call scales whatever is on fire
+        "service.update:own",
+        "service.rollback:own",
         "service.rm:own",
     ),
     "admin": ("*",),
 }
 
 
+class GroupLookupFailed(Exception):
+    """A user group's members could not be learned (an API error, a timeout, a missing scope)."""
+
+
 class GroupLookup(Protocol):
-    """Who is in a Slack user group (S…). Failures must answer "nobody": a lookup never grants by accident."""
+    """Who is in a Slack user group (S…). A lookup that fails raises GroupLookupFailed: not knowing is not "nobody",
+    which would leave the caller to the `"*"` entry — possibly wider than their group's."""
 
     def members_of(self, group_id: str) -> frozenset[str]: ...
 
@@ -181,6 +186,10 @@ class Policy:
             for action, own in self.roles[name].grants.items():
                 merged[action] = merged.get(action, True) and own
         return merged
+
+    def unbounded(self, roles: tuple[str, ...]) -> bool:
+        """Whether the roles make an admin: one of them grants everything (`*`)."""
+        return any(self.roles[name].star for name in roles)
 
     def roles_granting(self, action: str) -> tuple[str, ...]:
         """The smallest roles that grant all of `action`, as a refusal names them ("needs operator")."""

@@ -4,6 +4,7 @@ Buttons carry a docker command line as their value; a click is parsed and author
 with the clicker's identity, so nothing captured when the message was drawn is trusted.
 """
 
+from dataclasses import replace
 from functools import singledispatch
 
 from bot.render import kit, swarm_text
@@ -771,7 +772,10 @@ def _titled(engine: str, message: Message) -> Message:
 
 @to_message.register
 def _from_engine(result: FromEngine) -> Message:
-    return _titled(result.engine, to_message(result.result))
+    message = to_message(result.result)
+    if result.titled:
+        return _titled(result.engine, message)
+    return replace(message, blocks=on_engine(result.engine, message.blocks))
 
 
 @to_message.register

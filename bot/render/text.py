@@ -632,7 +632,7 @@ def _contexts(result: ContextTable) -> str:
 
 @to_text.register
 def _from_engine(result: FromEngine) -> str:
-    return f"{result.engine} · {to_text(result.result)}"
+    return f"{result.engine} · {to_text(result.result)}" if result.titled else to_text(result.result)
 
 
 def fleet_notes(result: FleetAnswer) -> list[str]:
