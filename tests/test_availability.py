@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,7 +22,10 @@ import pytest
 
 from bot import metrics
 from bot.audit import AuditLog, AuditRecord
-from bot.dispatcher import DATABASE_DOWN
+from bot.dispatcher import DATABASE_DOWN, Dispatcher, Request
+from bot.engine import Engine
+from bot.engine.containers import MAX_LOG_BYTES
+from bot.render.text import to_text
 from bot.store import StoreUnavailable, open_store
 from tests.bot_process import BotProcess, free_port
 from tests.private_engine import PrivateEngine
@@ -307,6 +310,8 @@ def test_a_readyz_flood_probes_each_engine_once_shows_no_host_and_never_starves_
         bot = bot_server(
             **bot_settings(tmp_path / "settings"),
             DOCKER_HOST=f"unix://{silent.path}",
+            # The first probe also opens the engine's client, whose API version question waits this long.
+            SHIPMATE_DOCKER_TIMEOUT="2",
             args=("--metrics-port", str(metrics_port), "--metrics-host", "127.0.0.1"),
         )
         client = SignedClient(bot.url, signing_secret)
@@ -344,3 +349,53 @@ def test_a_readyz_flood_probes_each_engine_once_shows_no_host_and_never_starves_
         assert "shipmate_commands_total" in get(f"http://127.0.0.1:{metrics_port}/metrics")[2]
     finally:
         silent.close()
+
+
+# -- 5. `logs --tail all` reads no further than its reply can show ----------------------------------------------
+
+
+class CountingStream:
+    """A log stream that counts the bytes the executor takes from it."""
+
+    def __init__(self, stream: Iterator[bytes], taken: list[int]) -> None:
+        self._stream = stream
+        self._taken = taken
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._stream:
+            self._taken.append(len(chunk))
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()  # type: ignore[attr-defined]
+
+
+def test_logs_tail_all_of_a_big_log_reads_only_up_to_the_cut(clean_engine: PrivateEngine) -> None:
+    api = clean_engine.api()
+    try:  # ten thousand lines of a thousand bytes: 10 MB of log, twenty times what a reply shows
+        big = api.create_container("busybox", ["sh", "-c", 'yes "$(printf %01000d 0)" | head -n 10000'], name="big")
+        api.start(big["Id"])
+        assert api.wait(big["Id"], timeout=60)["StatusCode"] == 0
+    finally:
+        api.close()
+    engine = Engine(clean_engine.docker_host, from_environment=False)
+    taken: list[int] = []
+    real_logs = engine.api.logs
+
+    def counting_logs(*args: object, **kwargs: object) -> object:
+        logs = real_logs(*args, **kwargs)
+        if isinstance(logs, bytes):  # read whole, in one piece
+            taken.append(len(logs))
+            return logs
+        return CountingStream(logs, taken)
+
+    engine.api.logs = counting_logs  # type: ignore[method-assign]
+    dispatcher = Dispatcher(engine)
+    try:
+        reply = dispatcher.handle(Request("logs --tail all big"), to_text)
+    finally:
+        dispatcher.close()
+    assert reply.message.startswith("(output capped by size, ")
+    shown = reply.message.split("\n", 1)[1]
+    assert 0 < len(shown.encode()) <= MAX_LOG_BYTES and set(shown.split("\n")) == {"0" * 1000}
+    assert sum(taken) <= MAX_LOG_BYTES + 64 * 1024, f"read {sum(taken)} bytes for a reply of {MAX_LOG_BYTES}"
