@@ -246,7 +246,9 @@ def test_follows_are_limited_and_a_confirm_is_answered_while_they_run(
     for user, count in (("U0F1", 3), ("U0F2", 2), ("U0F3", 2), ("U0F4", 2)):  # nine asked: enough to fill eight
         for n in range(count):
             name = f"{user.lower()}-follow-{n}"
-            reply = client.slash("/logs", "-f talker", response_url=slack.response_url(name), user_id=user)
+            reply = client.slash(  # in a channel of their own: their updates are not alice's answers
+                "/logs", "-f talker", response_url=slack.response_url(name), user_id=user, channel_id="C0LOGS"
+            )
             assert reply.status == 200
             refusals[name] = ""
     wait_until(lambda: sum("logs of" in m.get("text", "") for m in slack.messages.values()) >= 4, 20, "four follows")
@@ -310,8 +312,6 @@ def test_a_readyz_flood_probes_each_engine_once_shows_no_host_and_never_starves_
         bot = bot_server(
             **bot_settings(tmp_path / "settings"),
             DOCKER_HOST=f"unix://{silent.path}",
-            # The first probe also opens the engine's client, whose API version question waits this long.
-            SHIPMATE_DOCKER_TIMEOUT="2",
             args=("--metrics-port", str(metrics_port), "--metrics-host", "127.0.0.1"),
         )
         client = SignedClient(bot.url, signing_secret)
@@ -321,7 +321,13 @@ def test_a_readyz_flood_probes_each_engine_once_shows_no_host_and_never_starves_
 
         def hit() -> None:
             while time.monotonic() < flood_ends:
-                answers.append(get(f"{bot.url}/readyz")[::2])
+                # The first probe also opens the engine's client: its API version question waits for the engine's
+                # own timeout (SHIPMATE_DOCKER_TIMEOUT, 10 s), so the one hit that probes first waits that long.
+                try:
+                    with urllib.request.urlopen(f"{bot.url}/readyz", timeout=30) as answer:
+                        answers.append((answer.status, answer.read().decode()))
+                except urllib.error.HTTPError as error:
+                    answers.append((error.code, error.read().decode()))
 
         flood = [threading.Thread(target=hit) for _ in range(32)]
         for thread in flood:
