@@ -13,6 +13,7 @@ restarts and across replicas that share it.
 """
 
 import fnmatch
+import functools
 import itertools
 import json
 import logging
@@ -167,7 +168,8 @@ class AuditLog:
         self.sinks = tuple(sinks)
         self.max_waiting = max_waiting
         self._queue: queue.Queue = queue.Queue()
-        self._pending = 0
+        self._pending = 0  # queued records not yet stored, logged and sunk
+        self._unstored = 0  # queued records not yet stored (or given up on)
         self._idle = threading.Condition()
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="shipmate-audit", daemon=True)
@@ -182,6 +184,7 @@ class AuditLog:
             closed, full = self._closed, self._pending >= self.max_waiting
             if not closed and not full:
                 self._pending += 1
+                self._unstored += 1
                 self._queue.put(record)
         if closed:  # a request finishing during shutdown: store it here rather than lose it
             self._store([record], retry=False)
@@ -194,8 +197,13 @@ class AuditLog:
     def record_now(self, record: AuditRecord) -> None:
         """Store one record (masked) before returning, and log it; StoreUnavailable or StoreRejected when it was
         not stored. For a change about to be made: no change without its record."""
-        if not self.flush(timeout=FLUSH_BEFORE_CHANGE_SECONDS):  # the records before it come first
-            raise StoreUnavailable("earlier records are still waiting for the database")
+        deadline = time.monotonic() + FLUSH_BEFORE_CHANGE_SECONDS
+        with self._idle:  # the records queued before it come first (not their sinks: a slow Slack is no reason)
+            while self._unstored:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreUnavailable("earlier records are still waiting for the database")
+                self._idle.wait(left)
         record = _storable(record)
         self.store.append_audit([_row(record)])
         log.info("%s", record.json())
@@ -227,25 +235,34 @@ class AuditLog:
                 batch.append(self._queue.get_nowait())
             records = [item for item in batch if item is not _STOP]
             try:
-                self._store(records, retry=True)
+                self._store(records, retry=True, stored=functools.partial(self._stored, len(records)))
             except Exception:  # the writer must outlive any one batch
                 log.exception("audit writer failed on %d record(s)", len(records))
             finally:
                 with self._idle:
                     self._pending -= len(records)
+                    self._unstored = min(self._unstored, self._pending)  # stored or given up on, either way
                     self._idle.notify_all()
             if len(records) != len(batch):
                 return
 
-    def _store(self, records: list[AuditRecord], retry: bool) -> None:
+    def _stored(self, count: int) -> None:
+        with self._idle:
+            self._unstored -= count
+            self._idle.notify_all()
+
+    def _store(self, records: list[AuditRecord], retry: bool, stored: Callable[[], None] | None = None) -> None:
         """Store a batch; while the database is away, keep it and try again (until shutdown), so nothing is lost.
-        Whatever happens, each record gets its JSON log line and goes to the sinks."""
+        Whatever happens, each record gets its JSON log line and goes to the sinks; `stored` is called before
+        the sinks."""
         if not records:
             return
         try:
             self._append([_row(record) for record in records], retry)
         except Exception:  # a bug in a store: the records still follow in the log
             log.exception("audit records not stored in %s; they follow in the log", self.store.url)
+        if stored is not None:
+            stored()
         for record in records:
             log.info("%s", record.json())
             for sink in self.sinks:

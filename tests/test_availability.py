@@ -225,6 +225,24 @@ def test_a_change_is_refused_when_the_database_answers_but_cannot_write(
     assert ("/run -d --name recorded nginx", "ok") in outcomes
 
 
+def test_a_changes_first_record_waits_for_earlier_records_but_not_for_a_slow_sink(tmp_path: Path) -> None:
+    released = threading.Event()
+    audit = AuditLog(tmp_path / "audit.db", sinks=[lambda _record: released.wait(10)])  # Slack, slow to answer
+    try:
+        audit.record(record(1))
+        started = time.monotonic()
+        audit.record_now(record(2, changes=True, outcome="started"))
+        assert time.monotonic() - started < 1.0
+    finally:
+        released.set()
+        audit.close()
+    stored = AuditLog(tmp_path / "audit.db")
+    try:
+        assert [r.user_id for r in stored.latest()] == ["U0N2", "U0N1"]  # in the order they happened
+    finally:
+        stored.close()
+
+
 # -- 3. clicks never wait behind follows; follows are limited per user and in all ----------------------------
 
 
