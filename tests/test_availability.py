@@ -25,6 +25,7 @@ from bot.audit import AuditLog, AuditRecord
 from bot.dispatcher import DATABASE_DOWN, Dispatcher, Request
 from bot.engine import Engine
 from bot.engine.containers import MAX_LOG_BYTES
+from bot.engine.follow_registry import Follows, TooManyFollows
 from bot.render.text import to_text
 from bot.store import StoreUnavailable, open_store
 from tests.bot_process import BotProcess, free_port
@@ -244,6 +245,19 @@ def test_a_changes_first_record_waits_for_earlier_records_but_not_for_a_slow_sin
 
 
 # -- 3. clicks never wait behind follows; follows are limited per user and in all ----------------------------
+
+
+def test_follows_refuse_past_either_limit_and_make_room_when_one_ends() -> None:
+    follows = Follows(per_user=2, at_once=3)
+    first, _ = follows.open("U0A")
+    follows.open("U0A")
+    with pytest.raises(TooManyFollows, match="^you already follow 2 logs; stop one first"):
+        follows.open("U0A")
+    follows.open("U0B")
+    with pytest.raises(TooManyFollows, match=r"^Shipmate is following as many logs as it can \(3\); try again"):
+        follows.open("U0C")
+    follows.close(first, "the container stopped")
+    follows.open("U0C")  # the one that ended made room
 
 
 def test_follows_are_limited_and_a_confirm_is_answered_while_they_run(
