@@ -251,7 +251,7 @@ def test_follows_refuse_past_either_limit_and_make_room_when_one_ends() -> None:
     follows = Follows(per_user=2, at_once=3)
     first, _ = follows.open("U0A")
     follows.open("U0A")
-    with pytest.raises(TooManyFollows, match="^you already follow 2 logs; stop one first"):
+    with pytest.raises(TooManyFollows, match=r"^you already follow 2 logs; stop one first"):
         follows.open("U0A")
     follows.open("U0B")
     with pytest.raises(TooManyFollows, match=r"^Shipmate is following as many logs as it can \(3\); try again"):
