@@ -23,7 +23,7 @@ ENV PATH=/opt/shipmate/bin:$PATH \
 USER shipmate
 WORKDIR /home/shipmate
 EXPOSE 3000 9100
-# /healthz of `socket` (on SHIPMATE_METRICS_PORT) or of `serve` (set SHIPMATE_HEALTH_URL to its port).
+# /healthz on SHIPMATE_METRICS_PORT, for `socket` and `serve` alike (serve's public port 3000 has one too).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['SHIPMATE_HEALTH_URL'], timeout=4)"]
 ENTRYPOINT ["shipmate"]

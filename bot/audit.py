@@ -3,12 +3,17 @@ line, and in any extra sinks.
 
 Writing never blocks the request: `record()` masks the record and queues it; one writer thread stores it,
 logs it and hands it to the sinks (the optional audit channel). `flush()` waits for the queue to drain. While
-the database is away the writer keeps the records and tries again, so none is lost while the process lives.
+the database is away the writer keeps the records and tries again, up to MAX_WAITING of them; past that a
+record is logged and counted as dropped (changes are refused meanwhile: see `record_now`). A record the
+database refuses (a batch it cannot take is tried record by record) is logged as not stored; every record
+always gets its JSON log line. What the database cannot hold (NUL bytes, over-long texts) is taken out first.
+`record_now()` stores one record before returning, for a change about to be made: it raises when it could not.
 The same database remembers which confirmation tokens were used, so a Confirm runs at most once across
 restarts and across replicas that share it.
 """
 
 import fnmatch
+import functools
 import itertools
 import json
 import logging
@@ -34,7 +39,7 @@ from bot.results import (
     RunDone,
 )
 from bot.secrets import mask_command_text
-from bot.store import Claim, Store, StoreUnavailable
+from bot.store import Claim, Store, StoreRejected, StoreUnavailable
 from bot.store.schema import (
     AUDIT_COLUMNS,
     OPEN_INCIDENT,
@@ -58,9 +63,13 @@ CANCELLED = "cancelled"
 REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
 INVALID = "invalid"  # the text did not parse
 ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
+STARTED = "started"  # the outcome of a change's first record, stored before the change reaches Docker
 
 BATCH = 200
 MAX_DETAIL = 500
+MAX_TEXT = 4000  # any text field (the claimed fields of a refused request come from anyone)
+MAX_WAITING = 10_000  # records kept in memory while the database is away
+FLUSH_BEFORE_CHANGE_SECONDS = 2.0  # how long a change's first record waits for the records queued before it
 RETRY_SECONDS = (0.5, 1, 2, 5)  # while the database is away, the writer tries again after these pauses (then every 5 s)
 CONFIRMATION = "confirmation"  # the kind of claim a Confirm/Cancel token makes
 ALERT_CLAIM = "alert"  # the kind of claim an alert makes: one event, one channel, posted once
@@ -153,12 +162,14 @@ def _on_engines(recorded: str, patterns: str) -> bool:
 
 
 class AuditLog:
-    def __init__(self, store: Store | Path, sinks: Sequence[AuditSink] = ()) -> None:
+    def __init__(self, store: Store | Path, sinks: Sequence[AuditSink] = (), max_waiting: int = MAX_WAITING) -> None:
         """Records go to `store` (a SQLite file when given a path: SHIPMATE_AUDIT_DB)."""
         self.store: Store = SqliteStore(store) if isinstance(store, Path) else store
         self.sinks = tuple(sinks)
+        self.max_waiting = max_waiting
         self._queue: queue.Queue = queue.Queue()
-        self._pending = 0
+        self._pending = 0  # queued records not yet stored, logged and sunk
+        self._unstored = 0  # queued records not yet stored (or given up on)
         self._idle = threading.Condition()
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="shipmate-audit", daemon=True)
@@ -168,20 +179,34 @@ class AuditLog:
 
     def record(self, record: AuditRecord) -> None:
         """Queue a record (masking its text first); returns at once."""
-        record = replace(
-            record,
-            command=mask_command_text(record.command),
-            detail=mask_command_text(record.detail)[:MAX_DETAIL],
-        )
+        record = _storable(record)
         with self._idle:
-            if self._closed:
-                closed = True
-            else:
-                closed = False
+            closed, full = self._closed, self._pending >= self.max_waiting
+            if not closed and not full:
                 self._pending += 1
+                self._unstored += 1
                 self._queue.put(record)
         if closed:  # a request finishing during shutdown: store it here rather than lose it
             self._store([record], retry=False)
+        elif full:  # the database has been away for long: memory is not let grow without bound
+            from bot import metrics
+
+            metrics.audit_dropped()
+            log.warning("audit record dropped (%d wait for the database): %s", self.max_waiting, record.json())
+
+    def record_now(self, record: AuditRecord) -> None:
+        """Store one record (masked) before returning, and log it; StoreUnavailable or StoreRejected when it was
+        not stored. For a change about to be made: no change without its record."""
+        deadline = time.monotonic() + FLUSH_BEFORE_CHANGE_SECONDS
+        with self._idle:  # the records queued before it come first (not their sinks: a slow Slack is no reason)
+            while self._unstored:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreUnavailable("earlier records are still waiting for the database")
+                self._idle.wait(left)
+        record = _storable(record)
+        self.store.append_audit([_row(record)])
+        log.info("%s", record.json())
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued record is stored, logged and sunk. False on timeout."""
@@ -210,32 +235,34 @@ class AuditLog:
                 batch.append(self._queue.get_nowait())
             records = [item for item in batch if item is not _STOP]
             try:
-                self._store(records, retry=True)
+                self._store(records, retry=True, stored=functools.partial(self._stored, len(records)))
             except Exception:  # the writer must outlive any one batch
                 log.exception("audit writer failed on %d record(s)", len(records))
             finally:
                 with self._idle:
                     self._pending -= len(records)
+                    self._unstored = min(self._unstored, self._pending)  # stored or given up on, either way
                     self._idle.notify_all()
             if len(records) != len(batch):
                 return
 
-    def _store(self, records: list[AuditRecord], retry: bool) -> None:
-        """Store a batch; while the database is away, keep it and try again (until shutdown), so nothing is lost."""
+    def _stored(self, count: int) -> None:
+        with self._idle:
+            self._unstored -= count
+            self._idle.notify_all()
+
+    def _store(self, records: list[AuditRecord], retry: bool, stored: Callable[[], None] | None = None) -> None:
+        """Store a batch; while the database is away, keep it and try again (until shutdown), so nothing is lost.
+        Whatever happens, each record gets its JSON log line and goes to the sinks; `stored` is called before
+        the sinks."""
         if not records:
             return
-        rows = [tuple(_column(getattr(record, column)) for column in AUDIT_COLUMNS) for record in records]
-        for attempt in itertools.count():
-            try:
-                self.store.append_audit(rows)
-                break
-            except StoreUnavailable as error:
-                if not retry or self._closed:
-                    log.error("audit records not stored in %s (%s); they follow in the log", self.store.url, error)
-                    break
-                if attempt == 0:
-                    log.error("audit database %s unreachable (%s): %d record(s) wait", self.store.url, error, len(rows))
-                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+        try:
+            self._append([_row(record) for record in records], retry)
+        except Exception:  # a bug in a store: the records still follow in the log
+            log.exception("audit records not stored in %s; they follow in the log", self.store.url)
+        if stored is not None:
+            stored()
         for record in records:
             log.info("%s", record.json())
             for sink in self.sinks:
@@ -243,6 +270,26 @@ class AuditLog:
                     sink(record)
                 except Exception:  # a sink (Slack, …) must never stop the audit
                     log.exception("audit sink %s failed", getattr(sink, "__name__", type(sink).__name__))
+
+    def _append(self, rows: list[tuple[object, ...]], retry: bool) -> None:
+        for attempt in itertools.count():
+            try:
+                self.store.append_audit(rows)
+                return
+            except StoreRejected as error:
+                if len(rows) == 1:
+                    log.error("an audit record was refused by %s (%s); it follows in the log", self.store.url, error)
+                    return
+                for row in rows:  # one row it cannot take must not cost the others theirs
+                    self._append([row], retry)
+                return
+            except StoreUnavailable as error:
+                if not retry or self._closed:
+                    log.error("audit records not stored in %s (%s); they follow in the log", self.store.url, error)
+                    return
+                if attempt == 0:
+                    log.error("audit database %s unreachable (%s): %d record(s) wait", self.store.url, error, len(rows))
+                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
 
     # -- reading ------------------------------------------------------------------
 
@@ -319,3 +366,20 @@ class AuditLog:
 
 def _column(value: object) -> object:
     return int(value) if isinstance(value, bool) else value
+
+
+def _row(record: AuditRecord) -> tuple[object, ...]:
+    return tuple(_column(getattr(record, column)) for column in AUDIT_COLUMNS)
+
+
+def _holdable(text: str, limit: int = MAX_TEXT) -> str:
+    """What any database holds: no NUL, no lone surrogate, at most `limit` characters."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _storable(record: AuditRecord) -> AuditRecord:
+    """The record masked, and cleaned of what a database cannot hold."""
+    fields = {name: _holdable(value) for name, value in asdict(record).items() if isinstance(value, str)}
+    fields["command"] = _holdable(mask_command_text(fields["command"]))
+    fields["detail"] = _holdable(mask_command_text(fields["detail"]), MAX_DETAIL)
+    return replace(record, **fields)

@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests on /slack/events")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /healthz, /readyz (with details) and /metrics on this port instead of the public one"
+        " (0: any free one; default SHIPMATE_METRICS_PORT)",
+    )
+    serve.add_argument("--metrics-host", default="0.0.0.0", help="the address for --metrics-port")
     socket = commands.add_parser("socket", help="connect to Slack over Socket Mode (no public URL needed)")
     socket.add_argument(
         "--metrics-port",
@@ -111,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.slack.server import run_server
 
         if args.mode == "socket":
-            return run_server("socket", args.metrics_host, metrics_port(args.metrics_port))
-        return run_server("serve", args.host, args.port)
+            return run_server("socket", "", None, args.metrics_host, metrics_port(args.metrics_port))
+        return run_server("serve", args.host, args.port, args.metrics_host, metrics_port(args.metrics_port))
     except ConfigError as error:
         print(f"shipmate: configuration error: {error}", file=sys.stderr)
         return 2

@@ -104,7 +104,7 @@ def _engines_file() -> Path | None:
 
 
 def metrics_port(given: int | None) -> int | None:
-    """`socket --metrics-port`, else SHIPMATE_METRICS_PORT; None: no health and metrics server."""
+    """`--metrics-port` (of `serve` or `socket`), else SHIPMATE_METRICS_PORT; None: no health and metrics server."""
     if given is not None or not os.environ.get("SHIPMATE_METRICS_PORT", "").strip():
         return given
     return int(_number("SHIPMATE_METRICS_PORT", 0, 0, 65535))
@@ -134,6 +134,7 @@ class CoreSettings:
     docker_timeout: float
     run_timeout: float
     follow_max: float = 300  # seconds a `logs -f` follows before it stops by itself
+    follow_per_user: int = 2  # `logs -f` one user may run at once (per replica)
     policy_path: Path = Path("policy.yml")
     audit_db: Path = Path("shipmate-audit.db")
     confirm_secret: bytes | None = None  # None: a random one per process (tokens die with it)
@@ -164,6 +165,7 @@ class CoreSettings:
             docker_timeout=_number("SHIPMATE_DOCKER_TIMEOUT", 10, 1, 600),
             run_timeout=_number("SHIPMATE_RUN_TIMEOUT", 60, 1, 3600),
             follow_max=_number("SHIPMATE_FOLLOW_MAX", 300, 5, 3600),
+            follow_per_user=int(_number("SHIPMATE_FOLLOW_PER_USER", 2, 1, 64)),
             policy_path=_beside_dotenv("SHIPMATE_POLICY", "policy.yml"),
             audit_db=audit_db,
             confirm_secret=_confirm_secret(),

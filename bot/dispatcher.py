@@ -27,6 +27,7 @@ from bot.audit import (
     INVALID,
     REFUSED,
     REJECTED,
+    STARTED,
     AuditLog,
     AuditRecord,
     describe,
@@ -71,7 +72,7 @@ from bot.results import (
     Result,
 )
 from bot.secrets import mask_command_text
-from bot.store import Claim, StoreUnavailable
+from bot.store import Claim, StoreRejected, StoreUnavailable
 
 log = logging.getLogger(__name__)
 Rendered = TypeVar("Rendered")
@@ -244,6 +245,10 @@ class Dispatcher:
             if asked is not None:
                 self._record(request.caller, line, command, CONFIRM, asked, started, engine=engine)
                 return Reply(render(asked), asked, command)
+        unrecorded = self._started(request.caller, line, command, ALLOWED, engine)
+        if unrecorded is not None:
+            self._record(request.caller, line, command, REFUSED, unrecorded, started, engine=engine)
+            return Reply(render(unrecorded), unrecorded, command)
         result = self._execute(command, decision, request, selection)
         self._record(request.caller, line, command, ALLOWED, result, started, engine=engine)
         return Reply(render(_bound(result, engine)), result, command)
@@ -278,6 +283,10 @@ class Dispatcher:
         taken = self._claim(confirmation, CONFIRMED, caller, command, started)
         if taken is not None:
             return Reply(render(taken), taken, None)
+        unrecorded = self._started(caller, confirmation.line, command, CONFIRMED, engine)
+        if unrecorded is not None:  # the token is used: the requester runs the command again once it answers
+            self._record(caller, confirmation.line, command, REFUSED, unrecorded, started, engine=engine)
+            return Reply(render(unrecorded), unrecorded, None)
         request = Request(text=confirmation.text, slash=confirmation.slash, caller=caller)
         result = self._execute(command, decision, request, selection)
         self._record(caller, confirmation.line, command, CONFIRMED, result, started, engine=engine)
@@ -355,6 +364,32 @@ class Dispatcher:
             return None
         problem = self.audit.ping()
         return None if problem is None else Failure(DATABASE_DOWN)
+
+    def _started(self, caller: Caller, line: str, command: Command, decision: str, engine: str) -> Failure | None:
+        """A change's first record, stored before the change reaches Docker; DATABASE_DOWN when it cannot be.
+        A ping is not enough: a read-only replica after a failover, a full disk or a read-only file system
+        answers it, and then loses the record."""
+        if not command.changes or self.audit is None:
+            return None
+        record = AuditRecord(
+            at=time.time(),
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            user_name=caller.user_name,
+            channel_id=caller.channel_id,
+            command=line,
+            action=command.action,
+            changes=True,
+            decision=decision,
+            outcome=STARTED,
+            engine=engine,
+        )
+        try:
+            self.audit.record_now(record)
+        except (StoreUnavailable, StoreRejected) as error:
+            log.error("a change was refused: its record could not be stored (%s)", error)
+            return Failure(DATABASE_DOWN)
+        return None
 
     def _confirmation(self, command: Command, decision: Decision, caller: Caller, engine: str) -> Result | None:
         """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked)."""

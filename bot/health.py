@@ -1,13 +1,20 @@
 """/healthz, /readyz and /metrics: what they answer, for the HTTP server (`serve`) and for the small one that
-`socket --metrics-port` starts.
+`serve --metrics-port` and `socket --metrics-port` start.
 
 /healthz: 200 while the process serves. /readyz: 200 when every engine and the database answer, else 503 with a
 JSON body naming the parts that are down. /metrics: Prometheus' text format.
+
+The public port (`serve`'s Slack port) answers /readyz with engine names and ok/down only — no engine host, no
+database URL, no error text — and /metrics only when there is no metrics port; the metrics port says why a part is
+down. Each part is probed with a short timeout and its answer kept for a few seconds, one probe in flight per part:
+a flood of /readyz hits costs each engine one probe every READY_CACHE_SECONDS, never a thread per hit per engine.
 """
 
 import json
 import socket
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +23,11 @@ from bot import metrics
 from bot.dispatcher import Dispatcher
 from bot.engine import EngineError
 
-READY_PROBE_TIMEOUT = 2.0
+READY_PROBE_TIMEOUT = 1.0
+READY_CACHE_SECONDS = 5.0
+OK = "ok"
+DOWN = "down"
+PROBING = "not known yet: being probed"
 
 
 @dataclass(frozen=True)
@@ -26,46 +37,111 @@ class Answer:
     body: bytes
 
 
-def _engine_state(dispatcher: Dispatcher, name: str) -> str:
-    try:
-        dispatcher.fleet.engine(name).ping(READY_PROBE_TIMEOUT)
-    except EngineError as error:
-        return str(error)
-    return "ok"
+class Probe:
+    """One part's last answer ("ok" or why not), asked again once it is `ttl` s old, one ask at a time: while one
+    is in flight, other hits get the last answer (PROBING before the first), so no hit waits on another's probe."""
+
+    def __init__(self, ask: Callable[[], str], ttl: float = READY_CACHE_SECONDS) -> None:
+        self._ask = ask
+        self._ttl = ttl
+        self._answer: str | None = None
+        self._at = 0.0
+        self._asking = threading.Lock()
+
+    @property
+    def fresh(self) -> bool:
+        return self._answer is not None and time.monotonic() - self._at < self._ttl
+
+    def state(self) -> str:
+        last = self._answer
+        if self.fresh and last is not None:
+            return last
+        if not self._asking.acquire(blocking=False):
+            return PROBING if last is None else last  # being asked right now, for another hit
+        try:
+            self._answer, self._at = self._ask(), time.monotonic()
+            return self._answer
+        finally:
+            self._asking.release()
 
 
-def readiness(dispatcher: Dispatcher) -> Answer:
-    """Every engine and the database asked at once; 503 names what did not answer ("engine NAME", "database")."""
-    names = dispatcher.fleet.names
-    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="shipmate-ready") as pool:
-        states = pool.map(lambda name: _engine_state(dispatcher, name), names)
-        database = pool.submit(lambda: dispatcher.audit.ping() or "ok" if dispatcher.audit is not None else "ok")
-        engines = dict(zip(names, states, strict=True))
-        database_state = database.result()
-    down = [f"engine {name}" for name, state in engines.items() if state != "ok"]
-    down += ["database"] if database_state != "ok" else []
-    body = json.dumps({"ready": not down, "down": down, "engines": engines, "database": database_state})
-    return Answer(503 if down else 200, "application/json", body.encode())
+class Readiness:
+    """The engines' and the database's states, probed as Probe says; shared by every port of the process."""
+
+    def __init__(self, dispatcher: Dispatcher, timeout: float = READY_PROBE_TIMEOUT) -> None:
+        self._dispatcher = dispatcher
+        self._timeout = timeout
+        self._engines: dict[str, Probe] = {}
+        self._database = Probe(self._database_state)
+        self._lock = threading.Lock()
+
+    def _engine_state(self, name: str) -> str:
+        try:
+            self._dispatcher.fleet.engine(name).ping(self._timeout)
+        except EngineError as error:
+            return str(error)
+        return OK
+
+    def _database_state(self) -> str:
+        audit = self._dispatcher.audit
+        return (audit.ping() or OK) if audit is not None else OK
+
+    def _probe(self, name: str) -> Probe:
+        with self._lock:  # the engines file may name new engines since the last hit
+            if name not in self._engines:
+                self._engines[name] = Probe(lambda: self._engine_state(name))
+            return self._engines[name]
+
+    def states(self) -> tuple[dict[str, str], str]:
+        """Each engine's state and the database's; the parts whose answer is not fresh are asked at once."""
+        names = self._dispatcher.fleet.names
+        probes = [self._probe(name) for name in names] + [self._database]
+        if all(probe.fresh for probe in probes):
+            states = [probe.state() for probe in probes]
+        else:
+            with ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="shipmate-ready") as pool:
+                states = list(pool.map(Probe.state, probes))
+        return dict(zip(names, states[:-1], strict=True)), states[-1]
+
+    def answer(self, public: bool) -> Answer:
+        """503 names what did not answer ("engine NAME", "database"); `public`: ok/down only, no hosts or reasons."""
+        engines, database = self.states()
+        down = [f"engine {name}" for name, state in engines.items() if state != OK]
+        down += ["database"] if database != OK else []
+        if public:
+            engines = {name: OK if state == OK else DOWN for name, state in engines.items()}
+            database = OK if database == OK else DOWN
+        body = json.dumps({"ready": not down, "down": down, "engines": engines, "database": database})
+        return Answer(503 if down else 200, "application/json", body.encode())
 
 
-def answer(path: str, dispatcher: Dispatcher) -> Answer | None:
-    """The answer to GET `path`, or None when it is not one of these three."""
-    if path == "/healthz":
-        return Answer(200, "text/plain; charset=utf-8", b"ok")
-    if path == "/readyz":
-        return readiness(dispatcher)
-    if path == "/metrics":
-        body, content_type = metrics.exposition()
-        return Answer(200, content_type, body)
-    return None
+class Operations:
+    """The three paths, as one port answers them: `public` is the Slack port of `serve`; `with_metrics` says
+    whether it also serves /metrics."""
+
+    def __init__(self, readiness: Readiness, public: bool, with_metrics: bool) -> None:
+        self.readiness = readiness
+        self.public = public
+        self.with_metrics = with_metrics
+
+    def answer(self, path: str) -> Answer | None:
+        """The answer to GET `path`, or None when this port does not serve it."""
+        if path == "/healthz":
+            return Answer(200, "text/plain; charset=utf-8", b"ok")
+        if path == "/readyz":
+            return self.readiness.answer(self.public)
+        if path == "/metrics" and self.with_metrics:
+            body, content_type = metrics.exposition()
+            return Answer(200, content_type, body)
+        return None
 
 
-def serve_in_background(listener: socket.socket, dispatcher: Dispatcher) -> ThreadingHTTPServer:
+def serve_in_background(listener: socket.socket, operations: Operations) -> ThreadingHTTPServer:
     """Serve the three paths on an already listening socket, from a daemon thread; `shutdown()` stops it."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            found = answer(self.path.split("?", 1)[0], dispatcher) or Answer(404, "text/plain", b"not found")
+            found = operations.answer(self.path.split("?", 1)[0]) or Answer(404, "text/plain", b"not found")
             self.send_response(found.status)
             self.send_header("Content-Type", found.content_type)
             self.send_header("Content-Length", str(len(found.body)))

@@ -26,6 +26,8 @@ class _Metrics:
     slack_failures: Any
     confirmations: Any
     in_flight: Any
+    refused_requests: Any
+    audit_dropped: Any
 
 
 _active: _Metrics | None = None
@@ -86,6 +88,17 @@ def enable(in_flight: Callable[[], float]) -> None:
                 registry=registry,
             ),
             in_flight=Gauge("shipmate_in_flight", "Commands running now", registry=registry),
+            refused_requests=Counter(
+                "shipmate_http_refused",
+                "HTTP requests refused before any work: unsigned, badly signed, stale or replayed, by reason",
+                ["reason"],
+                registry=registry,
+            ),
+            audit_dropped=Counter(
+                "shipmate_audit_dropped",
+                "Audit records logged but not kept for the database: too many waited while it was away",
+                registry=registry,
+            ),
         )
         metrics.in_flight.set_function(in_flight)
         build = Gauge(
@@ -144,3 +157,14 @@ def slack_retry() -> None:
 def slack_failure(method: str) -> None:
     if _active is not None:
         _active.slack_failures.labels(method).inc()
+
+
+def refused_request(reason: str) -> None:
+    """One refused HTTP request; `reason` is RequestGuard's fixed wording."""
+    if _active is not None:
+        _active.refused_requests.labels(reason.replace(" ", "_")).inc()
+
+
+def audit_dropped() -> None:
+    if _active is not None:
+        _active.audit_dropped.inc()

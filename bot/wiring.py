@@ -49,6 +49,7 @@ def make_dispatcher(
     audit_sinks: Sequence[Callable[[AuditRecord], None]] = (),
     local_admin: bool = False,
     engine_pool_size: int = 24,
+    follows_at_once: int | None = None,
 ) -> Dispatcher:
     """The dispatcher for Slack (the policy decides) or for the local admin (everything allowed, nothing to click).
 
@@ -78,7 +79,8 @@ def make_dispatcher(
         follow_seconds=settings.follow_max,
         converge_seconds=settings.converge_timeout,
     )
-    follows = Follows(audit.store)  # a Stop following click on any replica reaches the follow, through the database
+    # A Stop following click on any replica reaches the follow, through the database.
+    follows = Follows(audit.store, per_user=settings.follow_per_user, at_once=follows_at_once)
     return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer, follows=follows)
 
 

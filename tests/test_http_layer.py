@@ -218,9 +218,11 @@ def test_only_post_is_served_on_the_events_path(bot: Bot) -> None:
 # -- signatures -------------------------------------------------------------------------------------------
 
 
-def _refused(bot: Bot, status: int, text: str, reason: str, records_before: int) -> None:
+def _refused(bot: Bot, status: int, text: str, reason: str, records_before: int, audited: bool = True) -> None:
     assert status == 401, text[:200]
     assert json.loads(text) == {"error": reason}
+    if not audited:
+        return
     record = wait_until(
         lambda: next((r for r in audit_records(bot.audit_db)[records_before:] if r["decision"] == "rejected"), None),
         10,
@@ -255,9 +257,11 @@ def test_a_request_that_is_not_genuine_and_fresh_gets_401_and_an_audit_record(bo
 
     status, text = bot._send("POST", body, headers)
 
-    _refused(bot, status, text, reason, records)
+    # Audited once per reason a minute: the forged request's record stands for the tampered one that follows it.
+    audited = how != "tampered"
+    _refused(bot, status, text, reason, records, audited)
     claimed = [r for r in audit_records(bot.audit_db)[records:] if r["decision"] == "rejected"]
-    assert claimed[0]["command"] == f"/run -d --name {INTRUDER} nginx" or how == "tampered"
+    assert claimed[0]["command"] == f"/run -d --name {INTRUDER} nginx" if audited else claimed == []
     _nothing_done(bot, before, calls, len(audit_records(bot.audit_db)))
 
 

@@ -89,17 +89,22 @@ def test_readyz_names_an_engine_that_is_down(
     bot_server: Callable[..., BotProcess], settings: dict[str, str], tmp_path: Path
 ) -> None:
     nowhere = f"unix://{tmp_path}/no-dockerd.sock"
-    bot = bot_server(**settings, DOCKER_HOST=nowhere)
+    metrics_port = free_port()
+    bot = bot_server(
+        **settings, DOCKER_HOST=nowhere, args=("--metrics-port", str(metrics_port), "--metrics-host", "127.0.0.1")
+    )
     assert get(f"{bot.url}/healthz")[0] == 200  # the process serves
     status, _, body = get(f"{bot.url}/readyz")
     assert status == 503
-    assert json.loads(body) == {
-        "ready": False,
-        "down": ["engine default"],
-        "engines": {"default": f"Docker engine unreachable at {nowhere}: is dockerd running?"},
-        "database": "ok",
+    down = {"ready": False, "down": ["engine default"], "database": "ok"}
+    assert json.loads(body) == down | {"engines": {"default": "down"}}  # the public port names no host
+    status, _, body = get(f"http://127.0.0.1:{metrics_port}/readyz")  # the metrics port says why
+    assert status == 503
+    assert json.loads(body) == down | {
+        "engines": {"default": f"Docker engine unreachable at {nowhere}: is dockerd running?"}
     }
-    assert sample(get(f"{bot.url}/metrics")[2], "shipmate_engine_errors_total", kind="unreachable") >= 1
+    metrics = get(f"http://127.0.0.1:{metrics_port}/metrics")[2]
+    assert sample(metrics, "shipmate_engine_errors_total", kind="unreachable") >= 1
 
 
 def test_socket_mode_serves_them_on_its_metrics_port(

@@ -795,8 +795,8 @@ def test_short_output_is_inline_whole(name: str) -> None:
 
 def test_capped_logs_say_so_in_both_renderers() -> None:
     result = EXAMPLES["logs capped"]
-    assert any("older lines were dropped" in note for note in contexts(message(result).payload()))
-    assert to_text(result).startswith("(output truncated, last 2000 lines shown)\n")
+    assert any("output capped by size" in note for note in contexts(message(result).payload()))
+    assert to_text(result).startswith("(output capped by size, 2000 lines shown: narrow it with --tail N or --since)\n")
 
 
 def test_text_renderer_keeps_the_whole_output() -> None:

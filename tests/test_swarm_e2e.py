@@ -160,7 +160,13 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
     for call in slack.calls():
         assert SECRET not in str(call.body)
     updates = wait_until(
-        lambda: [r for r in audit_records(tmp_path / "audit.db") if "nosuchimage" in r["command"]], 10, "the audit"
+        lambda: [
+            r
+            for r in audit_records(tmp_path / "audit.db")
+            if "nosuchimage" in r["command"] and r["outcome"] != "started"
+        ],
+        10,
+        "the audit's final record",
     )
     assert updates[0]["outcome"] == "failed" and "No such image: nosuchimage:9" in updates[0]["detail"]
     assert all(SECRET not in str(record) for record in audit_records(tmp_path / "audit.db"))

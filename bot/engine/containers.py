@@ -107,15 +107,26 @@ def _inspect(command: ContainerInspect, ctx: Context) -> ContainerDetails:
 
 
 def read_logs(ctx: Context, container: str, tail: int, since_seconds: int | None = None) -> tuple[str, bool]:
-    """The last `tail` lines (bounded in bytes too); True when output was cut."""
+    """The last `tail` lines, streamed and read no further than MAX_LOG_BYTES (the reply shows no more): the
+    whole lines that fit, and True when the output was cut there."""
     since = int(time.time()) - since_seconds if since_seconds is not None else None
+    read = bytearray()
     with ctx.engine.errors(container):
-        raw = ctx.engine.api.logs(container, stdout=True, stderr=True, tail=tail, since=since)
-    cut = len(raw) > MAX_LOG_BYTES
-    text = raw[-MAX_LOG_BYTES:].decode("utf-8", errors="replace")
+        stream = ctx.engine.api.logs(
+            container, stdout=True, stderr=True, tail=tail, since=since, stream=True, follow=False
+        )
+        try:
+            for chunk in stream:
+                read += chunk
+                if len(read) > MAX_LOG_BYTES:
+                    break
+        finally:
+            stream.close()
+    cut = len(read) > MAX_LOG_BYTES
     if cut:
-        text = text.partition("\n")[2]  # drop the partial first line
-    return text, cut
+        end = read.rfind(b"\n", 0, MAX_LOG_BYTES)
+        read = read[: end + 1] if end >= 0 else read[:MAX_LOG_BYTES]  # whole lines, unless one line is all of it
+    return read.decode("utf-8", errors="replace"), cut
 
 
 @execute.register

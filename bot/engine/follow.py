@@ -20,6 +20,7 @@ import requests.exceptions
 import urllib3.exceptions
 from docker.types import CancellableStream
 
+from bot.engine.containers import OWNER_LABEL
 from bot.engine.context import Context
 from bot.engine.convert import timestamp
 from bot.engine.errors import EngineError
@@ -122,7 +123,7 @@ def _follow(command: ContainerFollow, ctx: Context) -> FollowedLogs:
     with ctx.engine.errors(command.container):  # a wrong name is a plain answer, before any message opens
         running = bool((ctx.engine.api.inspect_container(command.container).get("State") or {}).get("Running"))
     stream_ended = "the container stopped" if running else "the container is not running"
-    follow_id, stop = ctx.follows.open()
+    follow_id, stop = ctx.follows.open(ctx.labels.get(OWNER_LABEL, ""))  # the owner label names who asked
     reader = _Reader(ctx, command)
     thread = threading.Thread(target=reader.run, name="follow-logs", daemon=True)
     kept: deque[str] = deque(maxlen=KEPT_LINES)

@@ -6,6 +6,9 @@ With a store (the shared database), each follow leaves claims keyed by its id: t
 a stop was asked for it (STOP_ASKED) and how it ended (FOLLOW_ENDED). The owner reads the stop claim once a
 second; a replica without the follow records the stop and waits briefly for the end, so its answer is true.
 A store that does not answer never ends a follow, and a Stop on the owning replica works without it.
+
+Each follow holds a slow worker for up to SHIPMATE_FOLLOW_MAX, so this process runs at most `per_user` of them for
+one user and `at_once` in all (the Slack server gives half its slow workers): the rest stay free for other work.
 """
 
 import logging
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from bot.engine.errors import EngineError
 from bot.store import Claim, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,10 +55,15 @@ class StopAnswer:
     ended: str = ""  # why it ended, when the store says
 
 
+class TooManyFollows(EngineError):
+    """A new follow would pass a limit: the one line says which, and what to do."""
+
+
 @dataclass
 class _Running:
     stop: threading.Event
     recorded: bool  # its FOLLOWING claim is in the store
+    user: str
 
 
 class Follows:
@@ -65,18 +74,35 @@ class Follows:
         store: ClaimStore | None = None,
         wait_seconds: float = STOP_WAIT_SECONDS,
         poll_seconds: float = STOP_POLL_SECONDS,
+        *,
+        per_user: int | None = None,
+        at_once: int | None = None,
     ) -> None:
+        """`per_user` and `at_once` limit the follows running here (None: no limit)."""
         self._store = store
+        self._per_user = per_user
+        self._at_once = at_once
         self._wait = wait_seconds
         self._poll = poll_seconds
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
 
-    def open(self) -> tuple[str, threading.Event]:
-        """A new follow's id and its stop event, recorded as running (before its Stop button is shown)."""
+    def open(self, user: str = "") -> tuple[str, threading.Event]:
+        """A new follow's id and its stop event, recorded as running (before its Stop button is shown);
+        TooManyFollows when `user`, or this process, already runs as many as allowed."""
         follow_id, stop = secrets.token_hex(8), threading.Event()
-        running = _Running(stop, recorded=self._store is None)
+        running = _Running(stop, recorded=self._store is None, user=user)
         with self._lock:
+            mine = sum(1 for other in self._running.values() if other.user == user)
+            if self._per_user is not None and mine >= self._per_user:
+                raise TooManyFollows(
+                    f"you already follow {mine} log{'s' if mine != 1 else ''}; stop one first"
+                    " (its Stop following button)"
+                )
+            if self._at_once is not None and len(self._running) >= self._at_once:
+                raise TooManyFollows(
+                    f"Shipmate is following as many logs as it can ({self._at_once}); try again when one ends"
+                )
             self._running[follow_id] = running
         self._record_running(follow_id, running)
         return follow_id, stop

@@ -300,13 +300,16 @@ def _output_blocks(output: str, filename: str, title: str) -> tuple[list[dict], 
     return [*blocks, note], Attachment(filename=filename, content=output, title=title)
 
 
+LOGS_CAPPED = "output capped by size: narrow it with `--tail N` or `--since`"
+
+
 @to_message.register
 def _logs(result: LogText) -> Message:
     if not result.text:
         text = f"no output from {result.container}"
         return Message(text=text, blocks=[section(f"📜 {escape(text)}")])
     blocks, attachment = _output_blocks(result.text, f"{result.container}.log", f"logs of {result.container}")
-    notes = [context("output capped by size: older lines were dropped")] if result.truncated else []
+    notes = [context(LOGS_CAPPED)] if result.truncated else []
     title = f"📜 logs of *{escape(result.container)}* ({result.lines} lines)"
     return Message(text=f"logs of {result.container}", blocks=[section(title), *blocks, *notes], attachment=attachment)
 

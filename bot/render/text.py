@@ -137,7 +137,11 @@ def _container(result: ContainerDetails) -> str:
 
 @to_text.register
 def _logs(result: LogText) -> str:
-    note = f"(output truncated, last {result.lines} lines shown)\n" if result.truncated else ""
+    note = (
+        f"(output capped by size, {result.lines} lines shown: narrow it with --tail N or --since)\n"
+        if result.truncated
+        else ""
+    )
     return note + (result.text.rstrip("\n") or f"no output from {result.container}")
 
 

@@ -120,7 +120,9 @@ class Listeners:
         except ShuttingDown:
             log.warning("upload dropped: shutting down")
 
-    def _click(self, body: dict, run: Callable[[Request], Reply[Message]], text: str, replace: bool) -> None:
+    def _click(
+        self, body: dict, run: Callable[[Request], Reply[Message]], text: str, replace: bool, slow: bool = False
+    ) -> None:
         user = body.get("user") or {}
         caller = Caller(
             user_id=user.get("id", ""),
@@ -130,8 +132,10 @@ class Listeners:
         )
         request = Request(text=text, slash="/docker", caller=caller)
         origin = Origin(caller.user_id, caller.channel_id, body.get("response_url"), f"/docker {text}")
+        # Decided on the quick pool (Confirm, Cancel, Stop following): never queued behind long follows or pulls,
+        # where a confirmation would expire. Only a button for slow work (a pull, a follow) runs on the slow pool.
         try:
-            live, future = self._submit(request, origin, slow=True, run=run)
+            live, future = self._submit(request, origin, slow=slow, run=run)
         except ShuttingDown:
             self.delivery.deliver(origin, _notice(RESTARTING), in_channel=False)
             return
@@ -140,7 +144,9 @@ class Listeners:
     def button(self, ack: Callable[..., None], body: dict, action: dict) -> None:
         """A container button: its value is a docker command line, run with the clicker's identity."""
         ack()
-        self._click(body, self._handle, action.get("value", ""), replace=False)
+        line = action.get("value", "")
+        slow = self.dispatcher.pending(Request(text=line)) is not None
+        self._click(body, self._handle, line, replace=False, slow=slow)
 
     def confirm(self, ack: Callable[..., None], body: dict, action: dict) -> None:
         """Confirm: the signed token is verified, re-authorized for the clicker, and runs at most once."""

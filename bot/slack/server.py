@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
@@ -16,12 +17,16 @@ from bot.config import ConfigError, CoreSettings, SlackSettings
 from bot.slack.app import SlackRuntime, build_app, web_client
 from bot.slack.work import WorkPools
 
+if TYPE_CHECKING:
+    from bot.health import Operations
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are a few KB; anything bigger is not Slack
 # After SIGTERM: up to 1 s for the server loop to notice, up to 2 s for acks in flight, then in-flight work gets
 # this long before its users get an "interrupted" reply — all within 10 s, when gunicorn would kill the worker.
 SHUTDOWN_GRACE_SECONDS = 5
+REFUSAL_WINDOW_SECONDS = 60  # refused requests: one log line and one audit record per reason per window
 
 
 def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
@@ -36,7 +41,11 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     client = web_client(slack.bot_token, slack.api_url)
     sinks = [AuditChannelSink(client, slack.audit_channel)] if slack.audit_channel else []
     dispatcher = make_dispatcher(
-        core, group_lookup=SlackGroups(client), audit_sinks=sinks, engine_pool_size=slack.workers * 3
+        core,
+        group_lookup=SlackGroups(client),
+        audit_sinks=sinks,
+        engine_pool_size=slack.workers * 3,
+        follows_at_once=max(1, slack.workers // 2),  # each holds a slow worker: half stay free for other work
     )
     try:
         app = build_app(
@@ -66,39 +75,63 @@ def _stop(runtime: SlackRuntime) -> None:
     os._exit(0)
 
 
-def _rejected(runtime: SlackRuntime, body: bytes, reason: str) -> None:
-    """Audit a request that failed verification, with what it claimed to be (unverified, so marked as such)."""
-    from urllib.parse import parse_qs
+class Refusals:
+    """Requests refused before any work (unsigned, badly signed, stale, replayed): anyone on the network can send
+    them, so each is counted (metrics), but logged and audited at most once per reason a window, with how many."""
 
-    from bot.audit import REJECTED, AuditRecord
+    def __init__(self, runtime: SlackRuntime, window_seconds: float = REFUSAL_WINDOW_SECONDS) -> None:
+        self._runtime = runtime
+        self._window = window_seconds
+        self._counts: dict[str, int] = {}
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
 
-    if runtime.dispatcher.audit is None:
-        return
-    fields = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")[:4096]).items()}
-    claimed = f"{fields.get('command', '')} {fields.get('text', '')}".strip() or "(interaction or unknown body)"
-    runtime.dispatcher.audit.record(
-        AuditRecord(
-            at=time.time(),
-            team_id=fields.get("team_id", "")[:32],
-            user_id=fields.get("user_id", "")[:32],
-            user_name=fields.get("user_name", "")[:64],
-            channel_id=fields.get("channel_id", "")[:32],
-            command=claimed[:500],
-            action="",
-            changes=False,
-            decision=REJECTED,
-            outcome=REJECTED,
-            detail=f"HTTP request refused: {reason} (claimed identity not verified)",
+    def refused(self, body: bytes, reason: str) -> None:
+        metrics.refused_request(reason)
+        now = time.monotonic()
+        with self._lock:
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+            if now - self._last.get(reason, -self._window) < self._window:
+                return
+            self._last[reason] = now
+            count = self._counts.pop(reason)
+        log.warning("refused %d HTTP request(s) since the last such line: %s", count, reason)
+        self._audit(body, reason, count)
+
+    def _audit(self, body: bytes, reason: str, count: int) -> None:
+        """One record, with what this request claimed to be (unverified, so marked as such)."""
+        from urllib.parse import parse_qs
+
+        from bot.audit import REJECTED, AuditRecord
+
+        audit = self._runtime.dispatcher.audit
+        if audit is None:
+            return
+        fields = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")[:4096]).items()}
+        claimed = f"{fields.get('command', '')} {fields.get('text', '')}".strip() or "(interaction or unknown body)"
+        audit.record(
+            AuditRecord(
+                at=time.time(),
+                team_id=fields.get("team_id", "")[:32],
+                user_id=fields.get("user_id", "")[:32],
+                user_name=fields.get("user_name", "")[:64],
+                channel_id=fields.get("channel_id", "")[:32],
+                command=claimed[:500],
+                action="",
+                changes=False,
+                decision=REJECTED,
+                outcome=REJECTED,
+                detail=f"HTTP request refused: {reason} (claimed identity not verified;"
+                f" {count} refused for this reason since the last such record)",
+            )
         )
-    )
 
 
-def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
+def _flask_app(runtime: SlackRuntime, signing_secret: str, operations: "Operations"):  # -> flask.Flask
     from flask import Flask, jsonify, request
     from slack_bolt.adapter.flask import SlackRequestHandler
-    from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+    from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-    from bot import health
     from bot.slack.shape import malformed
     from bot.slack.verify import RequestGuard
 
@@ -107,6 +140,7 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     handler = SlackRequestHandler(runtime.app)
     audit = runtime.dispatcher.audit
     guard = RequestGuard(signing_secret, audit.store if audit is not None else None)
+    refusals = Refusals(runtime)
 
     @flask_app.post("/slack/events")
     def events():
@@ -117,8 +151,7 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
             body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
         )
         if refusal:
-            log.warning("refused an HTTP request: %s", refusal)
-            _rejected(runtime, body, refusal)
+            refusals.refused(body, refusal)
             return jsonify(error=refusal), 401
         problem = malformed(body, request.content_type or "")
         if problem:
@@ -129,9 +162,10 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     @flask_app.get("/healthz")
     @flask_app.get("/readyz")
     @flask_app.get("/metrics")
-    def operations():
-        found = health.answer(request.path, runtime.dispatcher)
-        assert found is not None  # one of the three paths routed here
+    def health_and_metrics():
+        found = operations.answer(request.path)
+        if found is None:  # /metrics, when it lives on the metrics port
+            raise NotFound
         return found.body, found.status, {"Content-Type": found.content_type}
 
     @flask_app.errorhandler(Exception)
@@ -145,7 +179,9 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str):  # -> flask.Flask
     return flask_app
 
 
-def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) -> int:
+def _serve_http(
+    core: CoreSettings, slack: SlackSettings, host: str, port: int, metrics_listener: socket.socket | None
+) -> int:
     from gunicorn.app.base import BaseApplication
 
     from bot.slack.startup import WorkerExplained, listen
@@ -181,7 +217,15 @@ def _serve_http(core: CoreSettings, slack: SlackSettings, host: str, port: int) 
                 print(f"shipmate: configuration error: {error}", file=sys.stderr, flush=True)
                 sys.exit(WorkerExplained.BOOT_ERROR)
             runtime_holder.append(runtime)
-            return _flask_app(runtime, slack.signing_secret)
+            from bot import health
+
+            readiness = health.Readiness(runtime.dispatcher)
+            if metrics_listener is not None:  # the details and /metrics there, off the public port
+                health.serve_in_background(
+                    metrics_listener, health.Operations(readiness, public=False, with_metrics=True)
+                )
+            public = health.Operations(readiness, public=True, with_metrics=metrics_listener is None)
+            return _flask_app(runtime, slack.signing_secret, public)
 
     try:
         ShipmateServer().run()
@@ -214,7 +258,8 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings, metrics_listener: so
     if metrics_listener is not None:
         from bot import health
 
-        operations = health.serve_in_background(metrics_listener, runtime.dispatcher)
+        answers = health.Operations(health.Readiness(runtime.dispatcher), public=False, with_metrics=True)
+        operations = health.serve_in_background(metrics_listener, answers)
     stop.wait()
     if operations is not None:
         operations.shutdown()
@@ -232,8 +277,9 @@ def _check(core: CoreSettings, slack: SlackSettings) -> None:
     check_slack(slack)
 
 
-def run_server(mode: str, host: str, port: int | None) -> int:
-    """`serve` on host:port; `socket`, with /healthz, /readyz and /metrics on host:port when a port is given."""
+def run_server(mode: str, host: str, port: int | None, metrics_host: str, metrics_port: int | None) -> int:
+    """`serve` on host:port; either, with /healthz, /readyz and /metrics on metrics_host:metrics_port when that
+    port is given (`serve` then keeps /healthz and a /readyz without hosts on its public port)."""
     core = CoreSettings.from_env()
     slack = SlackSettings.from_env(socket_mode=mode == "socket")
     if core.alerts_path.exists():  # a broken alerts file stops start-up here, with its line, before any server
@@ -241,11 +287,11 @@ def run_server(mode: str, host: str, port: int | None) -> int:
 
         load_alerts(core.alerts_path)
     _check(core, slack)
-    if mode == "socket":
-        from bot.slack.startup import listen
+    from bot.slack.startup import listen
 
-        metrics_listener = None if port is None else listen(host, port)
-        if metrics_listener is not None:
-            log.info("metrics on http://%s:%d/metrics", host, metrics_listener.getsockname()[1])
+    metrics_listener = None if metrics_port is None else listen(metrics_host, metrics_port)
+    if metrics_listener is not None:
+        log.info("metrics on http://%s:%d/metrics", metrics_host, metrics_listener.getsockname()[1])
+    if mode == "socket":
         return _serve_socket(core, slack, metrics_listener)
-    return _serve_http(core, slack, host, 3000 if port is None else port)
+    return _serve_http(core, slack, host, 3000 if port is None else port, metrics_listener)

@@ -19,7 +19,11 @@ from bot.config import ConfigError
 
 
 class StoreUnavailable(Exception):
-    """The database did not answer; nothing was written."""
+    """The database did not answer, or cannot write now (read-only, disk full); nothing was written."""
+
+
+class StoreRejected(Exception):
+    """The database refused the rows themselves (a value it cannot hold): trying them again will not help."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,11 @@ class Claim:
 class Store(Protocol):
     url: str  # for messages, without a password
 
-    def append_audit(self, rows: list[tuple[object, ...]]) -> None: ...
+    def append_audit(self, rows: list[tuple[object, ...]]) -> None:
+        """All the rows or none: StoreUnavailable when the database cannot write now, StoreRejected when it
+        refuses one of them."""
+        ...
+
     def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
         """Audit rows (AUDIT_COLUMNS), newest first, optionally of one user."""
         ...

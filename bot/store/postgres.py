@@ -14,7 +14,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.config import ConfigError
-from bot.store import Claim, StoreUnavailable, safe_url
+from bot.store import Claim, StoreRejected, StoreUnavailable, safe_url
 from bot.store.schema import AUDIT_COLUMNS, VERSION, VERSION_TABLE, check_version, statements
 
 POOL_SIZE = 10
@@ -26,6 +26,10 @@ SWEEP_EVERY_SECONDS = 60
 CLAIM_GRACE_SECONDS = 300
 _INSERT = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(AUDIT_COLUMNS))})"
 _FAILURES = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+# SQLSTATE classes that say the database cannot write now, whatever the rows: connection (08), read-only
+# transaction (25: a replica after failover, default_transaction_read_only), resources (53: disk full), operator
+# intervention (57), system (58). Anything else is the rows' fault.
+_CANNOT_WRITE_NOW = ("08", "25", "53", "57", "58")
 
 
 def _first_line(error: Exception) -> str:
@@ -91,10 +95,19 @@ class PostgresStore:
             self._away_reason = _first_line(error)
             self._away_until = time.monotonic() + AWAY_SECONDS
             raise StoreUnavailable(self._away_reason) from None
+        except psycopg.Error as error:
+            if (error.sqlstate or "")[:2] in _CANNOT_WRITE_NOW:  # it answers, but cannot write: reads may still work
+                raise StoreUnavailable(_first_line(error)) from None
+            raise
 
     def append_audit(self, rows: list[tuple[object, ...]]) -> None:
-        with self._connection() as connection, connection.transaction(), connection.cursor() as cursor:
-            cursor.executemany(_INSERT, rows)
+        try:
+            with self._connection() as connection, connection.transaction(), connection.cursor() as cursor:
+                cursor.executemany(_INSERT, rows)
+        except psycopg.Error as error:  # what the database could not take of these rows
+            raise StoreRejected(_first_line(error)) from None
+        except ValueError as error:  # a value psycopg cannot send (a NUL byte in a text)
+            raise StoreRejected(str(error)) from None
 
     def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
         where, params = ("WHERE user_id = %s", (user_id,)) if user_id else ("", ())

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.store import Claim, StoreUnavailable, sqlite_url
+from bot.store import Claim, StoreRejected, StoreUnavailable, sqlite_url
 from bot.store.schema import AUDIT_COLUMNS, VERSION, VERSION_TABLE, check_version, statements
 
 SWEEP_EVERY_SECONDS = 60
@@ -68,11 +68,13 @@ class SqliteStore:
                 try:
                     db.executemany(_INSERT, rows)
                     db.execute("COMMIT")
-                except sqlite3.Error:
+                except (sqlite3.Error, ValueError):
                     db.execute("ROLLBACK")
                     raise
-            except sqlite3.OperationalError as error:  # locked, unreadable, gone: not a mistake in the SQL
+            except sqlite3.OperationalError as error:  # locked, read-only, disk full, gone: not the rows' fault
                 raise StoreUnavailable(str(error)) from None
+            except (sqlite3.Error, ValueError) as error:  # a value SQLite cannot take
+                raise StoreRejected(str(error)) from None
 
     def latest_audit(self, user_id: str | None, limit: int, offset: int = 0) -> list[tuple[object, ...]]:
         where, params = ("WHERE user_id = ?", (user_id,)) if user_id else ("", ())
