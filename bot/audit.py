@@ -33,7 +33,7 @@ from bot.results import (
     Result,
     RunDone,
 )
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text, mask_values
 from bot.store import Claim, Store, StoreUnavailable
 from bot.store.schema import (
     AUDIT_COLUMNS,
@@ -170,8 +170,8 @@ class AuditLog:
         """Queue a record (masking its text first); returns at once."""
         record = replace(
             record,
-            command=mask_command_text(record.command),
-            detail=mask_command_text(record.detail)[:MAX_DETAIL],
+            command=mask_text(record.command),
+            detail=mask_text(record.detail)[:MAX_DETAIL],
         )
         with self._idle:
             if self._closed:
@@ -266,7 +266,7 @@ class AuditLog:
         try:
             self.store.ping()
         except StoreUnavailable as error:
-            return f"the database at {self.store.url} does not answer ({error})"
+            return mask_values(f"the database at {self.store.url} does not answer ({error})")
         return None
 
     # -- confirmation tokens ------------------------------------------------------

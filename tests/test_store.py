@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError
-from bot.store import Claim, Store, StoreUnavailable, open_store, safe_url
+from bot.secrets import mask_values
+from bot.store import Claim, Store, StoreUnavailable, open_store
 from bot.store.schema import VERSION
 from tests.private_postgres import PrivatePostgres
 
@@ -144,7 +145,10 @@ def test_urls_that_cannot_be_used_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("use sqlite:///path.db or postgresql://")) as refused:
         open_store("mysql://root:hunter2@db/shipmate")
     assert "hunter2" not in str(refused.value)
-    assert safe_url("postgresql://u:hunter2@db:5432/x") == "postgresql://u:••••@db:5432/x"
+    assert mask_values("postgresql://u:hunter2@db:5432/x") == "postgresql://u:••••@db:5432/x"
+    with pytest.raises(ConfigError) as refused:
+        open_store("mysql://db/shipmate?sslmode=require&password=hunter2")
+    assert "hunter2" not in str(refused.value) and "sslmode=require&password=••••" in str(refused.value)
 
 
 def test_postgres_that_does_not_answer_is_one_line(running_postgres: PrivatePostgres) -> None:
