@@ -22,6 +22,7 @@ from bot.results import (
     EventList,
     EventRow,
 )
+from bot.secrets import masked
 
 MAX_EVENTS = 200
 MAX_READ = 10_000  # a bound on the replay, whatever the engine keeps
@@ -195,7 +196,7 @@ def _event(event: dict) -> EventRow:
         type=event.get("Type", ""),
         action=event.get("Action", ""),
         actor=actor.get("ID", ""),
-        attributes=tuple(sorted((key, str(value)) for key, value in attributes.items())),
+        attributes=tuple(sorted((key, masked(key, str(value))) for key, value in attributes.items())),
     )
 
 

@@ -269,7 +269,7 @@ def _container(result: ContainerDetails) -> Message:
                 ("Cmd", _words(result.cmd)),
                 ("Ports", escape(", ".join(result.ports)) or "—"),
                 ("Restarts", str(result.restart_count)),
-                ("Health", escape(result.health) or "—"),
+                ("Health", escape(result.health or "—")),
                 *([("Owner", _mention(result.owner))] if result.owner else []),
             ]
         ),
