@@ -287,7 +287,7 @@ def _output_blocks(output: str, filename: str, title: str) -> tuple[list[dict], 
     if len(lines) <= INLINE_OUTPUT_LINES and fits_one_code_section(output):
         return code_sections(output or "(no output)", max_blocks=1)[0], None
     blocks, shown = code_sections("\n".join(lines[-INLINE_OUTPUT_LINES:]), max_blocks=1, keep="tail")
-    note = context(f"output truncated, last {shown} lines shown — the full output is attached as `{filename}`")
+    note = context(f"output truncated, last {shown} lines shown — the full output is attached as `{escape(filename)}`")
     return [*blocks, note], Attachment(filename=filename, content=output, title=title)
 
 

@@ -57,7 +57,8 @@ def to_text(result: Result) -> str:
 
 @to_text.register
 def _failure(result: Failure) -> str:
-    return f"error: {result.reason}" + (f" — usage: {result.usage.strip('`')}" if result.usage else "")
+    # An engine's error may quote what it was given (an image reference, a URL): its secret shapes are masked.
+    return f"error: {mask_values(result.reason)}" + (f" — usage: {result.usage.strip('`')}" if result.usage else "")
 
 
 @to_text.register
@@ -151,7 +152,7 @@ def _logs(result: LogText) -> str:
 @to_text.register
 def _outcomes(result: Outcomes) -> str:
     return "\n".join(
-        f"{outcome.target}: {result.verb}" if outcome.ok else f"{outcome.target}: error: {outcome.detail}"
+        f"{outcome.target}: {result.verb}" if outcome.ok else f"{outcome.target}: error: {mask_values(outcome.detail)}"
         for outcome in result.outcomes
     )
 
@@ -301,7 +302,7 @@ def stats_empty(result: StatsTable) -> str:
 
 
 def stats_problems(result: StatsTable) -> list[str]:
-    return [f"{row.name}: {row.error}" for row in result.rows if row.error]
+    return [f"{row.name}: {mask_values(row.error)}" for row in result.rows if row.error]
 
 
 @to_text.register
@@ -587,7 +588,7 @@ def _service(result: ServiceDetails) -> str:
 
 def alert_headline(result: Alert) -> str:
     """`web1 died with exit code 3`, `web1 died 4 times in 6 min, last exit code 3`, `✅ … (resolved: …)`."""
-    what = result.what
+    what = mask_text(result.what)  # a health check's output, quoted
     if result.count > 1:
         span = ""
         if result.first_at is not None:
@@ -647,7 +648,7 @@ def _from_engine(result: FromEngine) -> str:
 
 def fleet_notes(result: FleetAnswer) -> list[str]:
     """The engines missing from a several-engine answer, one line each, shared by both renderers."""
-    notes = [f"{miss.engine}: {miss.reason}" for miss in result.unanswered]
+    notes = [f"{miss.engine}: {mask_values(miss.reason)}" for miss in result.unanswered]
     if result.left_out:
         notes.append(f"left out (your role does not allow this there): {', '.join(result.left_out)}")
     return notes
