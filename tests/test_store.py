@@ -157,6 +157,25 @@ def test_postgres_that_does_not_answer_is_one_line(running_postgres: PrivatePost
         open_store(nowhere)
 
 
+def test_a_password_in_the_url_shows_nowhere_the_database_is_named(running_postgres: PrivatePostgres) -> None:
+    """The URL as messages, logs and /readyz's database state show it: user info and query credentials masked."""
+    from bot.audit import AuditLog
+
+    url = running_postgres.new_database().replace("://shipmate@", "://shipmate:hunter1@")
+    audit = AuditLog(open_store(f"{url}?sslmode=disable&password=hunter2&application_name=shipmate"))
+    try:
+        assert audit.store.url.endswith("?sslmode=disable&password=••••&application_name=shipmate")
+        assert "://shipmate:••••@127.0.0.1:" in audit.store.url
+        running_postgres.stop()
+        try:
+            down = audit.ping()
+        finally:
+            running_postgres.start()
+        assert down is not None and "password=••••" in down and "hunter" not in down
+    finally:
+        audit.close()
+
+
 def test_postgres_away_and_back(running_postgres: PrivatePostgres) -> None:
     store = open_store(running_postgres.new_database())
     try:
