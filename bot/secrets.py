@@ -11,6 +11,7 @@ token, a private key block. Three entry points:
   any text, rendered Block Kit and JSON log lines included: the last sweep at an exit.
 """
 
+import functools
 import logging
 import re
 
@@ -27,9 +28,10 @@ _SECRET_PART = re.compile(
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
-def _secret_words(name: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # log lines and query strings repeat their names
+def _secret_words(name: str) -> tuple[str, ...]:
     words = (word.upper() for word in _NAME_WORD.findall(name))
-    return [word for word in words if word in _SECRET_WORDS or _SECRET_PART.search(word)]
+    return tuple(word for word in words if word in _SECRET_WORDS or _SECRET_PART.search(word))
 
 
 def looks_secret(name: str) -> bool:
@@ -40,19 +42,23 @@ def looks_secret(name: str) -> bool:
 
 # Values stop at quotes, backslashes and brackets, so a JSON line or rendered mrkdwn keeps its structure.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\\\"'<>`|]*:)([^\s/?#\\\"'<>`|]*)(@)")
+_URL_PASSWORD = re.compile(r"(://[^\s:/?#@\\\"'<>`|]*:)([^\s/?#\\\"'<>`|]*)(@)")
 _QUERY_PARAMETER = re.compile(r"([?&;])([A-Za-z0-9_.-]+)=([^&;#\s\\\"'<>`|]*)")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:[^\"-]|-(?!----END))*(?:-----END \1PRIVATE KEY-----)?"
 )
-# Tokens of well-known shapes; group 1, the prefix that says what it is, stays visible.
+# Tokens of well-known shapes, each with the plain substrings one must contain (a cheap test first: logs are
+# long); group 1, the prefix that says what it is, stays visible.
 _TOKENS = (
-    re.compile(r"\b(xox[a-z]-|xapp-)[A-Za-z0-9-]{8,}"),  # Slack
-    re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"),  # GitHub
-    re.compile(r"\b(github_pat_)[A-Za-z0-9_]{20,}"),
-    re.compile(r"\b(glpat-)[A-Za-z0-9_-]{20,}"),  # GitLab
-    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key ids
-    re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_-]+"),  # Slack webhooks: the path is the key
+    (("xox", "xapp-"), re.compile(r"\b(xox[a-z]-|xapp-)[A-Za-z0-9-]{8,}")),  # Slack
+    (("_",), re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}")),  # GitHub
+    (("github_pat_",), re.compile(r"\b(github_pat_)[A-Za-z0-9_]{20,}")),
+    (("glpat-",), re.compile(r"\b(glpat-)[A-Za-z0-9_-]{20,}")),  # GitLab
+    (("AKIA", "ASIA"), re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")),  # AWS access key ids
+    (
+        ("hooks.slack.com",),
+        re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_-]+"),
+    ),  # the path is the key
 )
 
 
@@ -71,11 +77,15 @@ def mask_values(text: str) -> str:
     well-known shapes (their recognisable prefix kept), private key blocks."""
     if not text:
         return text
-    text = _PRIVATE_KEY.sub(_private_key, text)
-    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}" if m.group(2) else m.group(0), text)
-    text = _QUERY_PARAMETER.sub(_query_parameter, text)
-    for token in _TOKENS:
-        text = token.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    if "PRIVATE KEY-----" in text:
+        text = _PRIVATE_KEY.sub(_private_key, text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}" if m.group(2) else m.group(0), text)
+    if "=" in text:
+        text = _QUERY_PARAMETER.sub(_query_parameter, text)
+    for hints, token in _TOKENS:
+        if any(hint in text for hint in hints):
+            text = token.sub(lambda m: f"{m.group(1)}{MASK}", text)
     return text
 
 
@@ -107,6 +117,8 @@ def _mask_word(word: str) -> str:
     # `--env=DB_PASSWORD=x`, `-e=TOKEN=x`, `"API_KEY=a b"`: everything after the first `NAME=` whose NAME
     # looks secret is the secret, whatever flag spelling or quoting came before it. In a URL's query the names
     # are mask_values' to judge, one parameter at a time.
+    if "=" not in word:
+        return word
     parts = word.translate(_QUOTES).split("=")
     for index, name in enumerate(parts[:-1]):
         if "://" in name or "?" in name:
