@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import string
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,6 +159,58 @@ def test_top_refuses_ps_options_outside_the_allowlist(options: str) -> None:
 )
 def test_top_passes_allowed_ps_options_on(options: str) -> None:
     assert parse(f"top db {options}") == ContainerTop(container="db", ps_args=tuple(options.split()))
+
+
+_ps_word = st.one_of(
+    st.sampled_from(
+        [
+            "aux",
+            "auxe",
+            "e",
+            "eww",
+            "axe",
+            "-e",
+            "-ef",
+            "-eLf",
+            "ww",
+            "-ww",
+            "--forest",
+            "x",
+            "-A",
+            "-p",
+            "1",
+            "-o",
+            "o",
+            "-O",
+            "--format",
+            "-eo",
+            "pid,args",
+            "args,environ",
+            "pid,user,args",
+            "comm",
+            "cmd,e",
+        ]
+    ),
+    st.text(alphabet="aeuxwfljoAFHLT-,", min_size=1, max_size=5),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=os.environ.get("CI", "").lower() == "true")
+@given(st.lists(_ps_word, max_size=4))
+def test_no_ps_options_top_accepts_print_an_environment(words: list[str]) -> None:
+    """Whatever the grammar lets through, the host's own ps (the one an engine runs for top) shows no environment:
+    ps lists itself, started with a secret in its environment."""
+    try:
+        command = parse(f"top db {' '.join(words)}")
+    except ParseError as refused:
+        assert "\n" not in refused.reason
+        return
+    assert isinstance(command, ContainerTop)
+    secret = "Zq" + "7" * 12
+    shown = subprocess.run(
+        ["ps", *command.ps_args], env={"PATH": "/usr/bin:/bin", "PROBE_VALUE": secret}, capture_output=True, text=True
+    )
+    assert secret not in shown.stdout + shown.stderr, command.ps_args
 
 
 # -- the exits -----------------------------------------------------------------------------------------------
