@@ -51,14 +51,12 @@ _PRIVATE_KEY = re.compile(
 # long); group 1, the prefix that says what it is, stays visible.
 _TOKENS = (
     (("xox", "xapp-"), re.compile(r"\b(xox[a-z]-|xapp-)[A-Za-z0-9-]{8,}")),  # Slack
-    (("_",), re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}")),  # GitHub
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}")),  # GitHub
     (("github_pat_",), re.compile(r"\b(github_pat_)[A-Za-z0-9_]{20,}")),
     (("glpat-",), re.compile(r"\b(glpat-)[A-Za-z0-9_-]{20,}")),  # GitLab
     (("AKIA", "ASIA"), re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")),  # AWS access key ids
-    (
-        ("hooks.slack.com",),
-        re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_-]+"),
-    ),  # the path is the key
+    # Slack's incoming webhooks: the path is the key.
+    (("hooks.slack.com",), re.compile(r"(hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_-]+")),
 )
 
 
