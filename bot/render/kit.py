@@ -125,11 +125,16 @@ class Attachment:
         return {"content": mask_values(self.content), "filename": self.filename, "title": mask_values(self.title)}
 
 
+# Identifiers, not text: a button's value (a command line of names, or a signed token that must come back as it
+# was sent), its action id and a block id.
+_IDENTIFIERS = frozenset({"value", "action_id", "block_id"})
+
+
 def _swept(value: object) -> object:
     if isinstance(value, str):
         return mask_values(value)
     if isinstance(value, dict):
-        return {key: _swept(item) for key, item in value.items()}
+        return {key: item if key in _IDENTIFIERS else _swept(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_swept(item) for item in value]
     return value
