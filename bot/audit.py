@@ -38,7 +38,7 @@ from bot.results import (
     Result,
     RunDone,
 )
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text, mask_values
 from bot.store import Claim, Store, StoreRejected, StoreUnavailable
 from bot.store.schema import (
     AUDIT_COLUMNS,
@@ -313,7 +313,7 @@ class AuditLog:
         try:
             self.store.ping()
         except StoreUnavailable as error:
-            return f"the database at {self.store.url} does not answer ({error})"
+            return mask_values(f"the database at {self.store.url} does not answer ({error})")
         return None
 
     # -- confirmation tokens ------------------------------------------------------
@@ -380,6 +380,6 @@ def _holdable(text: str, limit: int = MAX_TEXT) -> str:
 def _storable(record: AuditRecord) -> AuditRecord:
     """The record masked, and cleaned of what a database cannot hold."""
     fields = {name: _holdable(value) for name, value in asdict(record).items() if isinstance(value, str)}
-    fields["command"] = _holdable(mask_command_text(fields["command"]))
-    fields["detail"] = _holdable(mask_command_text(fields["detail"]), MAX_DETAIL)
+    fields["command"] = _holdable(mask_text(fields["command"]))
+    fields["detail"] = _holdable(mask_text(fields["detail"]), MAX_DETAIL)
     return replace(record, **fields)

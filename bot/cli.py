@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, CoreSettings, load_dotenv_file, metrics_port
+from bot.secrets import MaskingFormatter, mask_values
 
 if TYPE_CHECKING:
     from bot.dispatcher import Caller
@@ -104,13 +105,15 @@ def _local(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(reply.message.payload(), ensure_ascii=False, indent=2))
     else:
-        print(reply.message, file=sys.stdout if reply.ok else sys.stderr)
+        print(mask_values(reply.message), file=sys.stdout if reply.ok else sys.stderr)
     return 0 if reply.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     try:
         load_dotenv_file()
         if args.mode == "local":
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_server("socket", "", None, args.metrics_host, metrics_port(args.metrics_port))
         return run_server("serve", args.host, args.port, args.metrics_host, metrics_port(args.metrics_port))
     except ConfigError as error:
-        print(f"shipmate: configuration error: {error}", file=sys.stderr)
+        print(f"shipmate: configuration error: {mask_values(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

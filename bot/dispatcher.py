@@ -71,7 +71,7 @@ from bot.results import (
     Progress,
     Result,
 )
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text
 from bot.store import Claim, StoreRejected, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _mask_typed(reason: str, typed: str) -> str:
         if _QUOTING.sub("", words) not in squeezed:
             return quoted.group(0)
         # One quoted span is one word to mask: everything after a secret-looking `NAME=`, spaces and all.
-        return f"`{mask_command_text(words.replace(' ', chr(0))).replace(chr(0), ' ')}`"
+        return f"`{mask_text(words.replace(' ', chr(0))).replace(chr(0), ' ')}`"
 
     return _QUOTED.sub(mask, reason)
 

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.audit import ALLOWED, CONFIRM, REFUSED, AuditLog, AuditRecord
 from bot.config import ConfigError
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text
 from bot.slack.audit_channel import AuditChannelSink
 from bot.store import Claim
 from tests.slack_standin import SlackStandin
@@ -129,7 +129,7 @@ def test_secret_looking_values_never_reach_the_database_log_or_sinks(
     ],
 )
 def test_masking_covers_every_way_to_spell_an_env_flag(typed: str, masked: str) -> None:
-    assert mask_command_text(typed) == masked
+    assert mask_text(typed) == masked
 
 
 def test_a_failing_sink_does_not_stop_the_audit(db: Path, caplog: pytest.LogCaptureFixture) -> None:

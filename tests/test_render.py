@@ -85,7 +85,7 @@ from bot.results import (
     TaskTable,
     Unanswered,
 )
-from bot.secrets import MASK, mask_command_text
+from bot.secrets import MASK, mask_text
 from tests.blockkit import assert_valid_message, message_problems, payload_strings
 
 NOW = datetime.now(UTC)
@@ -856,7 +856,7 @@ def test_an_empty_secret_is_shown_empty_not_masked() -> None:
 )
 def test_the_echoed_command_line_masks_secrets_however_slack_quoted_them(typed: str, shown: str) -> None:
     """The command line shown under channel replies (and kept in the audit log) as Slack delivers it."""
-    assert mask_command_text(typed) == shown
+    assert mask_text(typed) == shown
 
 
 # -- docker-like tables ------------------------------------------------------------------------------------

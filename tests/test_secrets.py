@@ -21,8 +21,9 @@ from tests.slack_standin import SlackStandin
 from tests.slack_user import SlackUser, audit_records, bot_settings, text_of, wait_until
 
 CONFIRM_SECRET = "confirm-secret-5f0c2a9e81d64b7f"
-PASSWORD, TOKEN = "hunter2", "abc123"
-ENV = f"--env DB_PASSWORD={PASSWORD} --env API_TOKEN={TOKEN}"
+PASSWORD, TOKEN, URL_PASSWORD = "hunter2", "abc123", "s3cr3t"
+DATABASE_URL = f"postgres://app:{URL_PASSWORD}@db/app"
+ENV = f"--env DB_PASSWORD={PASSWORD} --env API_TOKEN={TOKEN} --env DATABASE_URL={DATABASE_URL}"
 
 
 def _secret_patterns(slack: SlackStandin, signing_secret: str) -> dict[str, re.Pattern[str]]:
@@ -30,6 +31,7 @@ def _secret_patterns(slack: SlackStandin, signing_secret: str) -> dict[str, re.P
     patterns = {what: re.compile(re.escape(value)) for what, value in long_ones.items()}
     patterns["confirmation secret"] = re.compile(re.escape(CONFIRM_SECRET))
     patterns["DB_PASSWORD value"] = re.compile(re.escape(PASSWORD))
+    patterns["DATABASE_URL password"] = re.compile(re.escape(URL_PASSWORD))
     # abc123 is also hex: only a match that is not part of a longer hex run (an id or digest) counts.
     patterns["API_TOKEN value"] = re.compile(rf"(?<![0-9a-f]){TOKEN}(?![0-9a-f])")
     return patterns
@@ -65,12 +67,14 @@ def test_no_secret_reaches_a_reply_an_upload_the_log_or_the_audit(
     assert "started secretive" in text_of(started) and started["response_type"] == "in_channel"
     echo = text_of(started)
     assert "DB_PASSWORD=••••" in echo and "API_TOKEN=••••" in echo  # the command line under the channel reply
+    assert "DATABASE_URL=postgres://app:••••@db/app" in echo
 
     env = clean_engine.api().inspect_container("secretive")["Config"]["Env"]
     assert f"DB_PASSWORD={PASSWORD}" in env and f"API_TOKEN={TOKEN}" in env  # the container did get them
 
     inspected = text_of(ask("/docker", "container inspect secretive"))
     assert "DB_PASSWORD=••••" in inspected and "API_TOKEN=••••" in inspected
+    assert "DATABASE_URL=postgres://app:••••@db/app" in inspected  # where it points, without its password
     assert "NGINX_VERSION=1.25.0" in inspected  # a harmless value is shown as it is
     assert "NGINX_VERSION" in text_of(ask("/img", "inspect nginx"))
     ask("/ps", "-a")
@@ -91,6 +95,7 @@ def test_no_secret_reaches_a_reply_an_upload_the_log_or_the_audit(
         ("/logs", f"--env API_TOKEN={TOKEN} secretive"),  # unknown flag
         ("/docker", f"run --env=DB_PASSWORD={PASSWORD} --nope nginx"),
         ("/docker", f"exec -e DB_PASSWORD={PASSWORD} secretive sh"),  # not supported
+        ("/docker", "top secretive auxe"),  # ps's `e` would print the environment
     ]
     for command, text in failures:
         answer = ask(command, text)

@@ -121,6 +121,9 @@ def test_a_database_that_cannot_be_used_is_one_line(
     line = one_line(finished)
     assert line.startswith("cannot use the database at postgresql://shipmate:••••@127.0.0.1:") and "refused" in line
     assert "hunter2" not in finished.stderr
+    in_query = f"postgresql://shipmate@127.0.0.1:{free_port()}/shipmate?sslmode=disable&password=hunter2"
+    finished = start(argv[0], slack, signing_secret, tmp_path, *argv[1:], SHIPMATE_DATABASE_URL=in_query)
+    assert "/shipmate?sslmode=disable&password=•••• " in one_line(finished) and "hunter2" not in finished.stderr
 
     newer = tmp_path / "newer.db"
     open_store(f"sqlite:///{newer}").close()

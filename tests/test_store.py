@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError
-from bot.store import Claim, Store, StoreUnavailable, open_store, safe_url
+from bot.secrets import mask_values
+from bot.store import Claim, Store, StoreUnavailable, open_store
 from bot.store.schema import VERSION
 from tests.private_postgres import PrivatePostgres
 
@@ -144,13 +145,35 @@ def test_urls_that_cannot_be_used_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("use sqlite:///path.db or postgresql://")) as refused:
         open_store("mysql://root:hunter2@db/shipmate")
     assert "hunter2" not in str(refused.value)
-    assert safe_url("postgresql://u:hunter2@db:5432/x") == "postgresql://u:••••@db:5432/x"
+    assert mask_values("postgresql://u:hunter2@db:5432/x") == "postgresql://u:••••@db:5432/x"
+    with pytest.raises(ConfigError) as refused:
+        open_store("mysql://db/shipmate?sslmode=require&password=hunter2")
+    assert "hunter2" not in str(refused.value) and "sslmode=require&password=••••" in str(refused.value)
 
 
 def test_postgres_that_does_not_answer_is_one_line(running_postgres: PrivatePostgres) -> None:
     nowhere = running_postgres.url("no_such_database")
     with pytest.raises(ConfigError, match=r"cannot use the database at .*no_such_database.*does not exist"):
         open_store(nowhere)
+
+
+def test_a_password_in_the_url_shows_nowhere_the_database_is_named(running_postgres: PrivatePostgres) -> None:
+    """The URL as messages, logs and /readyz's database state show it: user info and query credentials masked."""
+    from bot.audit import AuditLog
+
+    url = running_postgres.new_database().replace("://shipmate@", "://shipmate:hunter1@")
+    audit = AuditLog(open_store(f"{url}?sslmode=disable&password=hunter2&application_name=shipmate"))
+    try:
+        assert audit.store.url.endswith("?sslmode=disable&password=••••&application_name=shipmate")
+        assert "://shipmate:••••@127.0.0.1:" in audit.store.url
+        running_postgres.stop()
+        try:
+            down = audit.ping()
+        finally:
+            running_postgres.start()
+        assert down is not None and "password=••••" in down and "hunter" not in down
+    finally:
+        audit.close()
 
 
 def test_postgres_away_and_back(running_postgres: PrivatePostgres) -> None:

@@ -23,7 +23,7 @@ from bot.audit import ALERT, AuditRecord, Incident
 from bot.engine import Context, Engine, EngineError
 from bot.engine.containers import read_logs
 from bot.results import Alert
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _what(event: ContainerEvent, data: Mapping) -> str:
         return "killed: out of memory"
     if event.kind == "unhealthy":
         checks = ((data.get("State") or {}).get("Health") or {}).get("Log") or [{}]
-        output = mask_command_text(" ".join(str(checks[-1].get("Output", "")).split()))
+        output = mask_text(" ".join(str(checks[-1].get("Output", "")).split()))
         return f"unhealthy: {output[:300] or '(the health check printed nothing)'}"
     if event.kind == "restart":
         return "started again after a crash"
@@ -197,7 +197,7 @@ class Alerter:
                     data = engine.api.inspect_container(event.container_id)
                 if rule.logs:
                     text, _cut = read_logs(Context(engine=engine), event.container_id, rule.logs)
-                    logs = "\n".join(mask_command_text(line) for line in text.splitlines()[-rule.logs :])
+                    logs = "\n".join(mask_text(line) for line in text.splitlines()[-rule.logs :])
             except EngineError as error:  # removed since, or the engine went away: alert with what the event said
                 log.info("alert for %s: %s", event.name, error)
         state = str((data.get("State") or {}).get("Status", "")) if data else ""

@@ -16,7 +16,7 @@ from bot.engine.errors import EngineError, explain
 from bot.engine.registry import execute
 from bot.grammar.commands import ContainerExec
 from bot.results import ExecDone
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text
 
 MAX_OUTPUT_BYTES = 512 * 1024
 _TRANSPORT_ERRORS = (
@@ -58,7 +58,7 @@ class _Reader:
 @execute.register
 def _exec(command: ContainerExec, ctx: Context) -> ExecDone:
     api = ctx.engine.api
-    line = mask_command_text(shlex.join(command.argv))
+    line = mask_text(shlex.join(command.argv))
     with ctx.engine.errors(command.container):
         created = api.exec_create(
             command.container, list(command.argv), stdout=True, stderr=True, stdin=False, tty=False, privileged=False

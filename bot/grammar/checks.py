@@ -10,8 +10,87 @@ from bot.grammar.values import container_ref
 
 MAX_STATS_TARGETS = 50
 MAX_PS_WORDS = 6
-# `ps` runs on the engine's host with these words: options and field lists only, nothing a shell would read.
-_PS_WORD = re.compile(r"-{0,2}[A-Za-z][A-Za-z0-9,=_%]{0,63}")
+# `ps` runs on the engine's host with these words, so only a fixed set is passed on: flags that choose processes
+# and layouts, and columns to show. Nothing that prints a process's environment (BSD `e`, the environment after
+# the command, where DB_PASSWORD=… lives), nothing that takes a free argument, nothing a shell would read.
+_PS_BSD_FLAGS = frozenset("afjlmrsuvwxHS")  # `ps aux`
+_PS_UNIX_FLAGS = frozenset("AadefFHjlLTwy")  # `ps -ef`; here `-e` means every process
+_PS_LONG_FLAGS = frozenset({"--forest"})
+_PS_COLUMN_OPTIONS = frozenset({"-o", "o", "-O", "O", "--format"})  # each followed by a list of columns
+_PS_COLUMNS = frozenset(
+    {
+        "pid",
+        "ppid",
+        "pgid",
+        "pgrp",
+        "sid",
+        "sess",
+        "tid",
+        "lwp",
+        "nlwp",
+        "uid",
+        "euid",
+        "ruid",
+        "user",
+        "euser",
+        "ruser",
+        "uname",
+        "gid",
+        "egid",
+        "group",
+        "egroup",
+        "tty",
+        "tt",
+        "tname",
+        "stat",
+        "state",
+        "s",
+        "pcpu",
+        "%cpu",
+        "c",
+        "pmem",
+        "%mem",
+        "vsz",
+        "vsize",
+        "rss",
+        "rsz",
+        "sz",
+        "size",
+        "ni",
+        "nice",
+        "pri",
+        "priority",
+        "psr",
+        "time",
+        "cputime",
+        "etime",
+        "etimes",
+        "lstart",
+        "start",
+        "start_time",
+        "stime",
+        "bsdstart",
+        "bsdtime",
+        "wchan",
+        "comm",
+        "ucomm",
+        "ucmd",
+        "args",
+        "cmd",
+        "command",
+        "f",
+        "flags",
+        "class",
+        "cls",
+        "rtprio",
+        "policy",
+        "sched",
+    }
+)
+PS_ALLOWED = (
+    f"ps flags from `{''.join(sorted(_PS_BSD_FLAGS))}` (e.g. `aux`) or `-{''.join(sorted(_PS_UNIX_FLAGS))}` "
+    "(e.g. `-ef`), `--forest`, and `-o COLUMNS` (e.g. `-o pid,user,%cpu,etime,args`)"
+)
 _PORT = re.compile(r"([0-9]{1,5})(?:/(tcp|udp|sctp))?")
 
 
@@ -22,15 +101,42 @@ def _stats(parsed: Parsed) -> ContainerStats:
     return ContainerStats(containers=names, all=parsed.flag("all"))
 
 
+def _ps_flag_refusal(word: str) -> str | None:
+    """Why one flag word is not passed on to ps, or None when it may be."""
+    if word in _PS_LONG_FLAGS:
+        return None
+    letters, allowed = (
+        (word[1:], _PS_UNIX_FLAGS) if word.startswith("-") and word[1:2] != "-" else (word, _PS_BSD_FLAGS)
+    )
+    if not letters.isalpha() or not letters.isascii():
+        return f"`{word}` is not a ps option Shipmate passes on"
+    if "e" in letters and allowed is _PS_BSD_FLAGS:
+        return f"`{word}`: ps's `e` prints every process's environment, secrets and all"
+    unknown = "".join(dict.fromkeys(letter for letter in letters if letter not in allowed))
+    return f"`{word}`: `{unknown}` is not a ps flag Shipmate passes on" if unknown else None
+
+
+def _ps_columns_refusal(option: str, columns: str | None) -> str | None:
+    if columns is None:
+        return f"`{option}` needs a list of columns after it"
+    unknown = [column for column in columns.split(",") if column not in _PS_COLUMNS]
+    if unknown:
+        return f"`{option} {columns}`: `{unknown[0]}` is not a ps column Shipmate shows"
+    return None
+
+
 def _top(parsed: Parsed) -> ContainerTop:
     if not parsed.args:
         raise ParseError("missing CONTAINER")
     name, *ps_args = parsed.args
     if len(ps_args) > MAX_PS_WORDS:
         raise ParseError(f"too many ps options ({len(ps_args)}); give at most {MAX_PS_WORDS}")
-    for word in ps_args:
-        if not _PS_WORD.fullmatch(word):
-            raise ParseError(f"`{word}` is not a ps option: use e.g. `aux`, `-ef` or `-o pid,comm`")
+    words = iter(ps_args)
+    for word in words:
+        columns = word in _PS_COLUMN_OPTIONS
+        refusal = _ps_columns_refusal(word, next(words, None)) if columns else _ps_flag_refusal(word)
+        if refusal:
+            raise ParseError(f"{refusal}; allowed: {PS_ALLOWED}")
     return ContainerTop(container=container_ref(name), ps_args=tuple(ps_args))
 
 

@@ -89,7 +89,7 @@ from bot.results import (
     StatsTable,
     TaskTable,
 )
-from bot.secrets import masked
+from bot.secrets import mask_text, masked
 
 BUTTON_ACTION_PREFIX = "shipmate.command"
 # The buttons of a confirmation request; each carries the signed token as its value.
@@ -238,7 +238,7 @@ def _pairs(pairs: tuple[tuple[str, str], ...], max_blocks: int) -> list[dict]:
 
 
 def _words(words: tuple[str, ...] | None) -> str:
-    return f"`{escape(' '.join(words))}`" if words else "—"
+    return f"`{escape(mask_text(' '.join(words)))}`" if words else "—"
 
 
 @to_message.register
@@ -251,7 +251,7 @@ def _image(result: ImageDetails) -> Message:
                 ("ID", f"`{result.short_id}`"),
                 ("Created", ago(result.created)),
                 ("Size", size(result.size)),
-                ("OS/Arch", f"{result.os}/{result.architecture}"),
+                ("OS/Arch", escape(f"{result.os}/{result.architecture}")),
                 ("Cmd", _words(result.cmd)),
                 ("Entrypoint", _words(result.entrypoint)),
                 ("WorkingDir", escape(result.working_dir) or "—"),
@@ -279,8 +279,8 @@ def _container(result: ContainerDetails) -> Message:
                 ("Cmd", _words(result.cmd)),
                 ("Ports", escape(", ".join(result.ports)) or "—"),
                 ("Restarts", str(result.restart_count)),
-                ("Health", result.health or "—"),
-                *([("Owner", f"<@{result.owner}>")] if result.owner else []),
+                ("Health", escape(result.health or "—")),
+                *([("Owner", _mention(result.owner))] if result.owner else []),
             ]
         ),
         section("*Env*"),
@@ -292,11 +292,12 @@ def _container(result: ContainerDetails) -> Message:
 
 def _output_blocks(output: str, filename: str, title: str) -> tuple[list[dict], Attachment | None]:
     """Short output inline; else its tail inline and all of it as a file (a line cut short counts as long)."""
+    output = mask_text(output)
     lines = output.rstrip("\n").split("\n")
     if len(lines) <= INLINE_OUTPUT_LINES and fits_one_code_section(output):
         return code_sections(output or "(no output)", max_blocks=1)[0], None
     blocks, shown = code_sections("\n".join(lines[-INLINE_OUTPUT_LINES:]), max_blocks=1, keep="tail")
-    note = context(f"output truncated, last {shown} lines shown — the full output is attached as `{filename}`")
+    note = context(f"output truncated, last {shown} lines shown — the full output is attached as `{escape(filename)}`")
     return [*blocks, note], Attachment(filename=filename, content=output, title=title)
 
 
@@ -352,7 +353,7 @@ def _run(result: RunDone) -> Message:
                 ("Name", f"`{escape(result.name)}`"),
                 ("ID", f"`{result.short_id}`"),
                 ("Image", f"`{escape(result.image)}`"),
-                ("State", f"{state_emoji(result.state)} {result.state}"),
+                ("State", f"{state_emoji(result.state)} {escape(result.state)}"),
                 *([("Ports", escape(", ".join(result.ports)))] if result.ports else []),
                 *([("Exit code", str(result.exit_code))] if result.exit_code is not None else []),
             ]
@@ -395,6 +396,7 @@ def _confirmation(result: ConfirmationRequest) -> Message:
 
 
 def _mention(user_id: str) -> str:
+    """A Slack mention for a user id; anything else (an owner label set outside Shipmate) as escaped text."""
     return f"<@{user_id}>" if user_id[:1] in ("U", "W") and user_id.isalnum() else f"`{escape(user_id)}`"
 
 
@@ -578,7 +580,7 @@ def _follow(result: FollowedLogs) -> Message:
     title = follow_title(result)
     blocks = [section(f"📜 {escape(title)}")]
     if result.text:
-        blocks += code_sections(result.text, max_blocks=1, keep="tail")[0]
+        blocks += code_sections(mask_text(result.text), max_blocks=1, keep="tail")[0]
     else:
         blocks.append(context("no output yet" if result.ended is None else "no output"))
     if result.ended is None:
@@ -665,7 +667,7 @@ def _stacks(result: StackTable) -> Message:
 @to_message.register
 def _service(result: ServiceDetails) -> Message:
     pairs = [(label, escape(value)) for label, value in service_facts(result)]
-    owner = [("Owner", f"<@{result.owner}>")] if result.owner else []
+    owner = [("Owner", _mention(result.owner))] if result.owner else []
     pairs = [pair for pair in pairs if pair[0] != "Owner"]
     blocks = [
         header(f"🐳 {result.name}"),
@@ -735,14 +737,14 @@ def _alert(result: Alert) -> Message:
                 ("Container", f"`{escape(result.container)}` `{result.short_id}`"),
                 ("Image", f"`{escape(result.image)}`" if result.image else "—"),
                 ("When", stamp),
-                ("State", f"{state_emoji(result.state)} {result.state}" if result.state else "gone"),
+                ("State", f"{state_emoji(result.state)} {escape(result.state)}" if result.state else "gone"),
                 ("Restarts", str(result.restart_count) if result.restart_count is not None else "—"),
             ]
         ),
     ]
     if result.log_lines:
         blocks.append(context(f"last {result.log_lines} log lines"))
-        blocks += code_sections(result.logs or "(no output)", max_blocks=MAX_ALERT_LOG_BLOCKS)[0]
+        blocks += code_sections(mask_text(result.logs) or "(no output)", max_blocks=MAX_ALERT_LOG_BLOCKS)[0]
     if result.state:
         blocks += on_engine(result.engine, [alert_buttons(result)])
     # The mention lives in the blocks (it notifies from there); the fallback text is escaped, so it stays out of it.

@@ -6,6 +6,8 @@ against slack_sdk's own block models.
 
 from dataclasses import dataclass, field
 
+from bot.secrets import mask_values
+
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER = 150
@@ -19,7 +21,8 @@ _CODE_FENCE_OVERHEAD = 8  # "```\n" + "\n```"
 
 
 def escape(text: str) -> str:
-    """Slack's mrkdwn needs &, < and > escaped; everything else is literal."""
+    """Slack's mrkdwn needs &, < and > escaped; everything else is literal. The one escaping function: every
+    string from the engine (names, labels, log lines, process tables, errors quoting them) goes through it."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -117,6 +120,25 @@ class Attachment:
     content: str
     title: str
 
+    def payload(self) -> dict:
+        """What leaves for Slack (files.upload's arguments), swept for secret-shaped values as a message is."""
+        return {"content": mask_values(self.content), "filename": self.filename, "title": mask_values(self.title)}
+
+
+# Identifiers, not text: a button's value (a command line of names, or a signed token that must come back as it
+# was sent), its action id and a block id.
+_IDENTIFIERS = frozenset({"value", "action_id", "block_id"})
+
+
+def _swept(value: object) -> object:
+    if isinstance(value, str):
+        return mask_values(value)
+    if isinstance(value, dict):
+        return {key: item if key in _IDENTIFIERS else _swept(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_swept(item) for item in value]
+    return value
+
 
 @dataclass(frozen=True)
 class Message:
@@ -126,5 +148,8 @@ class Message:
     is_error: bool = False
 
     def payload(self) -> dict:
+        """What leaves for Slack. The renderers mask what they know to be secret by name; this last sweep masks
+        any secret-shaped value (a URL's password, a token, a key) that reached the message some other way."""
         # Slack reads the fallback as mrkdwn too: unescaped, a "<!channel>" in it would notify the channel.
-        return {"text": _cut(escape(self.text), MAX_FALLBACK_TEXT), "blocks": self.blocks[:MAX_BLOCKS]}
+        text = _cut(escape(self.text), MAX_FALLBACK_TEXT)
+        return {"text": mask_values(text), "blocks": _swept(self.blocks[:MAX_BLOCKS])}

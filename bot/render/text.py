@@ -47,7 +47,7 @@ from bot.results import (
     StatsTable,
     TaskTable,
 )
-from bot.secrets import masked
+from bot.secrets import mask_text, mask_values, masked
 
 
 @singledispatch
@@ -57,7 +57,8 @@ def to_text(result: Result) -> str:
 
 @to_text.register
 def _failure(result: Failure) -> str:
-    return f"error: {result.reason}" + (f" — usage: {result.usage.strip('`')}" if result.usage else "")
+    # An engine's error may quote what it was given (an image reference, a URL): its secret shapes are masked.
+    return f"error: {mask_values(result.reason)}" + (f" — usage: {result.usage.strip('`')}" if result.usage else "")
 
 
 @to_text.register
@@ -83,7 +84,7 @@ def _pairs_block(title: str, pairs: tuple[tuple[str, str], ...]) -> list[str]:
 
 
 def _words(words: tuple[str, ...] | None) -> str:
-    return " ".join(words) if words else "—"
+    return mask_text(" ".join(words)) if words else "—"
 
 
 @to_text.register
@@ -110,7 +111,14 @@ def _containers(result: ContainerTable) -> str:
         return "no containers" if result.all else "no running containers (`ps -a` shows stopped ones too)"
     header = ("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES")
     rows = [
-        (r.short_id, r.image, f'"{r.command[:20]}"', r.status, ", ".join(r.ports), f"{state_emoji(r.state)} {r.name}")
+        (
+            r.short_id,
+            r.image,
+            f'"{mask_text(r.command)[:20]}"',
+            r.status,
+            ", ".join(r.ports),
+            f"{state_emoji(r.state)} {r.name}",
+        )
         for r in result.rows
     ]
     if any(r.engine for r in result.rows):
@@ -142,13 +150,13 @@ def _logs(result: LogText) -> str:
         if result.truncated
         else ""
     )
-    return note + (result.text.rstrip("\n") or f"no output from {result.container}")
+    return note + (mask_text(result.text.rstrip("\n")) or f"no output from {result.container}")
 
 
 @to_text.register
 def _outcomes(result: Outcomes) -> str:
     return "\n".join(
-        f"{outcome.target}: {result.verb}" if outcome.ok else f"{outcome.target}: error: {outcome.detail}"
+        f"{outcome.target}: {result.verb}" if outcome.ok else f"{outcome.target}: error: {mask_values(outcome.detail)}"
         for outcome in result.outcomes
     )
 
@@ -183,7 +191,7 @@ def _run(result: RunDone) -> str:
     if not result.detached:
         if result.output_truncated:
             lines.append("(output truncated, last lines shown)")
-        lines.append(result.output.rstrip("\n") or "(no output)")
+        lines.append(mask_text(result.output.rstrip("\n")) or "(no output)")
     return "\n".join(lines)
 
 
@@ -298,7 +306,7 @@ def stats_empty(result: StatsTable) -> str:
 
 
 def stats_problems(result: StatsTable) -> list[str]:
-    return [f"{row.name}: {row.error}" for row in result.rows if row.error]
+    return [f"{row.name}: {mask_values(row.error)}" for row in result.rows if row.error]
 
 
 @to_text.register
@@ -310,7 +318,9 @@ def _stats(result: StatsTable) -> str:
 
 
 def process_lines(result: ProcessTable) -> list[str]:
-    return aligned(result.titles, result.processes) if result.titles else []
+    """The process table, a process's `NAME=secret` arguments masked as inspect masks env."""
+    processes = [tuple(mask_text(cell) for cell in process) for process in result.processes]
+    return aligned(result.titles, processes) if result.titles else []
 
 
 @to_text.register
@@ -368,7 +378,7 @@ def disk_details(result: DiskUsage) -> list[tuple[str, list[str]]]:
         (
             c.short_id,
             c.image,
-            f'"{c.command[:20]}"',
+            f'"{mask_text(c.command)[:20]}"',
             str(c.volumes),
             decimal_size(c.size, 4),
             ago(c.created),
@@ -473,7 +483,7 @@ def service_facts(result: ServiceDetails) -> list[tuple[str, str]]:
         ("Image", result.image),
         ("Mode", replicas),
         ("ID", result.id),
-        ("Command", " ".join(result.command) or "—"),
+        ("Command", mask_text(" ".join(result.command)) or "—"),
         ("Ports", ", ".join(result.ports) or "—"),
         ("Resources", ", ".join(result.resources) or "no limits"),
         ("Update config", ", ".join(result.update_config) or "docker's defaults"),
@@ -520,7 +530,7 @@ def event_line(event: EventRow) -> str:
     """As `docker events` prints one: time with nanoseconds, type, action, actor, attributes."""
     seconds, nanos = divmod(event.time_nano, 1_000_000_000)
     moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    attributes = ", ".join(f"{key}={value}" for key, value in event.attributes)
+    attributes = ", ".join(f"{key}={masked(key, value)}" for key, value in event.attributes)
     return f"{moment}.{nanos:09d}Z {event.type} {event.action} {event.actor}" + (
         f" ({attributes})" if attributes else ""
     )
@@ -541,12 +551,13 @@ def _events(result: EventList) -> str:
 
 
 def exec_summary(result: ExecDone) -> str:
+    command = mask_text(result.command)
     if result.timed_out_after is not None:
         return (
-            f"`{result.command}` in {result.container} was still running after {result.timed_out_after:g} s: "
+            f"`{command}` in {result.container} was still running after {result.timed_out_after:g} s: "
             "Shipmate stopped waiting (it may still be running there)"
         )
-    return f"`{result.command}` in {result.container} exited with code {result.exit_code}"
+    return f"`{command}` in {result.container} exited with code {result.exit_code}"
 
 
 @to_text.register
@@ -554,7 +565,7 @@ def _exec(result: ExecDone) -> str:
     lines = [exec_summary(result).replace("`", "")]
     if result.output_truncated:
         lines.append("(output truncated, last lines shown)")
-    lines.append(result.output.rstrip("\n") or "(no output)")
+    lines.append(mask_text(result.output.rstrip("\n")) or "(no output)")
     return "\n".join(lines)
 
 
@@ -567,7 +578,7 @@ def follow_title(result: FollowedLogs) -> str:
 
 @to_text.register
 def _follow(result: FollowedLogs) -> str:
-    return "\n".join([follow_title(result), *([result.text.rstrip("\n")] if result.text else [])])
+    return "\n".join([follow_title(result), *([mask_text(result.text.rstrip("\n"))] if result.text else [])])
 
 
 @to_text.register
@@ -581,7 +592,7 @@ def _service(result: ServiceDetails) -> str:
 
 def alert_headline(result: Alert) -> str:
     """`web1 died with exit code 3`, `web1 died 4 times in 6 min, last exit code 3`, `✅ … (resolved: …)`."""
-    what = result.what
+    what = mask_text(result.what)  # a health check's output, quoted
     if result.count > 1:
         span = ""
         if result.first_at is not None:
@@ -607,7 +618,7 @@ def _alert(result: Alert) -> str:
         + (f"   restarts: {result.restart_count}" if result.restart_count is not None else ""),
     ]
     if result.log_lines:
-        lines += [f"last {result.log_lines} log lines:", result.logs.rstrip("\n") or "(no output)"]
+        lines += [f"last {result.log_lines} log lines:", mask_text(result.logs.rstrip("\n")) or "(no output)"]
     return "\n".join(lines)
 
 
@@ -619,7 +630,7 @@ def context_rows(result: ContextTable) -> list[str]:
     rows = [
         (
             f"{row.name}{' *' if row.default else ''}",
-            row.host,
+            mask_values(row.host),
             "✓" if row.reachable else "✗",
             row.detail,
             f"{row.running}/{row.total} running" if row.total is not None else "—",
@@ -641,7 +652,7 @@ def _from_engine(result: FromEngine) -> str:
 
 def fleet_notes(result: FleetAnswer) -> list[str]:
     """The engines missing from a several-engine answer, one line each, shared by both renderers."""
-    notes = [f"{miss.engine}: {miss.reason}" for miss in result.unanswered]
+    notes = [f"{miss.engine}: {mask_values(miss.reason)}" for miss in result.unanswered]
     if result.left_out:
         notes.append(f"left out (your role does not allow this there): {', '.join(result.left_out)}")
     return notes

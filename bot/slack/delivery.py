@@ -22,7 +22,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot import metrics
 from bot.render.kit import Attachment, Message, context, escape
-from bot.secrets import mask_command_text
+from bot.secrets import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Delivery:
     def payload(self, message: Message, origin: Origin, in_channel: bool) -> dict:
         body = message.payload()
         if in_channel:
-            who = context(f"<@{origin.user_id}> · `{escape(mask_command_text(origin.command_line))}`")
+            who = context(f"<@{origin.user_id}> · `{escape(mask_text(origin.command_line))}`")
             body["blocks"] = [*body["blocks"][:49], who]
         body["response_type"] = "in_channel" if in_channel else "ephemeral"
         return body
@@ -136,9 +136,7 @@ class Delivery:
             channel = origin.channel_id
             if not in_channel:
                 channel = self.client.conversations_open(users=origin.user_id)["channel"]["id"]
-            self.client.files_upload_v2(
-                channel=channel, content=attachment.content, filename=attachment.filename, title=attachment.title
-            )
+            self.client.files_upload_v2(channel=channel, **attachment.payload())
         except (SlackClientError, OSError) as error:
             log.error("file upload failed: %s", _describe(error))
             metrics.slack_failure("files.upload")

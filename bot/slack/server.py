@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot import metrics
 from bot.config import ConfigError, CoreSettings, SlackSettings
+from bot.secrets import mask_values
 from bot.slack.app import SlackRuntime, build_app, web_client
 from bot.slack.work import WorkPools
 
@@ -214,7 +215,7 @@ def _serve_http(
             try:
                 runtime = build_runtime(core, slack)
             except ConfigError as error:  # changed since the master checked it: say so once, then stop
-                print(f"shipmate: configuration error: {error}", file=sys.stderr, flush=True)
+                print(f"shipmate: configuration error: {mask_values(str(error))}", file=sys.stderr, flush=True)
                 sys.exit(WorkerExplained.BOOT_ERROR)
             runtime_holder.append(runtime)
             from bot import health

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.config import ConfigError
+from bot.secrets import mask_values
 
 
 class StoreUnavailable(Exception):
@@ -62,18 +63,6 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:••••@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def open_store(url: str) -> Store:
     """The store at `url`, its schema upgraded; ConfigError (one line) when it cannot be used."""
     scheme = url.split(":", 1)[0].lower()
@@ -82,7 +71,7 @@ def open_store(url: str) -> Store:
 
         if not url.startswith("sqlite:///") or url == "sqlite:///":
             raise ConfigError(
-                f"SHIPMATE_DATABASE_URL={url!r}: write sqlite:///relative.db or sqlite:////absolute/path.db"
+                f"SHIPMATE_DATABASE_URL={mask_values(url)!r}: write sqlite:///relative.db or sqlite:////absolute/path.db"
             )
         return SqliteStore(Path(url.removeprefix("sqlite:///")), setting="SHIPMATE_DATABASE_URL")
     if scheme in ("postgresql", "postgres"):
@@ -95,5 +84,5 @@ def open_store(url: str) -> Store:
             ) from None
         return PostgresStore(url)
     raise ConfigError(
-        f"SHIPMATE_DATABASE_URL={safe_url(url)!r}: use sqlite:///path.db or postgresql://user:password@host/db"
+        f"SHIPMATE_DATABASE_URL={mask_values(url)!r}: use sqlite:///path.db or postgresql://user:password@host/db"
     )

@@ -14,7 +14,8 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.config import ConfigError
-from bot.store import Claim, StoreRejected, StoreUnavailable, safe_url
+from bot.secrets import mask_values
+from bot.store import Claim, StoreRejected, StoreUnavailable
 from bot.store.schema import AUDIT_COLUMNS, VERSION, VERSION_TABLE, check_version, statements
 
 POOL_SIZE = 10
@@ -38,7 +39,7 @@ def _first_line(error: Exception) -> str:
 
 class PostgresStore:
     def __init__(self, url: str) -> None:
-        self.url = safe_url(url)
+        self.url = mask_values(url)
         self._swept = 0.0
         self._sweep_lock = threading.Lock()
         self._away_until = 0.0  # time.monotonic() until which calls give up at once
