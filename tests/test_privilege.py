@@ -138,7 +138,13 @@ def test_a_container_known_by_a_legacy_link_name_is_checked_and_asked_about(clea
     assert api.inspect_container("db")["State"]["Running"]  # nothing reached Docker before the click
     assert bot.confirm(asked, "U0ADMIN").ok
     assert not api.containers(all=True, filters={"id": db["Id"]})
-    assert [r.decision for r in bot.records()] == ["refused", "confirm", "confirmed"]
+    # the Confirm's change is recorded twice: "started" before Docker sees it, then its outcome
+    assert [(r.decision, r.outcome == "started") for r in bot.records()] == [
+        ("refused", False),
+        ("confirm", False),
+        ("confirmed", True),
+        ("confirmed", False),
+    ]
     api.close()
 
 
@@ -332,7 +338,8 @@ def test_a_service_holding_the_docker_socket_is_changed_only_by_admins(swarm, ma
         updated = bot.do("U0ADMIN", "/service update --env-add X=1 sockweb")
         assert isinstance(updated.result, Convergences) and updated.ok, updated.message.text
         assert _container_spec(api, "sockweb")["Env"] == ["X=1"]
-        assert [r.decision for r in bot.records()] == ["refused"] * 4 + ["confirm", "allowed"]
+        decisions = [(r.decision, r.outcome == "started") for r in bot.records()]
+        assert decisions == [("refused", False)] * 4 + [("confirm", False), ("allowed", True), ("allowed", False)]
     finally:
         for name in ("sockweb", "theirs"):
             api.remove_service(name)
