@@ -1,4 +1,4 @@
-"""What the engines file says: named Docker engines and which one is the default (how to reach each: bot.engine.spec)."""
+"""What the engines file says: named Docker engines (how to reach each: bot.engine.spec) and which is the default."""
 
 import fnmatch
 import re
