@@ -12,8 +12,8 @@ import threading
 
 from bot.alerts.watcher import Cursors, Handler, Watcher
 from bot.engine import Engine
+from bot.engine.spec import EngineSpec
 from bot.fleet.registry import Fleet
-from bot.fleet.spec import EngineSpec
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from docker.transport.unixconn import UnixHTTPAdapter
 
 from bot import metrics
 from bot.engine.errors import explain, kind_of
+from bot.engine.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
 from bot.engine.ssh_relay import SSHRelay
-from bot.fleet.spec import IMPLICIT, EngineSpec, TLSFiles, public_host
 
 
 class _OnePoolPerSocket(UnixHTTPAdapter):

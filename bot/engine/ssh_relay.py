@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from bot.fleet.spec import public_host
+from bot.engine.spec import public_host
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.fleet.spec import ALL, DEFAULT_TIMEOUT, NAME, EngineSpec, FleetSpec, TLSFiles
+from bot.engine.spec import DEFAULT_TIMEOUT, EngineSpec, TLSFiles
+from bot.fleet.spec import ALL, NAME, FleetSpec
 from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
 
 KEYS = ("default", "engines")

@@ -10,7 +10,8 @@ from functools import partial
 from pathlib import Path
 
 from bot.engine.client import Engine
-from bot.fleet.spec import ALL, DEFAULT_TIMEOUT, IMPLICIT, EngineSpec, FleetSpec, matching
+from bot.engine.spec import DEFAULT_TIMEOUT, IMPLICIT, EngineSpec
+from bot.fleet.spec import ALL, FleetSpec, matching
 from bot.watched import WatchedFile, reload_on_sighup
 from bot.yamlfile import suggest
 

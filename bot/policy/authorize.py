@@ -12,8 +12,8 @@ from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
 from bot.engine.holdings import described
+from bot.engine.spec import IMPLICIT
 from bot.engine.targets import ContainerFacts, ServiceFacts
-from bot.fleet.spec import IMPLICIT
 from bot.grammar.commands import Command, ContainerExec
 from bot.grammar.service_commands import ServiceCommand, ServiceRollback
 from bot.policy.images import IMAGE_ID
