@@ -8,21 +8,18 @@ record is logged and counted as dropped (changes are refused meanwhile: see `rec
 database refuses (a batch it cannot take is tried record by record) is logged as not stored; every record
 always gets its JSON log line. What the database cannot hold (NUL bytes, over-long texts) is taken out first.
 `record_now()` stores one record before returning, for a change about to be made: it raises when it could not.
-The same database remembers which confirmation tokens were used, so a Confirm runs at most once across
-restarts and across replicas that share it.
+The other shared state (claims, alerts, follows) has its own stores in bot/store over the same database.
 """
 
 import fnmatch
 import functools
 import itertools
-import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from bot.results import (
@@ -39,17 +36,8 @@ from bot.results import (
     RunDone,
 )
 from bot.secrets import mask_text, mask_values
-from bot.store import Claim, Store, StoreRejected, StoreUnavailable
-from bot.store.schema import (
-    AUDIT_COLUMNS,
-    OPEN_INCIDENT,
-    POSTED_INCIDENT,
-    READ_CURSOR,
-    READ_INCIDENT,
-    REPEAT_INCIDENT,
-    RESOLVE_INCIDENT,
-    SAVE_CURSOR,
-)
+from bot.store import Store, StoreRejected, StoreUnavailable
+from bot.store.audit import AuditRecord, AuditRecords
 from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger("shipmate.audit")
@@ -71,42 +59,6 @@ MAX_TEXT = 4000  # any text field (the claimed fields of a refused request come 
 MAX_WAITING = 10_000  # records kept in memory while the database is away
 FLUSH_BEFORE_CHANGE_SECONDS = 2.0  # how long a change's first record waits for the records queued before it
 RETRY_SECONDS = (0.5, 1, 2, 5)  # while the database is away, the writer tries again after these pauses (then every 5 s)
-CONFIRMATION = "confirmation"  # the kind of claim a Confirm/Cancel token makes
-ALERT_CLAIM = "alert"  # the kind of claim an alert makes: one event, one channel, posted once
-
-
-@dataclass(frozen=True)
-class Incident:
-    """One alert message and the occurrences it stands for (flapping updates it instead of posting again)."""
-
-    channel: str
-    opened_at: float
-    count: int
-    ts: str  # the message's ts; "" while the replica that opened it is still posting
-    alert: str  # what the message shows, as JSON, so any replica can redraw it
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    at: float  # epoch seconds
-    team_id: str
-    user_id: str
-    user_name: str
-    channel_id: str
-    command: str  # as typed (or clicked), secret-looking values masked
-    action: str  # e.g. "container.run"; "" when the text did not parse
-    changes: bool  # the command alters Docker's state
-    decision: str  # ALLOWED, REFUSED, CONFIRM, CONFIRMED, CANCELLED, REJECTED or INVALID
-    outcome: str  # ok, failed, refused, pending, cancelled
-    detail: str = ""  # the refusal or error, or what was done
-    duration_ms: int = 0
-    engine: str = ""  # the engine(s) it ran on, comma-separated; "" when it needed none
-
-    def json(self) -> str:
-        fields = asdict(self)
-        fields["at"] = datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds")
-        return json.dumps(fields, ensure_ascii=False)
-
 
 AuditSink = Callable[[AuditRecord], None]
 
@@ -163,8 +115,10 @@ def _on_engines(recorded: str, patterns: str) -> bool:
 
 class AuditLog:
     def __init__(self, store: Store | Path, sinks: Sequence[AuditSink] = (), max_waiting: int = MAX_WAITING) -> None:
-        """Records go to `store` (a SQLite file when given a path: SHIPMATE_AUDIT_DB)."""
+        """Records go to the database `store` (a SQLite file when given a path: SHIPMATE_AUDIT_DB), which this log
+        closes; the other stores may share it."""
         self.store: Store = SqliteStore(store) if isinstance(store, Path) else store
+        self._records = AuditRecords(self.store)
         self.sinks = tuple(sinks)
         self.max_waiting = max_waiting
         self._queue: queue.Queue = queue.Queue()
@@ -205,7 +159,7 @@ class AuditLog:
                     raise StoreUnavailable("earlier records are still waiting for the database")
                 self._idle.wait(left)
         record = _storable(record)
-        self.store.append_audit([_row(record)])
+        self._records.append([record])
         log.info("%s", record.json())
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -258,7 +212,7 @@ class AuditLog:
         if not records:
             return
         try:
-            self._append([_row(record) for record in records], retry)
+            self._append(records, retry)
         except Exception:  # a bug in a store: the records still follow in the log
             log.exception("audit records not stored in %s; they follow in the log", self.store.url)
         if stored is not None:
@@ -271,24 +225,26 @@ class AuditLog:
                 except Exception:  # a sink (Slack, …) must never stop the audit
                     log.exception("audit sink %s failed", getattr(sink, "__name__", type(sink).__name__))
 
-    def _append(self, rows: list[tuple[object, ...]], retry: bool) -> None:
+    def _append(self, records: list[AuditRecord], retry: bool) -> None:
         for attempt in itertools.count():
             try:
-                self.store.append_audit(rows)
+                self._records.append(records)
                 return
             except StoreRejected as error:
-                if len(rows) == 1:
+                if len(records) == 1:
                     log.error("an audit record was refused by %s (%s); it follows in the log", self.store.url, error)
                     return
-                for row in rows:  # one row it cannot take must not cost the others theirs
-                    self._append([row], retry)
+                for record in records:  # one record it cannot take must not cost the others theirs
+                    self._append([record], retry)
                 return
             except StoreUnavailable as error:
                 if not retry or self._closed:
                     log.error("audit records not stored in %s (%s); they follow in the log", self.store.url, error)
                     return
                 if attempt == 0:
-                    log.error("audit database %s unreachable (%s): %d record(s) wait", self.store.url, error, len(rows))
+                    log.error(
+                        "audit database %s unreachable (%s): %d record(s) wait", self.store.url, error, len(records)
+                    )
                 time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
 
     # -- reading ------------------------------------------------------------------
@@ -300,10 +256,9 @@ class AuditLog:
         found: list[AuditRecord] = []
         offset = 0
         while len(found) < limit and offset < MAX_SCANNED:
-            rows = self.store.latest_audit(user_id, BATCH if engines else limit, offset)
-            records = [AuditRecord(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
+            records = self._records.latest(user_id, BATCH if engines else limit, offset)
             found += [record for record in records if engines is None or _on_engines(record.engine, engines)]
-            if engines is None or len(rows) < BATCH:
+            if engines is None or len(records) < BATCH:
                 break
             offset += BATCH
         return found[:limit]
@@ -315,61 +270,6 @@ class AuditLog:
         except StoreUnavailable as error:
             return mask_values(f"the database at {self.store.url} does not answer ({error})")
         return None
-
-    # -- confirmation tokens ------------------------------------------------------
-
-    def used(self, nonce: str) -> Claim | None:
-        """What became of a confirmation token (and who), or None while it is unused."""
-        return self.store.claimed(CONFIRMATION, nonce)
-
-    def claim(self, nonce: str, state: str, user_id: str, expires_at: float) -> Claim | None:
-        """Mark a token used, atomically: None when this call claimed it, else the use that came first."""
-        return self.store.claim(CONFIRMATION, nonce, state, user_id, expires_at)
-
-    # -- alerts: claims and incidents, one answer for every replica -------------------
-
-    def claim_alert(self, key: str, expires_at: float) -> bool:
-        """Claim one event's alert for this process, atomically: True for the first claim across replicas."""
-        return self.store.claim(ALERT_CLAIM, key, "posted", "", expires_at) is None
-
-    def open_incident(self, key: str, channel: str, now: float, window: float) -> bool:
-        """Open an incident unless one is open and younger than `window`: True when this call opened it (post a
-        message), False when there is one to update."""
-        return bool(self.store.run(OPEN_INCIDENT, (key, channel, now, now, now - window)))
-
-    def incident(self, key: str) -> Incident | None:
-        rows = self.store.run(READ_INCIDENT, (key,))
-        return Incident(*rows[0]) if rows else None
-
-    def incident_posted(self, key: str, ts: str, alert: str) -> None:
-        self.store.run(POSTED_INCIDENT, (ts, alert, key))
-
-    def repeat_incident(self, key: str, now: float) -> int:
-        """Count one more occurrence of an open incident; its new count (0 when there is none open)."""
-        rows = self.store.run(REPEAT_INCIDENT, (now, key))
-        return int(rows[0][0]) if rows else 0
-
-    def resolve_incident(self, key: str) -> Incident | None:
-        """Mark an open incident resolved, once: the incident when this call resolved it."""
-        rows = self.store.run(RESOLVE_INCIDENT, (key,))
-        return Incident(*rows[0]) if rows else None
-
-    # -- alerts: how far each engine's events were handled, for a restart to go on from -----
-
-    def alert_cursor(self, engine: str) -> str | None:
-        rows = self.store.run(READ_CURSOR, (engine,))
-        return str(rows[0][0]) if rows else None
-
-    def save_alert_cursor(self, engine: str, since: str) -> None:
-        self.store.run(SAVE_CURSOR, (engine, since, time.time()))
-
-
-def _column(value: object) -> object:
-    return int(value) if isinstance(value, bool) else value
-
-
-def _row(record: AuditRecord) -> tuple[object, ...]:
-    return tuple(_column(getattr(record, column)) for column in AUDIT_COLUMNS)
 
 
 def _holdable(text: str, limit: int = MAX_TEXT) -> str:

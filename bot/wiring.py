@@ -1,6 +1,7 @@
 """One place that builds a Dispatcher from settings (engines, policy, audit log and confirmations), and the alerts.
 
-`shipmate local` and the Slack app both start here, so they enforce (and record) the same things.
+`shipmate local` and the Slack app both start here, so they enforce (and record) the same things. The database is
+opened once; each part gets the store for its purpose over it (bot/store), and the audit log closes it.
 """
 
 import logging
@@ -18,6 +19,8 @@ from bot.engine.targets import find_containers, find_services
 from bot.fleet.registry import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
+from bot.store.claims import Confirmations
+from bot.store.follows import FollowState
 from bot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -61,7 +64,8 @@ def make_dispatcher(
     reload_on_sighup(source)
     if source.current() is None and not local_admin:
         log.warning("no policy file at %s: Slack users may only use help and whoami", settings.policy_path)
-    audit = AuditLog(open_database(settings), audit_sinks)
+    database = open_database(settings)
+    audit = AuditLog(database, audit_sinks)
     authorizer: Authorizer
     if local_admin:
         authorizer = LocalAdmin(source)
@@ -73,14 +77,16 @@ def make_dispatcher(
             lambda name, refs: find_containers(fleet.engine(name), refs),
             lambda name, refs: find_services(fleet.engine(name), refs),
         )
-        confirmer = Confirmer(settings.confirm_secret or secrets.token_bytes(32), audit, ttl=settings.confirm_ttl)
+        confirmer = Confirmer(
+            settings.confirm_secret or secrets.token_bytes(32), Confirmations(database), ttl=settings.confirm_ttl
+        )
     limits = RunLimits(
         wait_seconds=settings.run_timeout,
         follow_seconds=settings.follow_max,
         converge_seconds=settings.converge_timeout,
     )
     # A Stop following click on any replica reaches the follow, through the database.
-    follows = Follows(audit.store, per_user=settings.follow_per_user, at_once=follows_at_once)
+    follows = Follows(FollowState(database), per_user=settings.follow_per_user, at_once=follows_at_once)
     return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer, follows=follows)
 
 
@@ -98,7 +104,7 @@ class AlertWatch:
 
 def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery: "AlertDelivery") -> AlertWatch | None:
     """Watch every engine of the fleet when an alerts file exists (following the engines file as it changes);
-    None when there is none.
+    None when there is none. The alert state (claims, incidents, cursors) shares the audit log's database.
 
     A broken file raises AlertsError (a ConfigError naming the file and line).
     """
@@ -108,11 +114,13 @@ def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery
     from bot.alerts.alerter import Alerter
     from bot.alerts.source import AlertsSource
     from bot.alerts.watches import FleetWatch
+    from bot.store.alerts import AlertState
 
     source = AlertsSource(settings.alerts_path)
     reload_on_sighup(source)
-    watches = FleetWatch(fleet, audit)
+    state = AlertState(audit.store)
+    watches = FleetWatch(fleet, state)
     alerter = Alerter(
-        source.rules, audit, delivery, watches.engine, window=settings.alert_window, settle=settings.alert_settle
+        source.rules, state, audit, delivery, watches.engine, window=settings.alert_window, settle=settings.alert_settle
     )
     return AlertWatch(alerter, watches.start(alerter.handle))

@@ -28,6 +28,7 @@ from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import Alert
 from bot.store import StoreUnavailable, open_store
+from bot.store.alerts import AlertState
 from tests.blockkit import assert_valid_message
 from tests.test_store import Backend
 
@@ -176,16 +177,16 @@ def test_health_verdicts_and_labels() -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def two_replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[AuditLog, AuditLog]]:
-    """Two replicas' audit logs on one database: a SQLite file, and a private PostgreSQL."""
+def two_replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[AlertState, AlertState]]:
+    """Two replicas' alert state on one database: a SQLite file, and a private PostgreSQL."""
     backend = Backend(request.param, tmp_path, lambda: request.getfixturevalue("running_postgres"))
-    first, second = AuditLog(open_store(backend.url)), AuditLog(open_store(backend.url))
+    first, second = AlertState(open_store(backend.url)), AlertState(open_store(backend.url))
     yield first, second
-    first.close()
-    second.close()
+    first.database.close()
+    second.database.close()
 
 
-def test_an_event_is_claimed_once_across_replicas(two_replicas: tuple[AuditLog, AuditLog]) -> None:
+def test_an_event_is_claimed_once_across_replicas(two_replicas: tuple[AlertState, AlertState]) -> None:
     first, second = two_replicas
     assert first.claim_alert("default:c1:die:1:C0A", 2e9) is True
     assert second.claim_alert("default:c1:die:1:C0A", 2e9) is False
@@ -193,7 +194,7 @@ def test_an_event_is_claimed_once_across_replicas(two_replicas: tuple[AuditLog, 
 
 
 def test_an_incident_is_opened_once_repeated_within_its_window_and_resolved_once(
-    two_replicas: tuple[AuditLog, AuditLog],
+    two_replicas: tuple[AlertState, AlertState],
 ) -> None:
     first, second = two_replicas
     assert first.open_incident("k", "C0A", now=1000, window=600) is True
@@ -208,7 +209,7 @@ def test_an_incident_is_opened_once_repeated_within_its_window_and_resolved_once
     assert first.open_incident("k", "C0A", now=1700, window=600) is True  # older than the window: a new one
 
 
-def test_the_latest_cursor_written_by_any_replica_stands(two_replicas: tuple[AuditLog, AuditLog]) -> None:
+def test_the_latest_cursor_written_by_any_replica_stands(two_replicas: tuple[AlertState, AlertState]) -> None:
     first, second = two_replicas
     assert first.alert_cursor("prod") is None
     first.save_alert_cursor("prod", "1796252400.000000001")
@@ -521,7 +522,7 @@ def alert_run(tmp_path: Path, delivery: Recorded, events: list[ContainerEvent], 
     rules = parse_alerts("alerts:\n  - {channel: C0A, events: [die, unhealthy], logs: 0}\n", Path("alerts.yml"))
     audits = [AuditLog(tmp_path / "audit.db") for _ in range(replicas)]
     for audit in audits:
-        alerter = Alerter(lambda: rules, audit, delivery, lambda name: None, window=600)
+        alerter = Alerter(lambda: rules, AlertState(audit.store), audit, delivery, lambda name: None, window=600)
         for item in events:
             alerter.handle(item)
         alerter.close()

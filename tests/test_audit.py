@@ -16,6 +16,8 @@ from bot.config import ConfigError
 from bot.secrets import mask_text
 from bot.slack.audit_channel import AuditChannelSink
 from bot.store import Claim
+from bot.store.claims import Confirmations
+from bot.store.sqlite import SqliteStore
 from tests.slack_standin import SlackStandin
 
 
@@ -186,11 +188,11 @@ def test_the_database_is_plain_sqlite(db: Path) -> None:
 
 
 def test_a_nonce_is_claimed_once_even_by_racing_replicas(db: Path) -> None:
-    replicas = [AuditLog(db), AuditLog(db)]
+    replicas = [Confirmations(SqliteStore(db)), Confirmations(SqliteStore(db))]
     results: list[Claim | None] = []
     barrier = threading.Barrier(8)
 
-    def click(replica: AuditLog) -> None:
+    def click(replica: Confirmations) -> None:
         barrier.wait()
         results.append(replica.claim("nonce-1", "confirmed", "U0ME", time.time() + 120))
 
@@ -202,10 +204,10 @@ def test_a_nonce_is_claimed_once_even_by_racing_replicas(db: Path) -> None:
     assert results.count(None) == 1 and results.count(Claim("confirmed", "U0ME")) == 7
     assert replicas[1].used("nonce-1") == Claim("confirmed", "U0ME") and replicas[0].used("other") is None
     for replica in replicas:
-        replica.close()
-    reopened = AuditLog(db)
+        replica.database.close()
+    reopened = Confirmations(SqliteStore(db))
     assert reopened.claim("nonce-1", "cancelled", "U0ME", time.time() + 120) == Claim("confirmed", "U0ME")  # kept
-    reopened.close()
+    reopened.database.close()
 
 
 # -- the audit channel, over a Slack stand-in -----------------------------------------------------

@@ -25,6 +25,7 @@ from bot.policy import PolicyAuthorizer, PolicySource
 from bot.render.blocks import CANCEL_ACTION, CONFIRM_ACTION, to_message
 from bot.render.text import to_text
 from bot.results import ConfirmationRequest, Failure, Notice, Outcomes
+from bot.store.claims import Confirmations
 from tests.blockkit import assert_valid_message
 
 SECRET = b"0123456789abcdef-test-secret"
@@ -128,7 +129,8 @@ def caller(user: str) -> Caller:
 def make_dispatcher(api: FakeDockerAPI, policy: Path, audit: AuditLog, clock: Clock) -> Dispatcher:
     engine = FakeEngine(api)
     authorizer = PolicyAuthorizer(PolicySource(policy), None, lambda name, refs: find_containers(engine, refs))
-    return Dispatcher(engine, authorizer, audit=audit, confirmer=Confirmer(SECRET, audit, ttl=120, clock=clock))
+    confirmer = Confirmer(SECRET, Confirmations(audit.store), ttl=120, clock=clock)
+    return Dispatcher(engine, authorizer, audit=audit, confirmer=confirmer)
 
 
 @pytest.fixture

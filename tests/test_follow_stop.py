@@ -18,10 +18,11 @@ import pytest
 from bot.config import CoreSettings
 from bot.engine import Context, RunLimits, execute
 from bot.engine.follow import CLICKED
-from bot.engine.follow_registry import FOLLOW_ENDED, FOLLOWING, STOP_ASKED, ClaimStore, Follows
+from bot.engine.follow_registry import Follows
 from bot.grammar.commands import ContainerFollow, StopFollowing
 from bot.results import FollowedLogs, Notice
-from bot.store import Claim, StoreUnavailable
+from bot.store import Claim, Store, StoreUnavailable
+from bot.store.follows import FOLLOW_ENDED, FOLLOWING, STOP_ASKED, FollowState
 from bot.store.sqlite import SqliteStore
 from bot.wiring import make_dispatcher
 from tests.bot_process import BotProcess
@@ -99,15 +100,15 @@ def shared(tmp_path: Path) -> Iterator[Callable[[], Replica]]:
         store.close()
 
 
-def stopped_from_the_other_replica(owner_store: ClaimStore, other_store: ClaimStore) -> None:
-    owner, other = Follows(owner_store), Follows(other_store, poll_seconds=0.05)
+def stopped_from_the_other_replica(owner_store: Store, other_store: Store) -> None:
+    owner, other = Follows(FollowState(owner_store)), Follows(FollowState(other_store), poll_seconds=0.05)
     following = Following(owner)
     assert click(other, following.follow_id) == STOPPED  # answered once the owner recorded the end
     done = following.result()
     assert done.ended == CLICKED and done.text == "one\n" and following.api.closed.is_set()
     assert click(other, following.follow_id) == ALREADY  # a second click, on either replica
     assert click(owner, following.follow_id) == ALREADY
-    no_such = click(Follows(other_store, wait_seconds=0.2), "0123456789abcdef")
+    no_such = click(Follows(FollowState(other_store), wait_seconds=0.2), "0123456789abcdef")
     assert no_such == "That follow has already ended"  # no replica runs it: nothing ends it while the click waits
 
 
@@ -129,19 +130,19 @@ def test_the_same_on_postgresql(running_postgres: PrivatePostgres) -> None:
 
 def test_the_owner_stops_its_own_follow_and_records_the_end_for_the_others(shared: Callable[[], Replica]) -> None:
     store = shared()
-    owner = Follows(store)
+    owner = Follows(FollowState(store))
     following = Following(owner)
     assert store.claimed(FOLLOWING, following.follow_id) == Claim("running", "")
     assert click(owner, following.follow_id) == STOPPED
     assert following.result().ended == CLICKED
     assert store.claimed(STOP_ASKED, following.follow_id) is None  # a local stop needs no store
-    assert click(Follows(shared()), following.follow_id) == ALREADY
+    assert click(Follows(FollowState(shared())), following.follow_id) == ALREADY
 
 
 def test_a_click_while_the_owner_does_not_answer_says_it_was_only_asked(shared: Callable[[], Replica]) -> None:
     store = shared()
     store.claim(FOLLOWING, "feedfacefeedface", "running", "", time.time() + 60)  # a follow on a replica that hung
-    other = Follows(shared(), wait_seconds=0.3, poll_seconds=0.05)
+    other = Follows(FollowState(shared()), wait_seconds=0.3, poll_seconds=0.05)
     assert click(other, "feedfacefeedface").startswith("Asked the Shipmate replica running this follow to stop")
     assert store.claimed(STOP_ASKED, "feedfacefeedface") == Claim("asked", "")
     assert store.claimed(FOLLOW_ENDED, "feedfacefeedface") is None
@@ -149,7 +150,7 @@ def test_a_click_while_the_owner_does_not_answer_says_it_was_only_asked(shared: 
 
 def test_a_database_that_is_away_neither_ends_a_follow_nor_its_local_stop(shared: Callable[[], Replica]) -> None:
     owner_store, other_store = shared(), shared()
-    owner, other = Follows(owner_store), Follows(other_store, poll_seconds=0.05)
+    owner, other = Follows(FollowState(owner_store)), Follows(FollowState(other_store), poll_seconds=0.05)
     owner_store.down = other_store.down = True
     following = Following(owner, RunLimits(follow_seconds=2.5))
     assert click(other, following.follow_id).startswith("This follow runs on another Shipmate replica, and the")
@@ -165,7 +166,7 @@ def test_a_database_that_is_away_neither_ends_a_follow_nor_its_local_stop(shared
     assert click(owner, following.follow_id) == STOPPED  # the owner stops it without the database
     assert following.result().ended == CLICKED
     owner_store.down = False
-    asked = click(Follows(other_store, wait_seconds=0.2), following.follow_id)
+    asked = click(Follows(FollowState(other_store), wait_seconds=0.2), following.follow_id)
     assert asked.startswith("Asked the Shipmate replica")  # its end went unrecorded: no answer claims it ended
 
 
@@ -181,7 +182,7 @@ def test_the_served_dispatcher_shares_follows_through_its_database(tmp_path: Pat
     dispatcher = make_dispatcher(settings)
     try:
         assert dispatcher.limits.follow_seconds == 42  # SHIPMATE_FOLLOW_MAX reaches the follows
-        following = Following(Follows(SqliteStore(tmp_path / "audit.db")))
+        following = Following(Follows(FollowState(SqliteStore(tmp_path / "audit.db"))))
         assert click(dispatcher.follows, following.follow_id) == STOPPED
         assert following.result().ended == CLICKED
     finally:

@@ -19,11 +19,12 @@ from typing import Protocol
 
 from bot.alerts.events import ContainerEvent
 from bot.alerts.rules import AlertRule, AlertRules
-from bot.audit import ALERT, AuditRecord, Incident
+from bot.audit import ALERT, AuditLog, AuditRecord
 from bot.engine import Context, Engine, EngineError
 from bot.engine.containers import read_logs
 from bot.results import Alert
 from bot.secrets import mask_text
+from bot.store.alerts import AlertState, Incident
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +33,6 @@ POSTED_WAIT_SECONDS = 10.0  # how long a repeat waits for the replica that opene
 NOT_POSTED = "-"  # the ts of an incident whose first message Slack refused: its repeats are posted on their own
 # What ends an incident, and what a recovery resolves.
 RESOLVES = {"healthy": ("unhealthy",), "start": ("die", "oom"), "restart": ("die", "oom")}
-
-
-class AlertStore(Protocol):
-    """The shared database's part in alerts (bot/audit.py, SQLite)."""
-
-    def claim_alert(self, key: str, expires_at: float) -> bool: ...
-    def open_incident(self, key: str, channel: str, now: float, window: float) -> bool: ...
-    def incident(self, key: str) -> Incident | None: ...
-    def incident_posted(self, key: str, ts: str, alert: str) -> None: ...
-    def repeat_incident(self, key: str, now: float) -> int: ...
-    def resolve_incident(self, key: str) -> Incident | None: ...
-    def record(self, record: AuditRecord) -> None: ...
 
 
 class AlertDelivery(Protocol):
@@ -93,7 +82,8 @@ class Alerter:
     def __init__(
         self,
         rules: Callable[[], AlertRules],
-        store: AlertStore,
+        store: AlertState,
+        audit: AuditLog,
         delivery: AlertDelivery,
         engine: Callable[[str], Engine | None],
         *,
@@ -101,7 +91,8 @@ class Alerter:
         settle: float = 30.0,
     ) -> None:
         self.rules = rules
-        self.store = store
+        self.store = store  # claims and incidents, shared by the replicas
+        self.audit = audit
         self.delivery = delivery
         self.engine = engine  # the client an engine's events come from, by name (None: no longer watched)
         self.window = window  # repeats within this many seconds of the first update its message
@@ -274,7 +265,7 @@ class Alerter:
     # -- audit -----------------------------------------------------------------------------
 
     def _audit(self, channel: str, alert: Alert, done: str, ok: bool) -> None:
-        self.store.record(
+        self.audit.record(
             AuditRecord(
                 at=time.time(),
                 team_id="",

@@ -2,8 +2,8 @@
 store, the Stop buttons of follows running on other replicas too.
 
 A follow runs on the replica that got its slash command, but Slack may deliver its Stop click to any replica.
-With a store (the shared database), each follow leaves claims keyed by its id: that it runs (FOLLOWING), that
-a stop was asked for it (STOP_ASKED) and how it ended (FOLLOW_ENDED). The owner reads the stop claim once a
+With a store (the follow state in the shared database: bot/store/follows.py), each follow leaves claims keyed by
+its id: that it runs, that a stop was asked for it and how it ended. The owner reads the stop claim once a
 second; a replica without the follow records the stop and waits briefly for the end, so its answer is true.
 A store that does not answer never ends a follow, and a Stop on the owning replica works without it.
 
@@ -17,26 +17,15 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
 
 from bot.engine.errors import EngineError
-from bot.store import Claim, StoreUnavailable
+from bot.store import StoreUnavailable
+from bot.store.follows import FollowState
 
 log = logging.getLogger(__name__)
 
-FOLLOWING = "follow"
-STOP_ASKED = "follow-stop"
-FOLLOW_ENDED = "follow-end"
-KEPT_SECONDS = 24 * 3600  # how long a follow's claims answer a late click ("already ended")
 STOP_WAIT_SECONDS = 5.0  # how long a click on another replica waits for the owner to end the follow
 STOP_POLL_SECONDS = 0.2
-
-
-class ClaimStore(Protocol):
-    """What follows need of bot.store.Store: claim a key once, read a claim."""
-
-    def claim(self, kind: str, key: str, state: str, by: str, expires_at: float) -> Claim | None: ...
-    def claimed(self, kind: str, key: str) -> Claim | None: ...
 
 
 class Stopped(Enum):
@@ -71,7 +60,7 @@ class Follows:
 
     def __init__(
         self,
-        store: ClaimStore | None = None,
+        store: FollowState | None = None,
         wait_seconds: float = STOP_WAIT_SECONDS,
         poll_seconds: float = STOP_POLL_SECONDS,
         *,
@@ -116,7 +105,7 @@ class Follows:
             return False
         self._record_running(follow_id, running)  # a no-op once recorded
         try:
-            return self._store.claimed(STOP_ASKED, follow_id) is not None
+            return self._store.stop_asked(follow_id)
         except StoreUnavailable:
             return False
 
@@ -127,7 +116,7 @@ class Follows:
         if self._store is None:
             return
         try:
-            self._store.claim(FOLLOW_ENDED, follow_id, ended, "", time.time() + KEPT_SECONDS)
+            self._store.record_end(follow_id, ended)
         except StoreUnavailable as error:
             log.warning("the end of follow %s is not recorded: the database does not answer (%s)", follow_id, error)
 
@@ -141,13 +130,13 @@ class Follows:
         if self._store is None:
             return StopAnswer(Stopped.ENDED)
         try:
-            ended = self._store.claimed(FOLLOW_ENDED, follow_id)
+            ended = self._store.ended(follow_id)
             if ended is not None:
-                return StopAnswer(Stopped.ENDED, ended.state)
+                return StopAnswer(Stopped.ENDED, ended)
             # One not known to run ended long ago, or opened while the database was away (its owner records it at
             # its next check, then finds this stop): either way, ask, and see whether it ends.
-            known = self._store.claimed(FOLLOWING, follow_id) is not None
-            self._store.claim(STOP_ASKED, follow_id, "asked", "", time.time() + KEPT_SECONDS)
+            known = self._store.runs(follow_id)
+            self._store.ask_stop(follow_id)
             return self._await_end(follow_id, known)
         except StoreUnavailable:
             return StopAnswer(Stopped.UNKNOWN)
@@ -158,18 +147,18 @@ class Follows:
         while time.monotonic() < deadline:
             time.sleep(self._poll)
             try:
-                ended = self._store.claimed(FOLLOW_ENDED, follow_id)
+                ended = self._store.ended(follow_id)
             except StoreUnavailable:
                 continue  # the stop is recorded: the answer may still say so
             if ended is not None:
-                return StopAnswer(Stopped.THERE, ended.state)
+                return StopAnswer(Stopped.THERE, ended)
         return StopAnswer(Stopped.ASKED if known else Stopped.ENDED)
 
     def _record_running(self, follow_id: str, running: _Running) -> None:
         if running.recorded or self._store is None:
             return
         try:
-            self._store.claim(FOLLOWING, follow_id, "running", "", time.time() + KEPT_SECONDS)
+            self._store.record_running(follow_id)
         except StoreUnavailable:
             return  # tried again at the next check
         running.recorded = True

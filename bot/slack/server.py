@@ -135,12 +135,13 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str, operations: "Operatio
 
     from bot.slack.shape import malformed
     from bot.slack.verify import RequestGuard
+    from bot.store.claims import SeenRequests
 
     flask_app = Flask("shipmate")
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     handler = SlackRequestHandler(runtime.app)
     audit = runtime.dispatcher.audit
-    guard = RequestGuard(signing_secret, audit.store if audit is not None else None)
+    guard = RequestGuard(signing_secret, SeenRequests(audit.store) if audit is not None else None)
     refusals = Refusals(runtime)
 
     @flask_app.post("/slack/events")

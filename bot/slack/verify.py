@@ -11,17 +11,17 @@ from collections import OrderedDict
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.store import Store, StoreUnavailable
+from bot.store import StoreUnavailable
+from bot.store.claims import SeenRequests
 
 log = logging.getLogger(__name__)
 MAX_AGE_SECONDS = 60 * 5  # Slack's own rule for X-Slack-Request-Timestamp
-REQUEST = "request"  # the kind of claim a signed request makes
 
 
 class RequestGuard:
-    def __init__(self, signing_secret: str, store: Store | None = None) -> None:
+    def __init__(self, signing_secret: str, shared: SeenRequests | None = None) -> None:
         self._verifier = SignatureVerifier(signing_secret)
-        self._store = store
+        self._shared = shared  # the signatures every replica took
         self._seen: OrderedDict[str, float] = OrderedDict()  # signature -> when first seen
         self._lock = threading.Lock()
 
@@ -40,9 +40,9 @@ class RequestGuard:
         return "replayed request" if self._replayed(signature) else None
 
     def _replayed(self, signature: str) -> bool:
-        if self._store is not None:
+        if self._shared is not None:
             try:
-                return self._store.claim(REQUEST, signature, "seen", "", time.time() + MAX_AGE_SECONDS) is not None
+                return self._shared.seen_before(signature, time.time() + MAX_AGE_SECONDS)
             except StoreUnavailable as error:
                 log.warning("replay guard: the database is not answering (%s); this replica's memory stands in", error)
         return self._remembered(signature)

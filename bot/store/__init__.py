@@ -1,9 +1,14 @@
-"""The shared database: everything that must have one answer for every replica, behind one small interface.
+"""The shared database: everything that must have one answer for every replica, and the only place with SQL.
 
-- the audit log (append a batch, read the latest);
-- claims: "this key of this kind was used, by whom, for what" — decided once for the whole deployment
-  (a Confirm/Cancel token, a signed request's signature for the replay guard, an alert, a `logs -f` running,
-  asked to stop and ended: bot/engine/follow_registry.py).
+`Store` is the database itself: one connection (SQLite) or pool (PostgreSQL) per process, shared, with a few
+primitives — append audit rows and read the latest, claims ("this key of this kind was used, by whom, for what",
+decided once for the whole deployment), and one statement written for both databases. The rest of Shipmate uses
+the small store for its purpose over it, each with typed methods:
+
+- audit.py: AuditRecords, the audit log's records (bot/audit.py queues, masks and writes them);
+- claims.py: Confirmations (a Confirm/Cancel token used once) and SeenRequests (the replay guard);
+- alerts.py: AlertState, an event's alert claimed once, the incidents and the engines' event cursors;
+- follows.py: FollowState, the `logs -f` running, asked to stop and ended (bot/engine/follow_registry.py).
 
 `SHIPMATE_DATABASE_URL` picks the backend: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` (the
 embedded default) or `postgresql://user:password@host/db` (needs the `postgres` extra). The schema is
@@ -51,7 +56,8 @@ class Store(Protocol):
 
     def claimed(self, kind: str, key: str) -> Claim | None: ...
     def run(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """One statement written for both databases (`?` placeholders), committed; the rows it returns."""
+        """One statement written for both databases (`?` placeholders), committed; the rows it returns. For the
+        stores of this package only."""
         ...
 
     def ping(self) -> None: ...

@@ -112,29 +112,3 @@ def check_version(found: int, where: str) -> None:
             f"the database at {where} has schema version {found}, newer than this Shipmate knows ({VERSION}): "
             "upgrade Shipmate, or point it at another database"
         )
-
-
-# Alert incidents (bot/audit.py), each one atomic statement in either database; `?` placeholders (Store.run).
-OPEN_INCIDENT = (
-    "INSERT INTO alert_incidents (key, channel, opened_at, last_at, count, ts, alert, resolved)"
-    " VALUES (?, ?, ?, ?, 1, '', '', 0) ON CONFLICT (key) DO UPDATE SET opened_at = excluded.opened_at,"
-    " last_at = excluded.last_at, count = 1, ts = '', alert = '', resolved = 0"
-    " WHERE alert_incidents.resolved = 1 OR alert_incidents.opened_at < ? RETURNING 1"
-)
-READ_INCIDENT = "SELECT channel, opened_at, count, ts, alert FROM alert_incidents WHERE key = ?"
-POSTED_INCIDENT = "UPDATE alert_incidents SET ts = ?, alert = ? WHERE key = ?"
-REPEAT_INCIDENT = (
-    "UPDATE alert_incidents SET count = count + 1, last_at = ? WHERE key = ? AND resolved = 0 RETURNING count"
-)
-RESOLVE_INCIDENT = (
-    "UPDATE alert_incidents SET resolved = 1 WHERE key = ? AND resolved = 0 AND ts != ''"
-    " RETURNING channel, opened_at, count, ts, alert"
-)
-
-# Alert cursors: the engine's clock as "seconds.nanoseconds" (ten digits of seconds: text order is time order); with
-# several replicas the latest one written stands.
-READ_CURSOR = "SELECT since FROM alert_cursors WHERE engine = ?"
-SAVE_CURSOR = (
-    "INSERT INTO alert_cursors (engine, since, at) VALUES (?, ?, ?) ON CONFLICT (engine) DO UPDATE SET"
-    " since = excluded.since, at = excluded.at WHERE alert_cursors.since < excluded.since"
-)

@@ -1,0 +1,54 @@
+"""The audit records in the shared database: append a batch, read the newest (bot/audit.py queues and masks them)."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from bot.store import Store
+from bot.store.schema import AUDIT_COLUMNS
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: float  # epoch seconds
+    team_id: str
+    user_id: str
+    user_name: str
+    channel_id: str
+    command: str  # as typed (or clicked), secret-looking values masked
+    action: str  # e.g. "container.run"; "" when the text did not parse
+    changes: bool  # the command alters Docker's state
+    decision: str  # ALLOWED, REFUSED, CONFIRM, CONFIRMED, CANCELLED, REJECTED or INVALID
+    outcome: str  # ok, failed, refused, pending, cancelled
+    detail: str = ""  # the refusal or error, or what was done
+    duration_ms: int = 0
+    engine: str = ""  # the engine(s) it ran on, comma-separated; "" when it needed none
+
+    def json(self) -> str:
+        fields = asdict(self)
+        fields["at"] = datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds")
+        return json.dumps(fields, ensure_ascii=False)
+
+
+def _column(value: object) -> object:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _row(record: AuditRecord) -> tuple[object, ...]:
+    return tuple(_column(getattr(record, column)) for column in AUDIT_COLUMNS)
+
+
+class AuditRecords:
+    def __init__(self, database: Store) -> None:
+        self.database = database
+
+    def append(self, records: Sequence[AuditRecord]) -> None:
+        """All the records or none: StoreUnavailable when the database cannot write now, StoreRejected when it
+        refuses one of them."""
+        self.database.append_audit([_row(record) for record in records])
+
+    def latest(self, user_id: str | None, limit: int, offset: int = 0) -> list[AuditRecord]:
+        """Newest first, optionally of one user."""
+        rows = self.database.latest_audit(user_id, limit, offset)
+        return [AuditRecord(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
