@@ -150,7 +150,7 @@ class Dispatcher:
         if isinstance(opened, Failure):
             return _stop(trail, None, REJECTED, opened, render)
         confirmation, command = opened
-        trail = trail.about(confirmation.line)
+        trail = trail.with_line(confirmation.line)
         rejected = self.clicks.unusable(confirmation, caller)
         if rejected is not None:
             return _stop(trail, command, REJECTED, rejected, render)
@@ -176,7 +176,7 @@ class Dispatcher:
         if isinstance(opened, Failure):
             return _stop(trail, None, REJECTED, opened, render)
         confirmation, command = opened
-        trail = trail.about(confirmation.line)
+        trail = trail.with_line(confirmation.line)
         if not is_requester(confirmation, caller):
             refusal = Failure(f"only {confirmation.user_id} can cancel this: they asked for it")
             return _stop(trail, command, REJECTED, refusal, render)

@@ -34,7 +34,7 @@ class Authorizer(Protocol):
 
 @dataclass(frozen=True)
 class Allowed:
-    decision: Decision
+    decision: Decision  # what runs, and how (pinned container ids, run limits, the targets looked up)
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ def _refused_all(refusals: list[Failure]) -> Failure:
 
 @dataclass(frozen=True)
 class Pipeline:
+    """The stages after the engines are chosen, over the fleet, the policy and the audit."""
+
     fleet: Fleet
     authorizer: Authorizer
     limits: RunLimits

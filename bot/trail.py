@@ -29,7 +29,7 @@ class Trail:
     line: str
     began: float = field(default_factory=time.monotonic)
 
-    def about(self, line: str) -> "Trail":
+    def with_line(self, line: str) -> "Trail":
         """The same request, recorded under another line (a click's, once its token is read)."""
         return replace(self, line=line)
 
