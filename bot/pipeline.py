@@ -1,0 +1,208 @@
+"""The pipeline after the engine is chosen, written once: `decide` (authorize, and the audit gate for a change)
+for typed commands, clicks, confirmations and every engine of a fan-out; `carry_out` (a change's `started`
+record → execute → the outcome's record); and the fan-out of one read over several engines."""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from bot.about import answer
+from bot.audit import ALLOWED, REFUSED, AuditLog
+from bot.engine import Context, EngineError, RunLimits, execute
+from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.engine.follow_registry import Follows
+from bot.fleet.fanout import context_table, merge, run_on_each
+from bot.fleet.registry import Fleet, Selection
+from bot.grammar import Command
+from bot.grammar.commands import ContextList, Help
+from bot.grammar.shipmate import AboutShipmate
+from bot.policy import Decision
+from bot.request import Caller
+from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
+from bot.trail import DATABASE_DOWN, Trail
+
+log = logging.getLogger(__name__)
+
+
+class Authorizer(Protocol):
+    def authorize(self, command: Command, caller: Caller, engine: str) -> Decision: ...
+    def identity(self, caller: Caller, engines: tuple[str, ...]) -> Identity: ...
+    def has_a_role(self, caller: Caller) -> bool: ...
+    def summary(self) -> PolicySummary: ...
+
+
+@dataclass(frozen=True)
+class Allowed:
+    decision: Decision  # what runs, and how (pinned container ids, run limits, the targets looked up)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """By the policy (or its targets could not be looked up), or because the audit database is not answering."""
+
+    failure: Failure
+
+
+@dataclass(frozen=True)
+class FannedOut:
+    """A fan-out's answer, how the audit records it, and on which engines."""
+
+    result: Result
+    decision: str  # ALLOWED when at least one engine ran it, REFUSED when every engine refused
+    engines: tuple[str, ...]
+
+
+def _unpin(result: Result, pinned: Mapping[str, str]) -> Result:
+    """Put back the names the caller used where the command ran on pinned container ids."""
+    if not pinned:
+        return result
+
+    def named(text: str) -> str:
+        for container_id, name in pinned.items():
+            text = text.replace(container_id, name)
+        return text
+
+    if isinstance(result, Outcomes):
+        return replace(result, outcomes=tuple(Outcome(named(o.target), o.ok, named(o.detail)) for o in result.outcomes))
+    if isinstance(result, LogText):
+        return replace(result, container=named(result.container))
+    if isinstance(result, Failure):
+        return replace(result, reason=named(result.reason))
+    return result
+
+
+def _refused_all(refusals: list[Failure]) -> Failure:
+    """Refused on every engine named: each engine's reason, in the engines' order (the same reason once)."""
+    return Failure(" · ".join(dict.fromkeys(failure.reason for failure in refusals)))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The stages after the engines are chosen, over the fleet, the policy and the audit."""
+
+    fleet: Fleet
+    authorizer: Authorizer
+    limits: RunLimits
+    audit: AuditLog | None
+    follows: Follows
+
+    def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused:
+        """Whether `caller` may run `command` on `engine` now: the policy, ownership and state of now; and a
+        change only while the audit database answers (nothing changes the fleet unaudited)."""
+        try:
+            decision = self.authorizer.authorize(command, caller, engine)
+        except EngineError as error:  # the targets could not be looked up: refuse rather than guess
+            return Refused(Failure(str(error)))
+        except Exception:  # a bug refuses one request; it never allows one
+            log.exception("authorization failed unexpectedly: %s", type(command).__name__)
+            return Refused(
+                Failure("Shipmate hit an internal error while checking permissions; the details are in its log")
+            )
+        if not decision.allowed:
+            return Refused(Failure(decision.reason))
+        if command.changes and self.audit is not None and self.audit.ping() is not None:
+            return Refused(Failure(DATABASE_DOWN))
+        return Allowed(decision)
+
+    def carry_out(
+        self,
+        trail: Trail,
+        command: Command,
+        allowed: Allowed,
+        how: str,
+        progress: Callable[[Progress], None] | None,
+        selection: Selection,
+    ) -> Result | Refused:
+        """A change's `started` record (Refused, and recorded so, when it cannot be stored), the work, and the
+        record of its outcome; `how` is the audit's decision (ALLOWED, or CONFIRMED after a click)."""
+        engine = selection.engines[0]
+        unrecorded = trail.started(command, how, engine)
+        if unrecorded is not None:
+            trail.record(command, REFUSED, unrecorded, engine=engine)
+            return Refused(unrecorded)
+        result = self._execute(command, allowed.decision, trail.caller, progress, selection.engines)
+        trail.record(command, how, result, engine=engine)
+        return result
+
+    def _execute(
+        self,
+        command: Command,
+        decision: Decision,
+        caller: Caller,
+        progress: Callable[[Progress], None] | None,
+        engines: tuple[str, ...],
+    ) -> Result:
+        """Run on the one engine chosen; the result names it when there are several to choose from."""
+        result = self._run_on(command, decision, caller, progress, engines)
+        if isinstance(command, AboutShipmate | Help) or not self.fleet.several:
+            return result
+        return FromEngine(engines[0], result)
+
+    def _run_on(
+        self,
+        command: Command,
+        decision: Decision,
+        caller: Caller,
+        progress: Callable[[Progress], None] | None,
+        engines: tuple[str, ...],
+    ) -> Result:
+        """`engines`: those the request named (whoami tells the roles on each); the command runs on the first."""
+        try:
+            if isinstance(command, AboutShipmate):
+                return answer(command, caller, self.authorizer, self.audit, engines)
+            labels = {OWNER_LABEL: caller.user_id, TEAM_LABEL: caller.team_id}
+            limits = replace(
+                self.limits,
+                memory=decision.run.memory or self.limits.memory,
+                cpus=decision.run.cpus or self.limits.cpus,
+            )
+            context = Context(
+                engine=self.fleet.engine(engines[0]),
+                labels=labels,
+                progress=progress,
+                limits=limits,
+                follows=self.follows,
+            )
+            return _unpin(execute(decision.command or command, context), decision.pinned)
+        except EngineError as error:
+            return _unpin(Failure(str(error)), decision.pinned)
+        except Exception:  # a bug must cost one reply, never the bot or a traceback in chat
+            log.exception("command failed unexpectedly: %s", type(command).__name__)
+            return Failure("Shipmate hit an internal error; the details are in its log")
+
+    def fan_out(
+        self, command: Command, caller: Caller, progress: Callable[[Progress], None] | None, selection: Selection
+    ) -> FannedOut:
+        """One read on several engines at once: each engine decides (a refusal leaves that engine out) and
+        answers within its own timeout; the answers merge into one."""
+        refusals: dict[str, Failure] = {}
+
+        def on(engine: str) -> Callable[[], Result]:
+            def job() -> Result:
+                verdict = self.decide(command, caller, engine)
+                if isinstance(verdict, Refused):
+                    refusals[engine] = verdict.failure
+                    return verdict.failure
+                return self._run_on(command, verdict.decision, caller, progress, (engine,))
+
+            return job
+
+        engines = selection.engines
+        answered, missed = run_on_each(
+            {engine: on(engine) for engine in engines},
+            {engine: self.fleet.engine(engine).timeout for engine in engines},
+        )
+        refusals = dict(refusals)  # an engine past its deadline may still refuse, in the background
+        ran = tuple(engine for engine in engines if engine not in refusals)
+        if not ran:
+            return FannedOut(_refused_all([refusals[engine] for engine in engines]), REFUSED, engines)
+        for engine in refusals:
+            answered.pop(engine, None)
+        result: Result
+        if isinstance(command, ContextList):
+            hosts = {engine: self.fleet.engine(engine).docker_host for engine in ran}
+            result = context_table(hosts, self.fleet.default, answered, missed)
+        else:
+            result = merge(answered, missed, tuple(engine for engine in engines if engine in refusals))
+        return FannedOut(result, ALLOWED, ran)
