@@ -27,6 +27,10 @@ LAYERS = (
     "render",  # Result -> Block Kit and terminal text
     "confirm",  # ask first: confirmation requests and their tokens
     "about",  # Shipmate's own commands (whoami, policy, audit)
+    "request",  # Caller, Request, Reply: what every way in hands the dispatcher and gets back
+    "trail",  # one request's audit records (its "started" record before a change)
+    "confirmations",  # the Confirm/Cancel click protocol: open the token, check the clicker, claim it once
+    "pipeline",  # decide (authorize, audit gate) and carry out, once for commands, clicks and fan-out
     "dispatcher",  # parse -> choose engine -> authorize -> confirm -> execute -> render
     "alerts",  # engine events -> rules -> claimed once -> delivered
     "health",  # readiness and liveness over the dispatcher's engines
