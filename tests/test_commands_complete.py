@@ -2,6 +2,7 @@
 renderer for each result that answer can be, and a known action; the policy's lists and standard roles are what
 the commands declare, and what policy.example.yml writes."""
 
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from bot.grammar.commands import (
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.shipmate import AboutShipmate
 from bot.policy import load_policy, parse_policy
-from bot.policy.model import ACTIONS, OPEN_ACTIONS, STANDARD_ROLES
+from bot.policy.model import ACTIONS, OPEN_ACTIONS, OWNABLE, STANDARD_ROLES
 from bot.render.blocks import to_message
 from bot.render.text import to_text
 from bot.results import ConfirmationRequest, ContextTable, Failure, FleetAnswer, FromEngine, Notice, Result
@@ -164,3 +165,23 @@ def test_the_standard_roles_are_the_ones_the_example_policy_writes() -> None:
             documented[name].includes,
             documented[name].star,
         )
+
+
+def _documented(start: str, end: str) -> str:
+    text = (REPO / "policy.example.yml").read_text()
+    return text[text.index(start) : text.index(end)]
+
+
+def test_the_actions_are_the_ones_the_example_policy_documents() -> None:
+    listed = _documented("#   - an action:", "#   - an action with :own")
+    assert set(re.findall(r"\b[a-z]+\.[a-z]+\b", listed)) == set(ACTIONS)
+
+
+def test_the_ownable_actions_are_the_ones_the_example_policy_documents() -> None:
+    """`container.inspect, .logs, …`: a bare `.verb` is of the family named last."""
+    listed = _documented("#   - an action with :own", "#   - another role's name")
+    documented, family = set(), ""
+    for named in re.finditer(r"([a-z]+)?\.([a-z]+)\b", listed):
+        family = named.group(1) or family
+        documented.add(f"{family}.{named.group(2)}")
+    assert documented == set(OWNABLE)

@@ -12,22 +12,11 @@ from bot.grammar.commands import DefaultRole
 from bot.policy.execs import ExecAllowlist
 from bot.policy.images import ImageAllowlist
 
-# What a role can list, as the commands declare it (bot.grammar.commands): Docker's own verbs, then the ones about
-# Shipmate itself (answered on no engine), each in the order the commands are defined.
-DOCKER_ACTIONS = tuple(
-    dict.fromkeys(
-        command.action
-        for command in COMMANDS
-        if command.default_role is not DefaultRole.EVERYONE and not command.engine_free
-    )
-)
-ADMIN_ACTIONS = tuple(
-    dict.fromkeys(
-        command.action
-        for command in COMMANDS
-        if command.default_role is not DefaultRole.EVERYONE and command.engine_free
-    )
-)
+# What a role can list, as the commands declare it (bot.grammar.commands), in the order they are defined: Docker's
+# own verbs, then the ones about Shipmate itself (answered on no engine).
+_RESTRICTED = tuple(command for command in COMMANDS if command.default_role is not DefaultRole.EVERYONE)
+DOCKER_ACTIONS = tuple(dict.fromkeys(command.action for command in _RESTRICTED if not command.engine_free))
+ADMIN_ACTIONS = tuple(dict.fromkeys(command.action for command in _RESTRICTED if command.engine_free))
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
 # Always allowed, everywhere, even without a policy: how to use Shipmate and who it thinks you are.
 OPEN_ACTIONS = frozenset(command.action for command in COMMANDS if command.default_role is DefaultRole.EVERYONE)
@@ -48,7 +37,8 @@ def _granted(*placed: DefaultRole) -> tuple[str, ...]:
     )
 
 
-# The roles a policy gets when it has no `roles:` key: the ones the issue and the example describe.
+# The roles a policy gets when it has no `roles:` key, as each command's `default_role` places it; policy.example.yml
+# writes them out (tests/test_commands_complete.py keeps the two the same).
 STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
     "viewer": _granted(DefaultRole.VIEWER),
     "operator": ("viewer", *_granted(DefaultRole.OPERATOR, DefaultRole.OPERATOR_OWN)),
