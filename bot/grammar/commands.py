@@ -93,14 +93,6 @@ class Help(Command):
 
 
 @dataclass(frozen=True)
-class ContextList(Command):
-    """`context ls`: every engine (or those `--context` names), each checked for an answer."""
-
-    action: ClassVar[str] = "context.ls"
-    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
-
-
-@dataclass(frozen=True)
 class ImageList(Command):
     reference: str | None = None
     action: ClassVar[str] = "image.ls"
@@ -459,4 +451,12 @@ class StopFollowing(Command):
     follow_id: str
     action: ClassVar[str] = "container.logs"
     ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
+
+
+@dataclass(frozen=True)
+class ContextList(Command):
+    """`context ls`: every engine (or those `--context` names), each checked for an answer."""
+
+    action: ClassVar[str] = "context.ls"
     default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
