@@ -6,6 +6,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import yaml
 import bot.engine  # noqa: F401 - registers every executor
 from bot.about import answer
 from bot.engine import execute
-from bot.grammar import COMMANDS, ParseError, parse
+from bot.grammar import COMMANDS, SPECS, ParseError, parse, spec_for
 from bot.grammar.commands import (
     Command,
     ContainerRemove,
@@ -25,6 +26,7 @@ from bot.grammar.commands import (
 )
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.shipmate import AboutShipmate
+from bot.grammar.spec import register, registered
 from bot.policy import load_policy, parse_policy
 from bot.policy.model import ACTIONS, OPEN_ACTIONS, OWNABLE, STANDARD_ROLES
 from bot.render.blocks import to_message
@@ -185,3 +187,11 @@ def test_the_ownable_actions_are_the_ones_the_example_policy_documents() -> None
         family = named.group(1) or family
         documented.add(f"{family}.{named.group(2)}")
     assert documented == set(OWNABLE)
+
+
+def test_a_spelling_names_one_command() -> None:
+    """A family registering a spelling another already has would silently take it over: it is refused instead."""
+    taken = replace(spec_for("image ls"), name="volume ls", aliases=("images",))
+    with pytest.raises(ValueError, match="`images` is spelled twice"):
+        register(taken)
+    assert registered() == SPECS  # nothing of it was added
