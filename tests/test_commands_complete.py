@@ -54,7 +54,7 @@ def _parsed() -> dict[type[Command], list[Command]]:
         try:
             command = parse(text, slash)
         except ParseError:
-            continue  # its command has lost its spec: tests/test_grammar.py says which line, and below which command
+            continue  # its command lost its spec: tests/test_grammar.py names the line, the first test below the command
         parsed.setdefault(type(command), []).append(command)
     return parsed
 
