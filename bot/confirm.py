@@ -134,12 +134,7 @@ class Pending:
 
 def may_ask(command: Command) -> bool:
     """Whether the command may wait for a confirmation (known from the text alone; `rm` depends on state)."""
-    return (
-        isinstance(command, ImageRemove | ContainerRemove | Prune | ServiceRemove)
-        or (isinstance(command, ContainerStop) and len(command.containers) > 1)
-        or (isinstance(command, ServiceScale) and bool(_to_zero(command)))
-        or (isinstance(command, ServiceUpdate) and command.replicas == 0)
-    )
+    return command.asks_first
 
 
 def _to_zero(command: ServiceScale) -> tuple[str, ...]:
@@ -164,8 +159,9 @@ def _update_text(command: ServiceUpdate) -> str:
 
 
 def wants_targets(command: Command) -> bool:
-    """Whether deciding on a confirmation needs the target containers' state (one engine call)."""
-    return isinstance(command, ContainerRemove) or (isinstance(command, ContainerStop) and len(command.containers) > 1)
+    """Whether deciding on a confirmation needs the target containers' state (one engine call): a command on
+    containers that may ask says what state they are in."""
+    return command.asks_first and bool(command.targets())
 
 
 def wants_plan(command: Command) -> TypeGuard[Prune]:
@@ -215,6 +211,8 @@ def confirmation_for(
     scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
     Confirming a plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
     """
+    if not command.asks_first:
+        return None
     if isinstance(command, Prune):
         return _prune_question(command, plan or ())
     if isinstance(command, ImageRemove):

@@ -9,13 +9,15 @@ import shlex
 import unicodedata
 from dataclasses import replace
 
-from bot.grammar import checks, containers, contexts, images, prune, run, services, shipmate, system
 from bot.grammar.clean import clean_slack_text
-from bot.grammar.commands import Command, Help
+from bot.grammar.commands import Command, Help, declared
 from bot.grammar.errors import ParseError
-from bot.grammar.spec import CommandSpec
+from bot.grammar.spec import CommandSpec, registered
 
-__all__ = ["SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
+# Each command family registers its specs as it is imported: help lists them in this order.
+from bot.grammar import images, containers, checks, prune, system, run, services, shipmate, contexts  # noqa: F401  # isort: skip
+
+__all__ = ["COMMANDS", "SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
 
 # slash command -> the docker words it stands for
 SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -29,21 +31,13 @@ SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
     "/service": ("service",),
 }
 
-SPECS: tuple[CommandSpec, ...] = (
-    *images.SPECS,
-    *containers.SPECS,
-    *checks.SPECS,
-    *prune.SPECS,
-    *system.SPECS,
-    *run.SPECS,
-    *services.SPECS,
-    *shipmate.SPECS,
-    *contexts.SPECS,
-)
+SPECS: tuple[CommandSpec, ...] = registered()
+# Every command the families declare, in the order defined: what the policy's actions and standard roles come from.
+COMMANDS: tuple[type[Command], ...] = declared()
 
 _BY_SPELLING: dict[tuple[str, ...], CommandSpec] = {words: spec for spec in SPECS for words in spec.spellings}
 _LONGEST = max(len(words) for words in _BY_SPELLING)
-_GROUPS = {"container", "context", "image", "node", "service", "stack", "system"}
+_GROUPS = {words[0] for words in _BY_SPELLING if len(words) > 1}  # `image` in `image ls`: help has a topic for each
 # Commands docker has and Shipmate refuses on purpose, so the answer can say so instead of "unknown".
 _REFUSED = {
     "attach",

@@ -5,7 +5,7 @@ import re
 from bot.grammar.commands import ContainerDiff, ContainerExec, ContainerPort, ContainerStats, ContainerTop
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec, exactly
+from bot.grammar.spec import CommandSpec, exactly, register
 from bot.grammar.values import container_ref
 
 MAX_STATS_TARGETS = 50
@@ -185,7 +185,7 @@ def _exec(parsed: Parsed) -> ContainerExec:
     return ContainerExec(container=container_ref(name), argv=tuple(argv))
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="container stats",
         aliases=("stats",),

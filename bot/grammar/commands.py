@@ -1,13 +1,40 @@
-"""What a parsed command line means: one frozen dataclass per docker command.
+"""What a parsed command line means: one frozen dataclass per docker command, which declares its traits once.
 
-`action` names the permission the command needs (see the policy); `changes` says whether it alters
-Docker's state (such results are shown to the whole channel, and such a command runs on exactly one engine);
+The traits (class-level, read by the policy, the dispatcher and the confirmations instead of lists of their own):
+`action` names the permission the command needs (the policy's actions are the ones declared here); `changes` says
+whether it alters Docker's state (such results are shown to the whole channel, and such a command runs on exactly
+one engine); `ownable` whether `:own` can narrow its action to what the caller created; `default_role` which
+standard role gets the action; `engine_free` whether it is answered without an engine (help, policy, audit);
+`fans_out` whether it may run on several engines at once; `asks_first` whether it may wait for a confirmation.
+
 `context` is the engine(s) the command named with `--context` (None: the default engine); `slow` says the command routinely outlives a
 chat client's patience (pull, a foreground run, stop's grace period), and `pending` is the line shown meanwhile.
+
+Every concrete command registers itself as it is defined (`declared()`); a base that only shares code between
+commands says `abstract=True`.
 """
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Self
+from enum import Enum
+from typing import Any, ClassVar, Self
+
+
+class DefaultRole(Enum):
+    """Which of the standard roles (a policy without `roles:`) gets a command's action."""
+
+    EVERYONE = "everyone"  # always allowed, to everyone, even without a policy
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    OPERATOR_OWN = "operator, on what they created"  # the operator role grants `action:own`
+    ADMIN = "admin"  # only a role with "*"
+
+
+_DECLARED: list[type["Command"]] = []
+
+
+def declared() -> tuple[type["Command"], ...]:
+    """Every concrete command, in the order defined: complete once `bot.grammar` (every family) is imported."""
+    return tuple(_DECLARED)
 
 
 @dataclass(frozen=True)
@@ -15,9 +42,24 @@ class Command:
     context: str | None = field(default=None, kw_only=True)
     action: ClassVar[str] = ""
     changes: ClassVar[bool] = False
+    ownable: ClassVar[bool] = False
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN  # a command nobody placed is for admins only
+    engine_free: ClassVar[bool] = False
+    fans_out: ClassVar[bool] = True  # a read runs on each engine named; a change never does
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not abstract:
+            _DECLARED.append(cls)
 
     @property
     def slow(self) -> bool:
+        return False
+
+    @property
+    def asks_first(self) -> bool:
+        """Whether the command may wait for a confirmation, known from its text alone (`bot.confirm` asks, or
+        not, once it knows the state: `rm` asks only about a running container, or with `-f`)."""
         return False
 
     @property
@@ -45,25 +87,23 @@ class Command:
 class Help(Command):
     topic: str | None = None  # canonical command name, or None for the overview
     action: ClassVar[str] = "help"
-
-
-@dataclass(frozen=True)
-class ContextList(Command):
-    """`context ls`: every engine (or those `--context` names), each checked for an answer."""
-
-    action: ClassVar[str] = "context.ls"
+    default_role: ClassVar[DefaultRole] = DefaultRole.EVERYONE
+    engine_free: ClassVar[bool] = True
+    fans_out: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
 class ImageList(Command):
     reference: str | None = None
     action: ClassVar[str] = "image.ls"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
 class ImageInspect(Command):
     image: str
     action: ClassVar[str] = "image.inspect"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -73,6 +113,8 @@ class ImagePull(Command):
     digest: str | None = None  # `pull IMAGE[:TAG]@sha256:…` pulls exactly this content, not the tag
     action: ClassVar[str] = "image.pull"
     changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR
+    fans_out: ClassVar[bool] = False
 
     @property
     def reference(self) -> str:
@@ -102,6 +144,12 @@ class ImageRemove(Command):
     force: bool = False
     action: ClassVar[str] = "image.rm"
     changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
+    fans_out: ClassVar[bool] = False
+
+    @property
+    def asks_first(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -117,35 +165,12 @@ class PortMapping:
 
 
 @dataclass(frozen=True)
-class ContainerRun(Command):
-    image: str
-    command: tuple[str, ...] = ()
-    name: str | None = None
-    env: tuple[tuple[str, str], ...] = ()
-    ports: tuple[PortMapping, ...] = ()
-    detach: bool = False
-    remove: bool = False
-    action: ClassVar[str] = "container.run"
-    changes: ClassVar[bool] = True
-
-    @property
-    def slow(self) -> bool:
-        return not self.detach
-
-    @property
-    def pending(self) -> str:
-        what = f" {self.name}" if self.name else ""
-        return f"⏳ running{what} from {self.image}…"
-
-    def images(self) -> tuple[str, ...]:
-        return (self.image,)
-
-
-@dataclass(frozen=True)
 class ContainerList(Command):
     all: bool = False
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "container.ls"
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
     def only_owned(self, owner_filter: str) -> Self:
         return replace(self, filters=(*self.filters, ("label", owner_filter)))
@@ -157,6 +182,13 @@ class ContainerRemove(Command):
     force: bool = False
     action: ClassVar[str] = "container.rm"
     changes: ClassVar[bool] = True
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR_OWN
+    fans_out: ClassVar[bool] = False
+
+    @property
+    def asks_first(self) -> bool:
+        return True
 
     def targets(self) -> tuple[str, ...]:
         return self.containers
@@ -169,6 +201,8 @@ class ContainerRemove(Command):
 class ContainerInspect(Command):
     container: str
     action: ClassVar[str] = "container.inspect"
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
     def targets(self) -> tuple[str, ...]:
         return (self.container,)
@@ -184,6 +218,8 @@ class ContainerLogs(Command):
     tail: int = 100
     since_seconds: int | None = None
     action: ClassVar[str] = "container.logs"
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
     def targets(self) -> tuple[str, ...]:
         return (self.container,)
@@ -194,13 +230,43 @@ class ContainerLogs(Command):
 
 
 @dataclass(frozen=True)
-class ContainerLifecycle(Command):
+class ContainerRun(Command):
+    image: str
+    command: tuple[str, ...] = ()
+    name: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    ports: tuple[PortMapping, ...] = ()
+    detach: bool = False
+    remove: bool = False
+    action: ClassVar[str] = "container.run"
+    changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR
+    fans_out: ClassVar[bool] = False
+
+    @property
+    def slow(self) -> bool:
+        return not self.detach
+
+    @property
+    def pending(self) -> str:
+        what = f" {self.name}" if self.name else ""
+        return f"⏳ running{what} from {self.image}…"
+
+    def images(self) -> tuple[str, ...]:
+        return (self.image,)
+
+
+@dataclass(frozen=True)
+class ContainerLifecycle(Command, abstract=True):
     """start / stop / restart of one or more containers."""
 
     containers: tuple[str, ...] = field(default=())
     verb: ClassVar[str] = ""
     doing: ClassVar[str] = ""
     changes: ClassVar[bool] = True
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR
+    fans_out: ClassVar[bool] = False
 
     @property
     def pending(self) -> str:
@@ -230,6 +296,10 @@ class ContainerStop(ContainerLifecycle):
     def slow(self) -> bool:
         return True  # the engine waits out each container's grace period
 
+    @property
+    def asks_first(self) -> bool:
+        return len(self.containers) > 1
+
 
 @dataclass(frozen=True)
 class ContainerRestart(ContainerLifecycle):
@@ -239,10 +309,12 @@ class ContainerRestart(ContainerLifecycle):
 
 
 @dataclass(frozen=True)
-class ContainerCheck(Command):
+class ContainerCheck(Command, abstract=True):
     """A read about one named container (top, port, diff)."""
 
     container: str = ""
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
     def targets(self) -> tuple[str, ...]:
         return (self.container,)
@@ -259,6 +331,7 @@ class ContainerStats(Command):
     containers: tuple[str, ...] = ()
     all: bool = False
     action: ClassVar[str] = "container.stats"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -283,16 +356,19 @@ class ContainerDiff(ContainerCheck):
 class SystemDiskUsage(Command):
     verbose: bool = False
     action: ClassVar[str] = "system.df"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
 class SystemInfo(Command):
     action: ClassVar[str] = "system.info"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
 class SystemVersion(Command):
     action: ClassVar[str] = "system.info"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -303,6 +379,7 @@ class SystemEvents(Command):
     until: str = "0s"  # when the command runs: the answer always ends
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "system.events"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -312,6 +389,8 @@ class ContainerExec(ContainerCheck):
     argv: tuple[str, ...] = ()
     action: ClassVar[str] = "container.exec"
     changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR
+    fans_out: ClassVar[bool] = False
 
     @property
     def slow(self) -> bool:
@@ -323,11 +402,17 @@ class ContainerExec(ContainerCheck):
 
 
 @dataclass(frozen=True)
-class Prune(Command):
+class Prune(Command, abstract=True):
     """container prune / image prune: `only` is the exact list a confirmation showed (ids); empty: work it out."""
 
     only: tuple[str, ...] = ()
     changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
+    fans_out: ClassVar[bool] = False
+
+    @property
+    def asks_first(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -348,6 +433,7 @@ class ContainerFollow(ContainerCheck):
     tail: int = 10
     since_seconds: int | None = None
     action: ClassVar[str] = "container.logs"
+    fans_out: ClassVar[bool] = False  # it runs on and on: on one engine
 
     @property
     def slow(self) -> bool:
@@ -364,3 +450,13 @@ class StopFollowing(Command):
 
     follow_id: str
     action: ClassVar[str] = "container.logs"
+    ownable: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
+
+
+@dataclass(frozen=True)
+class ContextList(Command):
+    """`context ls`: every engine (or those `--context` names), each checked for an answer."""
+
+    action: ClassVar[str] = "context.ls"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER

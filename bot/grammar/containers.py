@@ -16,7 +16,7 @@ from bot.grammar.commands import (
 )
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec, at_least_one, exactly
+from bot.grammar.spec import CommandSpec, at_least_one, exactly, register
 from bot.grammar.values import container_ref, duration_seconds, ps_filter, tail_lines
 
 MAX_TARGETS = 20
@@ -84,7 +84,7 @@ def _lifecycle(kind: type[ContainerLifecycle]) -> CommandSpec:
     )
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="container ls",
         aliases=("ps", "container ps", "container list"),

@@ -2,7 +2,7 @@
 
 from bot.grammar.commands import ContextList
 from bot.grammar.options import OptionParser, Parsed
-from bot.grammar.spec import CommandSpec, exactly
+from bot.grammar.spec import CommandSpec, exactly, register
 
 
 def _context_ls(parsed: Parsed) -> ContextList:
@@ -10,7 +10,7 @@ def _context_ls(parsed: Parsed) -> ContextList:
     return ContextList()
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="context ls",
         aliases=("context list",),

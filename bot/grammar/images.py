@@ -3,7 +3,7 @@
 from bot.grammar.commands import ImageInspect, ImageList, ImagePull, ImageRemove
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec, at_least_one, exactly
+from bot.grammar.spec import CommandSpec, at_least_one, exactly, register
 from bot.grammar.values import image_ref, split_image
 
 
@@ -34,7 +34,7 @@ def _remove(parsed: Parsed) -> ImageRemove:
     return ImageRemove(image_refs=tuple(image_ref(image) for image in images), force=parsed.flag("force"))
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="image ls",
         aliases=("images", "image list"),

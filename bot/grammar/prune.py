@@ -6,7 +6,7 @@ from collections.abc import Callable
 from bot.grammar.commands import ContainerPrune, ImagePrune
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec
+from bot.grammar.spec import CommandSpec, register
 from bot.grammar.values import container_ref
 
 MAX_PRUNED = 50  # per question: the Confirm button's value carries the list
@@ -33,7 +33,7 @@ def _images(parsed: Parsed) -> ImagePrune:
     return ImagePrune(only=_only(parsed, _image_id), all=parsed.flag("all"))
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="container prune",
         aliases=(),

@@ -3,7 +3,7 @@
 from bot.grammar.commands import ContainerRun
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec
+from bot.grammar.spec import CommandSpec, register
 from bot.grammar.values import container_name, env_pair, image_ref, port_mapping
 
 MAX_ENV = 100
@@ -33,7 +33,7 @@ def _run(parsed: Parsed) -> ContainerRun:
     )
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="run",
         aliases=("container run",),

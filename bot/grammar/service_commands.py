@@ -7,17 +7,18 @@ on (for `:own`), and `with_services()` pins them to the ids that were checked.
 from dataclasses import dataclass, replace
 from typing import ClassVar, Self
 
-from bot.grammar.commands import Command, PortMapping
+from bot.grammar.commands import Command, DefaultRole, PortMapping
 
 STACK_LABEL = "com.docker.stack.namespace"
 
 
 @dataclass(frozen=True)
-class ServiceCommand(Command):
+class ServiceCommand(Command, abstract=True):
     """A command on named services. `keeps_spec`: the change keeps the rest of the service's spec (its mounts,
     capabilities, secrets…), so it is only as safe as that spec (bot.policy checks it)."""
 
     keeps_spec: ClassVar[bool] = False
+    ownable: ClassVar[bool] = True
 
     def services(self) -> tuple[str, ...]:
         return ()
@@ -27,7 +28,7 @@ class ServiceCommand(Command):
 
 
 @dataclass(frozen=True)
-class OneService(ServiceCommand):
+class OneService(ServiceCommand, abstract=True):
     service: str = ""
 
     def services(self) -> tuple[str, ...]:
@@ -42,6 +43,7 @@ class OneService(ServiceCommand):
 class ServiceList(ServiceCommand):
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "service.ls"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
     def only_owned(self, owner_filter: str) -> Self:
         return replace(self, filters=(*self.filters, ("label", owner_filter)))
@@ -52,11 +54,13 @@ class ServicePs(OneService):
     no_trunc: bool = False
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "service.ps"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
 class ServiceInspect(OneService):
     action: ClassVar[str] = "service.inspect"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class ServiceLogs(OneService):
     tail: int = 100
     since_seconds: int | None = None
     action: ClassVar[str] = "service.logs"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class ServiceCreate(ServiceCommand):
     labels: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "service.create"
     changes: ClassVar[bool] = True
+    ownable: ClassVar[bool] = False  # nothing of the caller's yet
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR
+    fans_out: ClassVar[bool] = False
 
     @property
     def slow(self) -> bool:
@@ -95,10 +103,16 @@ class ServiceScale(ServiceCommand):
     scales: tuple[tuple[str, int], ...] = ()  # (service, replicas)
     action: ClassVar[str] = "service.scale"
     changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR  # in full: on-call scales whatever is on fire
+    fans_out: ClassVar[bool] = False
 
     @property
     def slow(self) -> bool:
         return True
+
+    @property
+    def asks_first(self) -> bool:
+        return any(count == 0 for _, count in self.scales)  # it stops a service entirely
 
     @property
     def pending(self) -> str:
@@ -121,10 +135,16 @@ class ServiceUpdate(OneService):
     action: ClassVar[str] = "service.update"
     changes: ClassVar[bool] = True
     keeps_spec: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR_OWN
+    fans_out: ClassVar[bool] = False
 
     @property
     def slow(self) -> bool:
         return True
+
+    @property
+    def asks_first(self) -> bool:
+        return self.replicas == 0
 
     @property
     def pending(self) -> str:
@@ -139,6 +159,8 @@ class ServiceRollback(OneService):
     action: ClassVar[str] = "service.rollback"
     changes: ClassVar[bool] = True
     keeps_spec: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR_OWN
+    fans_out: ClassVar[bool] = False
 
     @property
     def slow(self) -> bool:
@@ -154,6 +176,12 @@ class ServiceRemove(ServiceCommand):
     names: tuple[str, ...] = ()
     action: ClassVar[str] = "service.rm"
     changes: ClassVar[bool] = True
+    default_role: ClassVar[DefaultRole] = DefaultRole.OPERATOR_OWN
+    fans_out: ClassVar[bool] = False
+
+    @property
+    def asks_first(self) -> bool:
+        return True
 
     def services(self) -> tuple[str, ...]:
         return self.names
@@ -165,6 +193,7 @@ class ServiceRemove(ServiceCommand):
 @dataclass(frozen=True)
 class NodeList(Command):
     action: ClassVar[str] = "node.ls"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
 
 @dataclass(frozen=True)
@@ -182,6 +211,7 @@ class StackPs(ServiceCommand):
     stack: str = ""
     filters: tuple[tuple[str, str], ...] = ()
     action: ClassVar[str] = "service.ps"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
 
     def only_owned(self, owner_filter: str) -> Self:
         return replace(self, filters=(*self.filters, ("label", owner_filter)))

@@ -21,7 +21,7 @@ from bot.grammar.service_commands import (
     StackPs,
     StackServices,
 )
-from bot.grammar.spec import CommandSpec, at_least_one, exactly
+from bot.grammar.spec import CommandSpec, at_least_one, exactly, register
 from bot.grammar.values import duration_seconds, env_pair, image_ref, port_mapping, split_filter, tail_lines
 
 MAX_SERVICES = 20
@@ -209,7 +209,7 @@ def _spec(
     return CommandSpec(name, aliases, usage, summary, OptionParser(flags, interspersed), build)
 
 
-SPECS: tuple[CommandSpec, ...] = (
+SPECS = register(
     _spec("service ls", "[-f name=…|label=…]…", "list services: replicas running/desired, image, ports",
           (_FILTER,), _list, ("service list",)),
     _spec("service ps", "[--no-trunc] [-f desired-state=running]… SERVICE", "a service's tasks and their errors",

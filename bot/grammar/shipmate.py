@@ -4,10 +4,10 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.grammar.commands import Command
+from bot.grammar.commands import Command, DefaultRole
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec, exactly
+from bot.grammar.spec import CommandSpec, exactly, register
 
 DEFAULT_AUDIT_LIMIT = 20
 MAX_AUDIT_LIMIT = 200
@@ -16,18 +16,25 @@ _ENGINES = re.compile(r"[a-z0-9._*?\[\],-]+")
 
 
 @dataclass(frozen=True)
-class AboutShipmate(Command):
-    """A command answered from Shipmate's own state (policy, audit log), never from Docker."""
+class AboutShipmate(Command, abstract=True):
+    """A command answered from Shipmate's own state (policy, audit log), never from Docker: by `bot.about.answer`,
+    not by an executor."""
+
+    engine_free: ClassVar[bool] = True
+    fans_out: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
 class Whoami(AboutShipmate):
     action: ClassVar[str] = "whoami"
+    default_role: ClassVar[DefaultRole] = DefaultRole.EVERYONE
+    engine_free: ClassVar[bool] = False  # it tells the caller's roles per engine
 
 
 @dataclass(frozen=True)
 class ShowPolicy(AboutShipmate):
     action: ClassVar[str] = "policy.show"
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class ShowAudit(AboutShipmate):
     limit: int = DEFAULT_AUDIT_LIMIT
     engines: str | None = None  # records of these engines only: a name, a comma list or a glob
     action: ClassVar[str] = "audit.show"
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
 
 
 def _user(value: str) -> str:
@@ -74,7 +82,7 @@ def _nothing_else(command: type[AboutShipmate]):
     return build
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="whoami",
         aliases=(),

@@ -26,6 +26,25 @@ class CommandSpec:
         return f"`{prefix} {self.usage}`" if self.usage else f"`{prefix}`"
 
 
+_REGISTERED: list[CommandSpec] = []
+
+
+def register(*specs: CommandSpec) -> tuple[CommandSpec, ...]:
+    """Add a family's specs to the grammar (help lists them in the order the families are imported)."""
+    known = {words for spec in _REGISTERED for words in spec.spellings}
+    for spec in specs:
+        taken = known.intersection(spec.spellings)
+        if taken:
+            raise ValueError(f"`{' '.join(min(taken))}` is spelled twice: `{spec.name}` and an earlier command")
+        known.update(spec.spellings)
+    _REGISTERED.extend(specs)
+    return specs
+
+
+def registered() -> tuple[CommandSpec, ...]:
+    return tuple(_REGISTERED)
+
+
 def exactly(args: list[str], count: int, what: str) -> list[str]:
     if len(args) < count:
         raise ParseError(f"missing {what}")

@@ -5,7 +5,7 @@ import time
 from bot.grammar.commands import SystemDiskUsage, SystemEvents, SystemInfo, SystemVersion
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
-from bot.grammar.spec import CommandSpec, exactly
+from bot.grammar.spec import CommandSpec, exactly, register
 from bot.grammar.values import event_filter, past_time
 
 DEFAULT_EVENTS_SINCE = "10m"
@@ -49,7 +49,7 @@ def _seconds_ago(value: str, now: float) -> float:
     return float(value[:-1]) if value.endswith("s") else now - float(value)
 
 
-SPECS = (
+SPECS = register(
     CommandSpec(
         name="system df",
         aliases=(),

@@ -7,113 +7,41 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.grammar import COMMANDS
+from bot.grammar.commands import DefaultRole
 from bot.policy.execs import ExecAllowlist
 from bot.policy.images import ImageAllowlist
 
-# What a role can list. Docker's own verbs, then the two about Shipmate itself.
-DOCKER_ACTIONS = (
-    "image.ls",
-    "image.inspect",
-    "image.pull",
-    "image.rm",
-    "container.ls",
-    "container.inspect",
-    "container.logs",
-    "container.run",
-    "container.start",
-    "container.stop",
-    "container.restart",
-    "container.rm",
-    "service.ls",
-    "service.ps",
-    "service.inspect",
-    "service.logs",
-    "service.create",
-    "service.scale",
-    "service.update",
-    "service.rollback",
-    "service.rm",
-    "node.ls",
-    "context.ls",
-    "container.stats",
-    "container.top",
-    "container.port",
-    "container.diff",
-    "system.events",
-    "system.df",
-    "system.info",
-    "container.exec",
-    "container.prune",
-    "image.prune",
-)
-ADMIN_ACTIONS = ("policy.show", "audit.show")
+# What a role can list, as the commands declare it (bot.grammar.commands), in the order they are defined: Docker's
+# own verbs, then the ones about Shipmate itself (answered on no engine).
+_RESTRICTED = tuple(command for command in COMMANDS if command.default_role is not DefaultRole.EVERYONE)
+DOCKER_ACTIONS = tuple(dict.fromkeys(command.action for command in _RESTRICTED if not command.engine_free))
+ADMIN_ACTIONS = tuple(dict.fromkeys(command.action for command in _RESTRICTED if command.engine_free))
 ACTIONS = DOCKER_ACTIONS + ADMIN_ACTIONS
 # Always allowed, everywhere, even without a policy: how to use Shipmate and who it thinks you are.
-OPEN_ACTIONS = frozenset({"help", "whoami"})
+OPEN_ACTIONS = frozenset(command.action for command in COMMANDS if command.default_role is DefaultRole.EVERYONE)
 # Actions on existing containers and services, which carry their creator's labels: the ones `:own` can narrow.
-OWNABLE = frozenset(
-    {
-        "container.ls",
-        "container.inspect",
-        "container.logs",
-        "container.start",
-        "container.stop",
-        "container.restart",
-        "container.rm",
-        "container.top",
-        "container.port",
-        "container.diff",
-        "container.exec",
-        "service.ls",
-        "service.ps",
-        "service.inspect",
-        "service.logs",
-        "service.scale",
-        "service.update",
-        "service.rollback",
-        "service.rm",
-    }
-)
+OWNABLE = frozenset(command.action for command in COMMANDS if command.ownable)
 EVERYONE = "*"
 DIRECT_MESSAGES = "im"
 
-# The roles a policy gets when it has no `roles:` key: the ones the issue and the example describe.
+
+def _granted(*placed: DefaultRole) -> tuple[str, ...]:
+    """The actions the commands place in a standard role: `action:own` for those it gets only on its own."""
+    return tuple(
+        dict.fromkeys(
+            f"{command.action}:own" if command.default_role is DefaultRole.OPERATOR_OWN else command.action
+            for command in COMMANDS
+            if command.default_role in placed
+        )
+    )
+
+
+# The roles a policy gets when it has no `roles:` key, as each command's `default_role` places it; policy.example.yml
+# writes them out (tests/test_commands_complete.py keeps the two the same).
 STANDARD_ROLES: Mapping[str, tuple[str, ...]] = {
-    "viewer": (
-        "image.ls",
-        "image.inspect",
-        "container.ls",
-        "container.inspect",
-        "container.logs",
-        "container.stats",
-        "container.top",
-        "container.port",
-        "container.diff",
-        "system.events",
-        "system.df",
-        "system.info",
-        "service.ls",
-        "service.ps",
-        "service.inspect",
-        "service.logs",
-        "node.ls",
-        "context.ls",
-    ),
-    "operator": (
-        "viewer",
-        "container.run",
-        "container.start",
-        "container.stop",
-        "container.restart",
-        "image.pull",
-        "container.rm:own",
-        "container.exec",
-        "service.create",
-        "service.scale",  # in full: on-call scales whatever is on fire
-        "service.update:own",
-        "service.rollback:own",
-        "service.rm:own",
-    ),
+    "viewer": _granted(DefaultRole.VIEWER),
+    "operator": ("viewer", *_granted(DefaultRole.OPERATOR, DefaultRole.OPERATOR_OWN)),
     "admin": ("*",),
 }
 
