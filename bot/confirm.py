@@ -132,11 +132,6 @@ class Pending:
     text: str  # for /docker, e.g. "rm -f web1"
 
 
-def may_ask(command: Command) -> bool:
-    """Whether the command may wait for a confirmation (known from the text alone; `rm` depends on state)."""
-    return command.asks_first
-
-
 def _to_zero(command: ServiceScale) -> tuple[str, ...]:
     """The services a scale stops entirely."""
     return tuple(name for name, count in command.scales if count == 0)

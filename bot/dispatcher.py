@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 
 from bot.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, INVALID, REFUSED, REJECTED, AuditLog
-from bot.confirm import Confirmation, Confirmer, may_ask
+from bot.confirm import Confirmation, Confirmer
 from bot.confirmations import Clicks, is_requester
 from bot.engine import Engine, RunLimits
 from bot.engine.follow_registry import Follows
@@ -25,8 +25,6 @@ from bot.fleet.registry import Fleet, Selection, UnknownEngine
 from bot.fleet.spec import ALL
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
-from bot.grammar.commands import ContextList, Help
-from bot.grammar.shipmate import AboutShipmate, Whoami
 from bot.pipeline import Authorizer, Pipeline, Refused
 from bot.policy import LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
@@ -66,18 +64,9 @@ def _bound(result: Result, engine: str) -> Result:
     return result if isinstance(result, FromEngine) else FromEngine(engine, result, titled=False)
 
 
-def _engine_free(command: Command) -> bool:
-    """Help and the answers about Shipmate itself (policy, audit) run on no engine; whoami tells roles per engine."""
-    return isinstance(command, Help) or (isinstance(command, AboutShipmate) and not isinstance(command, Whoami))
-
-
 def _fans_out(command: Command, selection: Selection) -> bool:
-    return isinstance(command, ContextList) or (
-        len(selection.engines) > 1
-        and not command.changes
-        and not _engine_free(command)
-        and not isinstance(command, Whoami)
-    )
+    """A read named for several engines runs on each; `context ls` is a fan-out even over one (its table)."""
+    return command.fans_out and (len(selection.engines) > 1 or command.every_engine_by_default)
 
 
 class Dispatcher:
@@ -114,7 +103,7 @@ class Dispatcher:
         command = self.parse(request)
         if not isinstance(command, Command) or not command.slow:
             return None
-        if self.confirmer is not None and may_ask(command):
+        if self.confirmer is not None and command.asks_first:
             return None  # the first answer is a quick confirmation request; the slow part comes after the click
         return command.pending
 
@@ -196,8 +185,8 @@ class Dispatcher:
         """The engines the request names; a change (or slow work such as `logs -f`) must name exactly one. The
         engines' names are told only to a caller with a role somewhere: this runs before any role is checked."""
         pattern = command.context or default
-        if pattern is None and isinstance(command, ContextList | Whoami):
-            pattern = ALL  # about every engine unless narrowed
+        if pattern is None and command.every_engine_by_default:
+            pattern = ALL
         try:
             selection = self.fleet.select(pattern)
         except UnknownEngine as error:

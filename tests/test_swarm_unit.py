@@ -8,7 +8,7 @@ import docker.errors
 import pytest
 
 from bot.config import ConfigError, CoreSettings
-from bot.confirm import confirmation_for, may_ask
+from bot.confirm import confirmation_for
 from bot.dispatcher import Caller
 from bot.engine import Context, Engine, RunLimits, execute
 from bot.engine.converge import converge as watch
@@ -229,24 +229,24 @@ def test_a_change_that_keeps_a_privileged_spec_is_for_admins_and_a_rollback_chec
 
 def test_update_to_zero_replicas_asks_first_and_confirm_runs_the_same_update() -> None:
     update = parse("update --image busybox:1.36 --env-add A='x y' --env-rm B --replicas 0 --force web", "/service")
-    assert may_ask(update)
+    assert update.asks_first
     asked = confirmation_for(update, None)
     assert asked is not None and "`web` to 0 replicas: every task of it stops" in asked.summary
     assert parse(asked.text, "/docker") == update
-    assert not may_ask(parse("update --replicas 1 web", "/service"))
+    assert not parse("update --replicas 1 web", "/service").asks_first
     assert confirmation_for(parse("update --replicas 1 web", "/service"), None) is None
 
 
 def test_service_rm_and_scaling_to_zero_ask_first() -> None:
     remove = parse("rm web api", "/service")
-    assert may_ask(remove)
+    assert remove.asks_first
     asked = confirmation_for(remove, None)
     assert asked is not None and asked.text == "service rm web api" and "2 services" in asked.summary
     to_zero = parse("scale web=0 api=2", "/service")
     asked = confirmation_for(to_zero, None)
-    assert may_ask(to_zero) and asked is not None and asked.text == "service scale web=0 api=2"
+    assert to_zero.asks_first and asked is not None and asked.text == "service scale web=0 api=2"
     assert (
-        not may_ask(parse("scale web=1", "/service"))
+        not parse("scale web=1", "/service").asks_first
         and confirmation_for(parse("scale web=1", "/service"), None) is None
     )
 

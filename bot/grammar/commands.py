@@ -46,6 +46,7 @@ class Command:
     default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN  # a command nobody placed is for admins only
     engine_free: ClassVar[bool] = False
     fans_out: ClassVar[bool] = True  # a read runs on each engine named; a change never does
+    every_engine_by_default: ClassVar[bool] = False  # about the whole fleet unless `--context` narrows it
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -460,3 +461,4 @@ class ContextList(Command):
 
     action: ClassVar[str] = "context.ls"
     default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
+    every_engine_by_default: ClassVar[bool] = True

@@ -29,6 +29,7 @@ class Whoami(AboutShipmate):
     action: ClassVar[str] = "whoami"
     default_role: ClassVar[DefaultRole] = DefaultRole.EVERYONE
     engine_free: ClassVar[bool] = False  # it tells the caller's roles per engine
+    every_engine_by_default: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
