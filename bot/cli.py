@@ -75,6 +75,9 @@ def _local_caller(user: str | None, channel: str | None) -> "Caller":
 
 
 def _local(args: argparse.Namespace) -> int:
+    # Importing the core makes only objects that live until exit, so collecting while importing finds nothing:
+    # the collector is off until everything is imported and frozen below.
+    gc.disable()
     from bot.dispatcher import Request
     from bot.results import ConfirmationRequest
     from bot.wiring import make_dispatcher
@@ -95,6 +98,7 @@ def _local(args: argparse.Namespace) -> int:
     # All that is imported now lives until exit. Frozen, the collector never walks it again: not during the command
     # and not in the interpreter's shutdown, whose collections otherwise cost a local run as much as the command.
     gc.freeze()
+    gc.enable()
     try:
         context = args.context or settings.context
         reply = dispatcher.handle(Request(text=text, slash=slash, caller=caller, context=context), render)
