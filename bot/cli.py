@@ -78,6 +78,10 @@ def _local(args: argparse.Namespace) -> int:
     # Importing the core makes only objects that live until exit, so collecting while importing finds nothing:
     # the collector is off until everything is imported and frozen below.
     gc.disable()
+    # docker-py imports its own ssh transport (paramiko, and with it invoke and more of cryptography) whenever it can:
+    # a third of docker-py's start-up. Shipmate never hands docker-py an ssh:// URL (bot/engine/ssh_relay.py puts the
+    # system's ssh behind a unix socket), and docker-py does without that transport when it cannot be imported.
+    sys.modules.setdefault("docker.transport.sshconn", None)
     from bot.dispatcher import Request
     from bot.results import ConfirmationRequest
     from bot.wiring import make_dispatcher
