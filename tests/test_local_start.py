@@ -1,5 +1,6 @@
 """`shipmate local` answers one command in the terminal: it imports what that takes and nothing else — nothing of
-Slack or HTTP servers, and not docker-py's own ssh transport (paramiko), as ssh:// engines go through Shipmate's relay.
+Slack or HTTP servers, no YAML reader without a file to read, and not docker-py's own ssh transport (paramiko), as
+ssh:// engines go through Shipmate's relay.
 How fast it starts is the bench's figure (`python -m bench`, bench/local.py), not a test's."""
 
 import os
@@ -56,6 +57,7 @@ def test_local_ps_imports_neither_slack_nor_docker_pys_ssh_transport(
     modules = imported(finished)
     assert "docker" in modules and "bot.dispatcher" in modules  # the listing above is complete
     assert not_for_local(modules) == set()
+    assert "yaml" not in modules  # no policy, engines or alerts file to read
 
 
 def test_local_mode_reaches_an_ssh_engine_through_the_relay(

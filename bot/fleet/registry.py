@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.engine.client import Engine
 from bot.fleet.spec import ALL, DEFAULT_TIMEOUT, IMPLICIT, EngineSpec, FleetSpec, matching
 from bot.watched import WatchedFile, reload_on_sighup
-from bot.yamlfile import suggest
+from bot.words import suggest
 
 
 class UnknownEngine(Exception):
