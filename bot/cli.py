@@ -75,8 +75,8 @@ def _local_caller(user: str | None, channel: str | None) -> "Caller":
 
 
 def _local(args: argparse.Namespace) -> int:
-    # Importing the core makes only objects that live until exit, so collecting while importing finds nothing:
-    # the collector is off until everything is imported and frozen below.
+    # Importing the core makes objects that live until exit: collecting meanwhile would only walk them again and
+    # again. The collector is off until everything is imported and frozen below.
     gc.disable()
     # docker-py imports its own ssh transport (paramiko, and with it invoke and more of cryptography) whenever it can:
     # a third of docker-py's start-up. Shipmate never hands docker-py an ssh:// URL (bot/engine/ssh_relay.py puts the
