@@ -75,6 +75,13 @@ def _local_caller(user: str | None, channel: str | None) -> "Caller":
 
 
 def _local(args: argparse.Namespace) -> int:
+    # Importing the core makes objects that live until exit: collecting meanwhile would only walk them again and
+    # again. The collector is off until everything is imported and frozen below.
+    gc.disable()
+    # docker-py imports its own ssh transport (paramiko, and with it invoke and more of cryptography) whenever it can:
+    # a third of docker-py's start-up. Shipmate never hands docker-py an ssh:// URL (bot/engine/ssh_relay.py puts the
+    # system's ssh behind a unix socket), and docker-py does without that transport when it cannot be imported.
+    sys.modules.setdefault("docker.transport.sshconn", None)
     from bot.dispatcher import Request
     from bot.results import ConfirmationRequest
     from bot.wiring import make_dispatcher
@@ -95,6 +102,7 @@ def _local(args: argparse.Namespace) -> int:
     # All that is imported now lives until exit. Frozen, the collector never walks it again: not during the command
     # and not in the interpreter's shutdown, whose collections otherwise cost a local run as much as the command.
     gc.freeze()
+    gc.enable()
     try:
         context = args.context or settings.context
         reply = dispatcher.handle(Request(text=text, slash=slash, caller=caller, context=context), render)

@@ -4,12 +4,12 @@ yaml.compose keeps each node's position, which plain data loses, and lets duplic
 yaml.safe_load silently merges — be reported as the mistakes they are.
 """
 
-import difflib
 from pathlib import Path
 
 import yaml
 
 from bot.config import ConfigError
+from bot.words import suggest as suggest  # the settings files' readers take it from here
 
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -21,11 +21,6 @@ class FileError(ConfigError):
     def __init__(self, path: Path, line: int | None, message: str) -> None:
         self.path, self.line, self.message = path, line, message
         super().__init__(f"{path}, line {line}: {message}" if line else f"{path}: {message}")
-
-
-def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 class NodeReader:

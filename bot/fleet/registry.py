@@ -13,7 +13,7 @@ from bot.engine.client import Engine
 from bot.engine.spec import DEFAULT_TIMEOUT, IMPLICIT, EngineSpec
 from bot.fleet.spec import ALL, FleetSpec, matching
 from bot.watched import WatchedFile, reload_on_sighup
-from bot.yamlfile import suggest
+from bot.words import suggest
 
 
 class UnknownEngine(Exception):
