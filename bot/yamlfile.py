@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 
 from bot.config import ConfigError
-from bot.words import suggest as suggest  # the settings files' readers take it from here
 
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"

@@ -17,6 +17,7 @@ LAYERS = (
     "secrets",  # the one masking function
     "store",  # the shared database (SQLite or PostgreSQL)
     "watched",  # files reloaded on SIGHUP
+    "words",  # "did you mean" for a mistyped name
     "yamlfile",  # YAML with line numbers in its errors
     "audit",  # records every decision and outcome
     "metrics",  # counts commands, errors and audit records (by their decision)

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from bot.alerts.rules import EVENT_KINDS, MAX_LOG_LINES, AlertRule, AlertRules
-from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
+from bot.words import suggest
+from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
 RULE_KEYS = ("channel", "events", "containers", "labels", "engines", "mention", "logs")
 # <!subteam^S…> (a user group), <@U…> (a person), <!here>, <!channel>; several may be given, space-separated.

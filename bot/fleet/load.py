@@ -7,7 +7,8 @@ import yaml
 
 from bot.engine.spec import DEFAULT_TIMEOUT, EngineSpec, TLSFiles
 from bot.fleet.spec import ALL, NAME, FleetSpec
-from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
+from bot.words import suggest
+from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
 KEYS = ("default", "engines")
 ENGINE_KEYS = ("host", "tls", "timeout")

@@ -25,7 +25,8 @@ from bot.policy.model import (
     Role,
     RunDefaults,
 )
-from bot.yamlfile import NULL_TAG, FileError, NodeReader, suggest
+from bot.words import suggest
+from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
 KEYS = ("roles", "members", "channels", "images", "run", "exec")
 RUN_KEYS = ("memory", "cpus")
