@@ -18,11 +18,11 @@ import docker
 from bench.fixtures import create_containers
 from bench.proxy import LISTINGS, CountingProxy
 from bench.stats import median, ms
+from bot.assembly import make_dispatcher
 from bot.config import CoreSettings
 from bot.dispatcher import Dispatcher, Request
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import FleetAnswer
-from bot.wiring import make_dispatcher
 from tests.private_engine import PrivateEngine
 from tests.side_engines import HungEngine, SideEngine
 

@@ -82,9 +82,9 @@ def _local(args: argparse.Namespace) -> int:
     # a third of docker-py's start-up. Shipmate never hands docker-py an ssh:// URL (bot/engine/ssh_relay.py puts the
     # system's ssh behind a unix socket), and docker-py does without that transport when it cannot be imported.
     sys.modules.setdefault("docker.transport.sshconn", None)
+    from bot.assembly import make_dispatcher
     from bot.dispatcher import Request
     from bot.results import ConfirmationRequest
-    from bot.wiring import make_dispatcher
 
     caller = _local_caller(args.user, args.channel)
     settings = CoreSettings.from_env(local=True)
@@ -98,7 +98,7 @@ def _local(args: argparse.Namespace) -> int:
     if args.json:
         from bot.render.blocks import to_message as render
     else:
-        from bot.render.text import to_text as render
+        from bot.render.terminal import to_text as render
     # All that is imported now lives until exit. Frozen, the collector never walks it again: not during the command
     # and not in the interpreter's shutdown, whose collections otherwise cost a local run as much as the command.
     gc.freeze()

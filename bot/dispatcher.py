@@ -9,7 +9,7 @@ Every way in (slash command, button click, terminal) builds a Request and gets a
 how the request arrived or how the reply travels. Confirm and Cancel clicks come in through `confirm()` and
 `cancel()` with the token their button carried, and are checked and recorded the same way.
 
-The stages live beside it: bot/pipeline.py (decide, carry out, fan out), bot/confirmations.py (the clicks'
+The stages live beside it: bot/pipeline.py (decide, carry out, fan out), bot/confirm/clicks.py (the clicks'
 protocol), bot/trail.py (the audit records).
 """
 
@@ -17,11 +17,11 @@ import re
 from collections.abc import Callable
 
 from bot.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, INVALID, REFUSED, REJECTED, AuditLog
-from bot.confirm import Confirmation, Confirmer
-from bot.confirmations import Clicks, is_requester
+from bot.confirm.clicks import Clicks, is_requester
+from bot.confirm.tokens import Confirmation, Confirmer
 from bot.engine import Engine, RunLimits
-from bot.engine.follow_registry import Follows
-from bot.fleet.registry import Fleet, Selection, UnknownEngine
+from bot.engine.running_follows import Follows
+from bot.fleet.engines import Fleet, Selection, UnknownEngine
 from bot.fleet.spec import ALL
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text

@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.about import answer
+from bot.about_shipmate import answer
 from bot.audit import ALLOWED, REFUSED, AuditLog
 from bot.engine import Context, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
-from bot.engine.follow_registry import Follows
+from bot.engine.running_follows import Follows
+from bot.fleet.engines import Fleet, Selection
 from bot.fleet.fanout import context_table, merge, run_on_each
-from bot.fleet.registry import Fleet, Selection
 from bot.grammar import Command
 from bot.grammar.commands import ContextList, Help
 from bot.grammar.shipmate import AboutShipmate

@@ -23,9 +23,9 @@ from bot.alerts.watcher import Watcher, engine_clock
 from bot.alerts.watches import FleetWatch
 from bot.audit import AuditLog
 from bot.config import ConfigError, CoreSettings
-from bot.fleet.registry import Fleet
+from bot.fleet.engines import Fleet
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import Alert
 from bot.store import StoreUnavailable, open_store
 from bot.store.alerts import AlertState

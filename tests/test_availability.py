@@ -25,8 +25,8 @@ from bot.audit import AuditLog, AuditRecord
 from bot.dispatcher import DATABASE_DOWN, Dispatcher, Request
 from bot.engine import Engine
 from bot.engine.containers import MAX_LOG_BYTES
-from bot.engine.follow_registry import Follows, TooManyFollows
-from bot.render.text import to_text
+from bot.engine.running_follows import Follows, TooManyFollows
+from bot.render.terminal import to_text
 from bot.store import StoreUnavailable, open_store
 from tests.bot_process import BotProcess, free_port
 from tests.private_engine import PrivateEngine

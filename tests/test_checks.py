@@ -10,12 +10,12 @@ import docker.errors
 import pytest
 import requests
 
-from bot.confirm import Pending, confirmation_for
+from bot.confirm.questions import Pending, confirmation_for
 from bot.engine import Context, Engine, EngineError, RunLimits, execute
-from bot.engine.checks import stats_row
+from bot.engine.diagnostics import stats_row
 from bot.engine.execs import MAX_OUTPUT_BYTES
-from bot.engine.follow_registry import Follows, Stopped
 from bot.engine.prune import PruneItem
+from bot.engine.running_follows import Follows, Stopped
 from bot.grammar import parse
 from bot.grammar.commands import (
     ContainerDiff,
@@ -29,7 +29,7 @@ from bot.grammar.commands import (
     SystemEvents,
 )
 from bot.render.format import binary_size, decimal_size
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import FileChanges, FollowedLogs, Notice, PortList, StatsTable
 
 # A cgroup v2 sample as `GET /containers/{id}/stats?stream=false` returns it (fields trimmed to the used ones).

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import bot.engine  # noqa: F401 - registers every executor
-from bot.about import answer
+from bot.about_shipmate import answer
 from bot.engine import execute
 from bot.grammar import COMMANDS, SPECS, ParseError, parse, spec_for
 from bot.grammar.commands import (
@@ -30,7 +30,7 @@ from bot.grammar.spec import register, registered
 from bot.policy import load_policy, parse_policy
 from bot.policy.model import ACTIONS, OPEN_ACTIONS, OWNABLE, STANDARD_ROLES
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import ConfirmationRequest, ContextTable, Failure, FleetAnswer, FromEngine, Notice, Result
 from tests.test_grammar import SPELLINGS
 
@@ -67,7 +67,7 @@ def _name(command: type) -> str:
 
 
 def _answerer(command: type[Command]) -> Callable[..., Result]:
-    """What answers the command: its executor, or (a command about Shipmate itself) bot.about's answer."""
+    """What answers the command: its executor, or (a command about Shipmate itself) bot.about_shipmate's answer."""
     registry = answer if issubclass(command, AboutShipmate) else execute
     found = registry.dispatch(command)
     assert found is not registry.registry[object], f"nothing answers {command.__name__}"

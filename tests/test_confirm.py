@@ -15,7 +15,8 @@ import docker.errors
 import pytest
 
 from bot.audit import AuditLog
-from bot.confirm import MAX_TOKEN_LENGTH, Confirmer, InvalidToken, TokenTooLong, confirmation_for
+from bot.confirm.questions import confirmation_for
+from bot.confirm.tokens import MAX_TOKEN_LENGTH, Confirmer, InvalidToken, TokenTooLong
 from bot.dispatcher import Caller, Dispatcher, Request
 from bot.engine import Engine
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
@@ -23,7 +24,7 @@ from bot.engine.targets import ContainerFacts, find_containers
 from bot.grammar import parse_line
 from bot.policy import PolicyAuthorizer, PolicySource
 from bot.render.blocks import CANCEL_ACTION, CONFIRM_ACTION, to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import ConfirmationRequest, Failure, Notice, Outcomes
 from bot.store.claims import Confirmations
 from tests.blockkit import assert_valid_message

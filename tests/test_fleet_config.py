@@ -12,8 +12,8 @@ from bot.config import ConfigError, CoreSettings
 from bot.engine.client import Engine
 from bot.engine.spec import public_host
 from bot.engine.ssh_relay import ssh_argv
+from bot.fleet.engines import Fleet, UnknownEngine
 from bot.fleet.load import EnginesError, load_engines, parse_engines
-from bot.fleet.registry import Fleet, UnknownEngine
 from bot.grammar import ParseError, parse
 from bot.policy import PolicyAuthorizer, PolicySource
 from tests.test_policy import FakeGroups, FakeTargets, who

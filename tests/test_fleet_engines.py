@@ -14,15 +14,15 @@ import docker
 import pytest
 from slack_sdk import WebClient
 
+from bot.assembly import make_dispatcher
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import ConfirmationRequest, ContainerTable, FleetAnswer, FromEngine
 from bot.slack.delivery import Delivery, Origin
 from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
-from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
 from tests.side_engines import (

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.assembly import make_dispatcher
 from bot.config import CoreSettings
 from bot.engine import Context, RunLimits, execute
 from bot.engine.follow import CLICKED
-from bot.engine.follow_registry import Follows
+from bot.engine.running_follows import Follows
 from bot.grammar.commands import ContainerFollow, StopFollowing
 from bot.results import FollowedLogs, Notice
 from bot.store import Claim, Store, StoreUnavailable
 from bot.store.follows import FOLLOW_ENDED, FOLLOWING, STOP_ASKED, FollowState
 from bot.store.sqlite import SqliteStore
-from bot.wiring import make_dispatcher
 from tests.bot_process import BotProcess
 from tests.private_engine import PrivateEngine
 from tests.private_postgres import PrivatePostgres

@@ -5,8 +5,8 @@ import pytest
 from bot.grammar import (
     SLASH_COMMANDS,
     ParseError,
-    checks,
     containers,
+    diagnostics,
     images,
     parse,
     parse_line,
@@ -67,7 +67,7 @@ from bot.grammar.service_commands import (
 DOCKER_SPECS = (
     *images.SPECS,
     *containers.SPECS,
-    *checks.SPECS,
+    *diagnostics.SPECS,
     *prune.SPECS,
     *system.SPECS,
     *run.SPECS,

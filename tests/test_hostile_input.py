@@ -17,7 +17,7 @@ from bot.engine import Engine
 from bot.grammar import ParseError, parse
 from bot.grammar.commands import Command, ContainerList, ContainerLogs, ContainerRun, ImagePull
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import Failure
 from tests.blockkit import assert_valid_message
 

@@ -26,17 +26,16 @@ LAYERS = (
     "fleet",  # the engines file and a client per named engine
     "policy",  # who may do what, where; reads ownership facts from the engine
     "render",  # Result -> Block Kit and terminal text
-    "confirm",  # ask first: confirmation requests and their tokens
-    "about",  # Shipmate's own commands (whoami, policy, audit)
+    "about_shipmate",  # Shipmate's own commands (whoami, policy, audit)
     "request",  # Caller, Request, Reply: what every way in hands the dispatcher and gets back
     "trail",  # one request's audit records (its "started" record before a change)
-    "confirmations",  # the Confirm/Cancel click protocol: open the token, check the clicker, claim it once
+    "confirm",  # ask first: which commands, what they ask, the signed tokens, and what a click may do
     "pipeline",  # decide (authorize, audit gate) and carry out, once for commands, clicks and fan-out
     "dispatcher",  # parse -> choose engine -> authorize -> confirm -> execute -> render
     "alerts",  # engine events -> rules -> claimed once -> delivered
     "health",  # readiness and liveness over the dispatcher's engines
-    "wiring",  # builds the dispatcher and alerts from the settings
-    "slack",  # the Slack adapter: Bolt app, HTTP server, Socket Mode (builds its core through wiring)
+    "assembly",  # builds the dispatcher and alerts from the settings
+    "slack",  # the Slack adapter: Bolt app, HTTP server, Socket Mode (builds its core through assembly)
     "cli",  # shipmate local | serve | socket
     "__main__",  # python -m bot
 )

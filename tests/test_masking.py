@@ -20,7 +20,7 @@ from bot.grammar import ParseError, parse
 from bot.grammar.commands import ContainerTop
 from bot.render.blocks import to_message
 from bot.render.kit import Message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import (
     Alert,
     ContainerDetails,

@@ -14,13 +14,13 @@ from pathlib import Path
 import docker
 import pytest
 
+from bot.assembly import make_dispatcher
 from bot.audit import STARTED, AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.render.blocks import to_message
 from bot.results import AuditTrail, ConfirmationRequest, ContainerTable, Failure, Identity, Notice, Outcomes, RunDone
-from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
 

@@ -12,6 +12,7 @@ import docker.types
 import pytest
 from slack_sdk import WebClient
 
+from bot.assembly import make_dispatcher
 from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
@@ -31,7 +32,6 @@ from bot.results import (
     RunDone,
 )
 from bot.slack.groups import SlackGroups
-from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin

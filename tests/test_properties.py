@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.dispatcher import Dispatcher, Request
 from bot.grammar import SLASH_COMMANDS, ParseError, parse
 from bot.grammar.commands import Command, ContainerRun, PortMapping
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import Failure
 
 PROPERTY = settings(

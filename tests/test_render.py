@@ -23,7 +23,7 @@ from bot.grammar.commands import (
 )
 from bot.render.blocks import MAX_CONTAINER_ROWS, MAX_IMAGE_ROWS, progress_bar, to_message
 from bot.render.kit import Message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import (
     CONVERGED,
     FAILED,

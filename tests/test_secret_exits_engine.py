@@ -11,16 +11,16 @@ from pathlib import Path
 import docker
 import pytest
 
+from bot.assembly import make_dispatcher
 from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine.containers import OWNER_LABEL
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import ContainerDetails, Failure, ProcessTable, Result, RunDone
 from bot.secrets import MASK
 from bot.slack.audit_channel import AuditChannelSink
-from bot.wiring import make_dispatcher
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
 from tests.slack_user import wait_until

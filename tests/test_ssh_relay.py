@@ -13,7 +13,7 @@ import pytest
 from bot.engine.client import Engine
 from bot.engine.errors import EngineUnreachable
 from bot.engine.ssh_relay import ssh_argv
-from bot.fleet.registry import Fleet
+from bot.fleet.engines import Fleet
 from tests.private_engine import PrivateEngine
 from tests.side_engines import SSHGateway, free_port
 

@@ -206,8 +206,8 @@ def test_postgres_away_and_back(running_postgres: PrivatePostgres) -> None:
 def test_the_url_wins_over_the_audit_file_and_four_slashes_are_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from bot.assembly import open_database
     from bot.config import CoreSettings
-    from bot.wiring import open_database
 
     monkeypatch.setenv("SHIPMATE_AUDIT_DB", str(tmp_path / "audit.db"))
     monkeypatch.setenv("SHIPMATE_DATABASE_URL", f"sqlite:///{tmp_path / 'shared.db'}")  # /tmp/… : four slashes

@@ -8,7 +8,7 @@ import docker.errors
 import pytest
 
 from bot.config import ConfigError, CoreSettings
-from bot.confirm import confirmation_for
+from bot.confirm.questions import confirmation_for
 from bot.dispatcher import Caller
 from bot.engine import Context, Engine, RunLimits, execute
 from bot.engine.converge import converge as watch
@@ -31,7 +31,7 @@ from bot.grammar.service_commands import (
 from bot.policy import PolicyAuthorizer, PolicySource
 from bot.policy.model import STANDARD_ROLES
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import CONVERGED, FAILED, TIMED_OUT, Convergences, ServiceDetails, ServiceProgress
 from bot.secrets import MASK
 

@@ -10,7 +10,7 @@ import pytest
 from bot.dispatcher import Dispatcher, Request
 from bot.engine import Engine, RunLimits
 from bot.render.blocks import to_message
-from bot.render.text import to_text
+from bot.render.terminal import to_text
 from bot.results import ContainerTable, Failure, ImageDetails, ImageTable, Outcomes, PullDone, RunDone
 from tests.blockkit import assert_valid_message
 

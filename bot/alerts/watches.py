@@ -13,7 +13,7 @@ import threading
 from bot.alerts.watcher import Cursors, Handler, Watcher
 from bot.engine import Engine
 from bot.engine.spec import EngineSpec
-from bot.fleet.registry import Fleet
+from bot.fleet.engines import Fleet
 
 log = logging.getLogger(__name__)
 

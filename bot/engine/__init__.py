@@ -1,10 +1,10 @@
 """Command -> Result over the Docker Engine API. Importing this package registers every executor."""
 
 from bot.engine import (  # noqa: F401 - registers executors
-    checks,
     containers,
-    contexts,
+    context_list,
     converge,
+    diagnostics,
     execs,
     follow,
     help,
@@ -15,8 +15,8 @@ from bot.engine import (  # noqa: F401 - registers executors
     system,
 )
 from bot.engine.client import Engine
-from bot.engine.context import Context, RunLimits
 from bot.engine.errors import EngineError, EngineUnreachable
-from bot.engine.registry import execute
+from bot.engine.execution import Context, RunLimits
+from bot.engine.executors import execute
 
 __all__ = ["Context", "Engine", "EngineError", "EngineUnreachable", "RunLimits", "execute"]

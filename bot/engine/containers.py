@@ -2,9 +2,9 @@
 
 import time
 
-from bot.engine.context import Context
 from bot.engine.convert import env_pairs, timestamp
-from bot.engine.registry import execute, for_each
+from bot.engine.execution import Context
+from bot.engine.executors import execute, for_each
 from bot.grammar.commands import (
     ContainerInspect,
     ContainerLifecycle,

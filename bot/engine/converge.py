@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 import docker.types
 import docker.utils
 
-from bot.engine.context import Context
 from bot.engine.errors import EngineError
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.engine.swarm import node_names, replicas_of, task_rows
 from bot.grammar.service_commands import ServiceCreate, ServiceRollback, ServiceScale, ServiceUpdate
 from bot.results import CONVERGED, FAILED, TIMED_OUT, Convergence, Convergences, ServiceProgress

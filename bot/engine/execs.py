@@ -11,9 +11,9 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from bot.engine.context import Context
 from bot.engine.errors import EngineError, explain
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.grammar.commands import ContainerExec
 from bot.results import ExecDone
 from bot.secrets import mask_text

@@ -21,11 +21,11 @@ import urllib3.exceptions
 from docker.types import CancellableStream
 
 from bot.engine.containers import OWNER_LABEL
-from bot.engine.context import Context
 from bot.engine.convert import timestamp
 from bot.engine.errors import EngineError
-from bot.engine.follow_registry import Stopped
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
+from bot.engine.running_follows import Stopped
 from bot.grammar.commands import ContainerFollow, StopFollowing
 from bot.results import FollowedLogs, Notice
 

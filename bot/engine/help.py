@@ -1,7 +1,7 @@
 """`help`: usage lines straight from the grammar, so help never drifts from what parses."""
 
-from bot.engine.context import Context
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.grammar import SPECS, spec_for
 from bot.grammar.commands import Help
 from bot.results import HelpEntry, HelpText

@@ -5,9 +5,9 @@ from fnmatch import fnmatchcase
 
 import docker.errors
 
-from bot.engine.context import Context
 from bot.engine.convert import env_pairs, short_id, timestamp
-from bot.engine.registry import execute, for_each
+from bot.engine.execution import Context
+from bot.engine.executors import execute, for_each
 from bot.grammar.commands import ImageInspect, ImageList, ImagePull, ImageRemove
 from bot.results import ImageDetails, ImageRow, ImageTable, Outcomes, PullDone, PullProgress
 

@@ -8,9 +8,9 @@ something that became prunable after the question is not swept up, and something
 from dataclasses import dataclass
 
 from bot.engine.client import Engine
-from bot.engine.context import Context
 from bot.engine.convert import short_id
-from bot.engine.registry import execute, for_each
+from bot.engine.execution import Context
+from bot.engine.executors import execute, for_each
 from bot.grammar.commands import ContainerPrune, ImagePrune, Prune
 from bot.grammar.prune import MAX_PRUNED
 from bot.results import Notice, Outcome, Outcomes

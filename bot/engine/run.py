@@ -6,10 +6,10 @@ import docker.errors
 import requests.exceptions
 
 from bot.engine.containers import inspected_ports, read_logs
-from bot.engine.context import Context
 from bot.engine.errors import EngineError, explain
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.engine.images import pull
-from bot.engine.registry import execute
 from bot.grammar.commands import ContainerRun
 from bot.grammar.images import pull_of
 from bot.results import RunDone

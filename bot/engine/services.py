@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import docker.utils
 
 from bot.engine.containers import OWNER_LABEL
-from bot.engine.context import Context
 from bot.engine.convert import env_pairs, timestamp
 from bot.engine.errors import EngineError
-from bot.engine.registry import execute, for_each
+from bot.engine.execution import Context
+from bot.engine.executors import execute, for_each
 from bot.engine.swarm import image_name, node_names, replicas_of, spec_ports, task_name, task_rows
 from bot.grammar.service_commands import (
     STACK_LABEL,

@@ -2,8 +2,8 @@
 
 from collections.abc import Iterable, Mapping
 
-from bot.engine.context import Context
 from bot.engine.convert import timestamp
+from bot.engine.execution import Context
 from bot.results import TaskRow
 
 

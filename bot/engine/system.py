@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import humanize
 
-from bot.engine.context import Context
 from bot.engine.convert import short_id, timestamp
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.grammar.commands import SystemDiskUsage, SystemEvents, SystemInfo, SystemVersion
 from bot.results import (
     DiskContainer,

@@ -17,7 +17,7 @@ _ENGINES = re.compile(r"[a-z0-9._*?\[\],-]+")
 
 @dataclass(frozen=True)
 class AboutShipmate(Command, abstract=True):
-    """A command answered from Shipmate's own state (policy, audit log), never from Docker: by `bot.about.answer`,
+    """A command answered from Shipmate's own state (policy, audit log), never from Docker: by `bot.about_shipmate.answer`,
     not by an executor."""
 
     engine_free: ClassVar[bool] = True

@@ -7,7 +7,7 @@ with the clicker's identity, so nothing captured when the message was drawn is t
 from dataclasses import replace
 from functools import singledispatch
 
-from bot.render import kit, swarm_text
+from bot.render import kit, swarm_lines
 from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
 from bot.render.kit import (
     MAX_FIELDS,
@@ -21,7 +21,7 @@ from bot.render.kit import (
     header,
     section,
 )
-from bot.render.text import (
+from bot.render.lines import (
     STATS_HEADER,
     alert_headline,
     audit_table,
@@ -43,9 +43,9 @@ from bot.render.text import (
     stats_cells,
     stats_empty,
     stats_problems,
-    to_text,
     version_lines,
 )
+from bot.render.terminal import to_text
 from bot.results import (
     TIMED_OUT,
     Alert,
@@ -623,7 +623,7 @@ def _services(result: ServiceTable) -> Message:
         text = f"no services in stack `{result.stack}`" if result.stack else "no services"
         return Message(text=text, blocks=[section(escape(text))])
     shown = result.rows[:MAX_SERVICE_ROWS]
-    lines = swarm_text.service_lines(ServiceTable(shown))
+    lines = swarm_lines.service_lines(ServiceTable(shown))
     count = len(result.rows)
     where = f" in stack `{escape(result.stack)}`" if result.stack else ""
     title = f"{count} service{'s' * (count != 1)}{where}"
@@ -649,19 +649,19 @@ def _table_message(title: str, lines: list[str], empty: str) -> Message:
 def _tasks(result: TaskTable) -> Message:
     count = len(result.rows)
     title = f"{count} task{'s' * (count != 1)} of {result.subject}"
-    return _table_message(title, swarm_text.task_lines(result), f"no tasks for {result.subject}")
+    return _table_message(title, swarm_lines.task_lines(result), f"no tasks for {result.subject}")
 
 
 @to_message.register
 def _nodes(result: NodeTable) -> Message:
     count = len(result.rows)
-    return _table_message(f"{count} node{'s' * (count != 1)}", swarm_text.node_lines(result), "no nodes")
+    return _table_message(f"{count} node{'s' * (count != 1)}", swarm_lines.node_lines(result), "no nodes")
 
 
 @to_message.register
 def _stacks(result: StackTable) -> Message:
     count = len(result.rows)
-    return _table_message(f"{count} stack{'s' * (count != 1)}", swarm_text.stack_lines(result), "no stacks")
+    return _table_message(f"{count} stack{'s' * (count != 1)}", swarm_lines.stack_lines(result), "no stacks")
 
 
 @to_message.register
@@ -698,9 +698,9 @@ def _convergences(result: Convergences) -> Message:
     blocks = []
     for item in result.items[:MAX_SERVICE_ROWS]:
         icon = "✅" if item.ok else ("⏱️" if item.outcome == TIMED_OUT else "❌")
-        blocks.append(section(f"{icon} {escape(swarm_text.convergence_line(item))}"))
+        blocks.append(section(f"{icon} {escape(swarm_lines.convergence_line(item))}"))
         if item.tasks:
-            table, _ = code_sections("\n".join(swarm_text.task_lines(TaskTable(item.service, item.tasks))), 1, "head")
+            table, _ = code_sections("\n".join(swarm_lines.task_lines(TaskTable(item.service, item.tasks))), 1, "head")
             blocks += table
     return Message(text=to_text(result), blocks=blocks, is_error=not result.all_ok)
 

@@ -19,7 +19,7 @@ from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
-    from bot.wiring import AlertWatch
+    from bot.assembly import AlertWatch
 
 log = logging.getLogger(__name__)
 

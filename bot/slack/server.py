@@ -31,11 +31,11 @@ REFUSAL_WINDOW_SECONDS = 60  # refused requests: one log line and one audit reco
 
 
 def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
+    from bot.assembly import make_dispatcher, start_alerts
     from bot.slack.alerts import ChannelAlerts
     from bot.slack.audit_channel import AuditChannelSink
     from bot.slack.delivery import Delivery
     from bot.slack.groups import SlackGroups
-    from bot.wiring import make_dispatcher, start_alerts
 
     pools = WorkPools(quick_workers=slack.workers * 2, slow_workers=slack.workers)
     metrics.enable(in_flight=lambda: pools.in_flight)
@@ -133,7 +133,7 @@ def _flask_app(runtime: SlackRuntime, signing_secret: str, operations: "Operatio
     from slack_bolt.adapter.flask import SlackRequestHandler
     from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-    from bot.slack.shape import malformed
+    from bot.slack.payload_checks import malformed
     from bot.slack.verify import RequestGuard
     from bot.store.claims import SeenRequests
 
@@ -272,8 +272,8 @@ def _serve_socket(core: CoreSettings, slack: SlackSettings, metrics_listener: so
 
 def _check(core: CoreSettings, slack: SlackSettings) -> None:
     """Everything start-up can trip on, checked once before serving: each problem is one ConfigError line."""
+    from bot.assembly import check_core
     from bot.slack.startup import check_slack
-    from bot.wiring import check_core
 
     check_core(core)
     check_slack(slack)

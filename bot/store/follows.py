@@ -1,6 +1,6 @@
 """The `logs -f` follows in the shared database, so a Stop click on any replica reaches the replica running it:
 that a follow runs, that a stop was asked for it, and how it ended — each a claim keyed by the follow's id,
-the first one standing (bot/engine/follow_registry.py)."""
+the first one standing (bot/engine/running_follows.py)."""
 
 import time
 

@@ -3,8 +3,8 @@
 from collections.abc import Callable
 from functools import singledispatch
 
-from bot.engine.context import Context
 from bot.engine.errors import EngineError, EngineUnreachable
+from bot.engine.execution import Context
 from bot.grammar.commands import Command
 from bot.results import Outcome, Outcomes, Result
 

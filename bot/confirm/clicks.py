@@ -6,20 +6,12 @@ bot/confirm.py says which commands ask first and signs the tokens; this is the c
 from dataclasses import dataclass, replace
 
 from bot.audit import CANCELLED, REFUSED, REJECTED
-from bot.confirm import (
-    Confirmation,
-    Confirmer,
-    InvalidToken,
-    Pending,
-    TokenTooLong,
-    confirmation_for,
-    wants_plan,
-    wants_targets,
-)
+from bot.confirm.questions import Pending, confirmation_for, wants_plan, wants_targets
+from bot.confirm.tokens import Confirmation, Confirmer, InvalidToken, TokenTooLong
 from bot.engine import EngineError
 from bot.engine.prune import prune_plan
 from bot.engine.targets import find_containers
-from bot.fleet.registry import Fleet
+from bot.fleet.engines import Fleet
 from bot.grammar import Command, ParseError, parse
 from bot.policy import Decision
 from bot.request import Caller

@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.engine.client import Engine
-from bot.engine.follow_registry import Follows
+from bot.engine.running_follows import Follows
 from bot.results import Progress
 
 

@@ -1,7 +1,7 @@
 """`context ls` on one engine: one `GET /info` says it answers, its version and its containers."""
 
-from bot.engine.context import Context
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.grammar.commands import ContextList
 from bot.results import ContextRow, ContextTable
 

@@ -3,9 +3,9 @@ so twenty containers take about as long as one (the engine spends about a second
 
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.engine.context import Context
 from bot.engine.errors import EngineError
-from bot.engine.registry import execute
+from bot.engine.execution import Context
+from bot.engine.executors import execute
 from bot.grammar.commands import ContainerDiff, ContainerPort, ContainerStats, ContainerTop
 from bot.results import FileChanges, PortList, ProcessTable, StatsRow, StatsTable
 

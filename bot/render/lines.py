@@ -1,176 +1,32 @@
-"""Result -> terminal text, laid out like the docker CLI's own output."""
+"""The lines both renderers show: tables, facts and summaries laid out like the docker CLI's own output (the
+terminal prints them; Block Kit puts them in sections and monospace blocks)."""
 
 from datetime import UTC, datetime
-from functools import singledispatch
 
-from bot.render import swarm_text
-from bot.render.format import ago, aligned, binary_size, decimal_size, size, state_emoji
+from bot.render.format import ago, aligned, binary_size, decimal_size
 from bot.results import (
     Alert,
     AuditTrail,
-    ConfirmationRequest,
-    ContainerDetails,
-    ContainerTable,
     ContextTable,
-    Convergences,
     DiskUsage,
     EngineInfo,
     EngineVersion,
     EventList,
     EventRow,
     ExecDone,
-    Failure,
     FileChanges,
     FleetAnswer,
     FollowedLogs,
-    FromEngine,
-    HelpText,
     Identity,
-    ImageDetails,
-    ImageTable,
-    LogText,
-    NodeTable,
-    Notice,
-    Outcomes,
     PolicySummary,
     PortList,
     ProcessTable,
-    PullDone,
-    PullProgress,
-    Result,
     RunDone,
     ServiceDetails,
-    ServiceProgress,
-    ServiceTable,
-    StackTable,
     StatsRow,
     StatsTable,
-    TaskTable,
 )
 from bot.secrets import mask_text, mask_values, masked
-
-
-@singledispatch
-def to_text(result: Result) -> str:
-    raise TypeError(f"no text renderer for {type(result).__name__}")
-
-
-@to_text.register
-def _failure(result: Failure) -> str:
-    # An engine's error may quote what it was given (an image reference, a URL): its secret shapes are masked.
-    return f"error: {mask_values(result.reason)}" + (f" — usage: {result.usage.strip('`')}" if result.usage else "")
-
-
-@to_text.register
-def _help(result: HelpText) -> str:
-    lines = [result.title, ""]
-    lines += [f"  {entry.usage.strip('`')}\n      {entry.summary}" for entry in result.entries]
-    return "\n".join(lines)
-
-
-@to_text.register
-def _images(result: ImageTable) -> str:
-    if not result.rows:
-        return f"no images match {result.reference}" if result.reference else "no images"
-    header = ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")
-    rows = [(r.repository, r.tag, r.short_id, ago(r.created), size(r.size)) for r in result.rows]
-    if any(r.engine for r in result.rows):
-        header, rows = ("ENGINE", *header), [(r.engine, *row) for r, row in zip(result.rows, rows, strict=True)]
-    return "\n".join(aligned(header, rows))
-
-
-def _pairs_block(title: str, pairs: tuple[tuple[str, str], ...]) -> list[str]:
-    return [f"{title}:", *(f"  {name}={masked(name, value)}" for name, value in pairs)] if pairs else [f"{title}: —"]
-
-
-def _words(words: tuple[str, ...] | None) -> str:
-    return mask_text(" ".join(words)) if words else "—"
-
-
-@to_text.register
-def _image(result: ImageDetails) -> str:
-    lines = [
-        f"Image {', '.join(result.tags) or result.short_id}",
-        f"ID:          {result.short_id}",
-        f"Created:     {ago(result.created)}",
-        f"Size:        {size(result.size)}",
-        f"OS/Arch:     {result.os}/{result.architecture}",
-        f"Cmd:         {_words(result.cmd)}",
-        f"Entrypoint:  {_words(result.entrypoint)}",
-        f"WorkingDir:  {result.working_dir or '—'}",
-        f"Ports:       {', '.join(result.exposed_ports) or '—'}",
-        *_pairs_block("Env", result.env),
-        *_pairs_block("Labels", result.labels),
-    ]
-    return "\n".join(lines)
-
-
-@to_text.register
-def _containers(result: ContainerTable) -> str:
-    if not result.rows:
-        return "no containers" if result.all else "no running containers (`ps -a` shows stopped ones too)"
-    header = ("CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES")
-    rows = [
-        (
-            r.short_id,
-            r.image,
-            f'"{mask_text(r.command)[:20]}"',
-            r.status,
-            ", ".join(r.ports),
-            f"{state_emoji(r.state)} {r.name}",
-        )
-        for r in result.rows
-    ]
-    if any(r.engine for r in result.rows):
-        header, rows = ("ENGINE", *header), [(r.engine, *row) for r, row in zip(result.rows, rows, strict=True)]
-    return "\n".join(aligned(header, rows))
-
-
-@to_text.register
-def _container(result: ContainerDetails) -> str:
-    lines = [
-        f"Container {result.name} ({result.short_id})",
-        f"State:     {state_emoji(result.state)} {result.status_detail}",
-        f"Image:     {result.image}",
-        f"Created:   {ago(result.created)}",
-        f"Cmd:       {_words(result.cmd)}",
-        f"Ports:     {', '.join(result.ports) or '—'}",
-        f"Restarts:  {result.restart_count}",
-        f"Health:    {result.health or '—'}",
-        *([f"Owner:     {result.owner}"] if result.owner else []),
-        *_pairs_block("Env", result.env),
-    ]
-    return "\n".join(lines)
-
-
-@to_text.register
-def _logs(result: LogText) -> str:
-    note = (
-        f"(output capped by size, {result.lines} lines shown: narrow it with --tail N or --since)\n"
-        if result.truncated
-        else ""
-    )
-    return note + (mask_text(result.text.rstrip("\n")) or f"no output from {result.container}")
-
-
-@to_text.register
-def _outcomes(result: Outcomes) -> str:
-    return "\n".join(
-        f"{outcome.target}: {result.verb}" if outcome.ok else f"{outcome.target}: error: {mask_values(outcome.detail)}"
-        for outcome in result.outcomes
-    )
-
-
-@to_text.register
-def _pulled(result: PullDone) -> str:
-    if not result.updated:
-        return f"{result.reference} is up to date ({result.short_id}, {size(result.size)})"
-    return f"pulled {result.reference} ({result.short_id}, {size(result.size)})"
-
-
-@to_text.register
-def _progress(result: PullProgress) -> str:
-    return f"pulling {result.reference}: {result.percent}% ({result.layers_done}/{result.layers_total} layers)"
 
 
 def run_summary(result: RunDone) -> str:
@@ -181,30 +37,6 @@ def run_summary(result: RunDone) -> str:
         return f"{result.name} was still running after {result.timed_out_after:g} s and was stopped"
     removed = ", removed" if result.removed else ""
     return f"{result.name} exited with code {result.exit_code}{removed}"
-
-
-@to_text.register
-def _run(result: RunDone) -> str:
-    lines = [run_summary(result)]
-    if result.ports:
-        lines.append(f"ports: {', '.join(result.ports)}")
-    if not result.detached:
-        if result.output_truncated:
-            lines.append("(output truncated, last lines shown)")
-        lines.append(mask_text(result.output.rstrip("\n")) or "(no output)")
-    return "\n".join(lines)
-
-
-@to_text.register
-def _notice(result: Notice) -> str:
-    return "\n".join((result.title, *result.lines))
-
-
-@to_text.register
-def _confirmation(result: ConfirmationRequest) -> str:
-    lines = [f"needs confirmation: {result.summary}", *(f"  {detail}" for detail in result.details)]
-    lines.append(f"confirming runs {result.command} — nothing was done yet; add --yes to confirm")
-    return "\n".join(lines)
 
 
 def identity_lines(result: Identity) -> list[str]:
@@ -218,11 +50,6 @@ def identity_lines(result: Identity) -> list[str]:
         f"may:      {', '.join(result.actions) or 'help and whoami only'}",
         *(f"on {engine}: {' and '.join(roles) or 'no role'}" for engine, roles in result.per_engine),
     ]
-
-
-@to_text.register
-def _identity(result: Identity) -> str:
-    return "\n".join([*identity_lines(result), *([result.note] if result.note else [])])
 
 
 def run_limits(result: PolicySummary) -> str:
@@ -251,11 +78,6 @@ def policy_lines(result: PolicySummary) -> list[str]:
     return lines
 
 
-@to_text.register
-def _policy(result: PolicySummary) -> str:
-    return "\n".join([*policy_lines(result), *([result.note] if result.note else [])])
-
-
 def audit_table(result: AuditTrail) -> list[str]:
     rows = [
         (
@@ -273,14 +95,6 @@ def audit_table(result: AuditTrail) -> list[str]:
     ]
     header = ("TIME (UTC)", "ENGINE", "USER", "CHANNEL", "DECISION", "OUTCOME", "TOOK", "COMMAND", "DETAIL")
     return aligned(header, rows)
-
-
-@to_text.register
-def _audit(result: AuditTrail) -> str:
-    whose = f" of {result.user}" if result.user else ""
-    if not result.entries:
-        return f"no audit records{whose}"
-    return "\n".join([f"latest {len(result.entries)} audit records{whose}, newest first", *audit_table(result)])
 
 
 STATS_HEADER = ("NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS")
@@ -309,41 +123,18 @@ def stats_problems(result: StatsTable) -> list[str]:
     return [f"{row.name}: {mask_values(row.error)}" for row in result.rows if row.error]
 
 
-@to_text.register
-def _stats(result: StatsTable) -> str:
-    if not result.rows:
-        return stats_empty(result)
-    table = aligned(STATS_HEADER, [stats_cells(row) for row in result.rows])
-    return "\n".join([*table, *stats_problems(result)])
-
-
 def process_lines(result: ProcessTable) -> list[str]:
     """The process table, a process's `NAME=secret` arguments masked as inspect masks env."""
     processes = [tuple(mask_text(cell) for cell in process) for process in result.processes]
     return aligned(result.titles, processes) if result.titles else []
 
 
-@to_text.register
-def _top(result: ProcessTable) -> str:
-    return "\n".join(process_lines(result)) or f"no processes in {result.container}"
-
-
 def port_empty(result: PortList) -> str:
     return f"{result.container} publishes no ports"
 
 
-@to_text.register
-def _ports(result: PortList) -> str:
-    return "\n".join(result.lines) or port_empty(result)
-
-
 def change_lines(result: FileChanges) -> str:
     return "".join(f"{kind} {path}\n" for kind, path in result.changes)
-
-
-@to_text.register
-def _changes(result: FileChanges) -> str:
-    return change_lines(result).rstrip("\n") or f"no changes in {result.container}'s filesystem"
 
 
 def reclaimable(size: int, part: int) -> str:
@@ -405,16 +196,6 @@ def disk_details(result: DiskUsage) -> list[tuple[str, list[str]]]:
     ]
 
 
-@to_text.register
-def _disk(result: DiskUsage) -> str:
-    lines = disk_summary(result)
-    if result.verbose:
-        for title, table in disk_details(result):
-            lines += ["", f"{title}:", "", *table]
-        lines += ["", f"Build cache usage: {decimal_size(result.build_cache, 4)}"]
-    return "\n".join(lines)
-
-
 def info_pairs(result: EngineInfo) -> list[tuple[str, str]]:
     return [
         ("Server Version", result.server_version),
@@ -439,43 +220,6 @@ def info_pairs(result: EngineInfo) -> list[tuple[str, str]]:
 # -- swarm ----------------------------------------------------------------------------
 
 
-@to_text.register
-def _services(result: ServiceTable) -> str:
-    if not result.rows:
-        return f"no services in stack {result.stack}" if result.stack else "no services"
-    return "\n".join(swarm_text.service_lines(result))
-
-
-@to_text.register
-def _tasks(result: TaskTable) -> str:
-    return "\n".join(swarm_text.task_lines(result)) if result.rows else f"no tasks for {result.subject}"
-
-
-@to_text.register
-def _nodes(result: NodeTable) -> str:
-    return "\n".join(swarm_text.node_lines(result))
-
-
-@to_text.register
-def _stacks(result: StackTable) -> str:
-    return "\n".join(swarm_text.stack_lines(result)) if result.rows else "no stacks"
-
-
-@to_text.register
-def _service_progress(result: ServiceProgress) -> str:
-    return swarm_text.progress_line(result)
-
-
-@to_text.register
-def _convergences(result: Convergences) -> str:
-    lines = []
-    for item in result.items:
-        lines.append(swarm_text.convergence_line(item))
-        if item.tasks:
-            lines += [f"  {line}" for line in swarm_text.task_lines(TaskTable(item.service, item.tasks))]
-    return "\n".join(lines)
-
-
 def service_facts(result: ServiceDetails) -> list[tuple[str, str]]:
     """label/value pairs of `service inspect`, shared by both renderers."""
     replicas = "global" if result.replicas is None else f"replicated, {result.replicas} replicas"
@@ -493,11 +237,6 @@ def service_facts(result: ServiceDetails) -> list[tuple[str, str]]:
         ("Updated", ago(result.updated)),
         *([("Owner", result.owner)] if result.owner else []),
     ]
-
-
-@to_text.register
-def _info(result: EngineInfo) -> str:
-    return "\n".join(["Server:", *(f" {label}: {value}" for label, value in info_pairs(result))])
 
 
 def version_lines(result: EngineVersion) -> list[str]:
@@ -521,11 +260,6 @@ def version_lines(result: EngineVersion) -> list[str]:
     return lines
 
 
-@to_text.register
-def _version(result: EngineVersion) -> str:
-    return "\n".join(version_lines(result))
-
-
 def event_line(event: EventRow) -> str:
     """As `docker events` prints one: time with nanoseconds, type, action, actor, attributes."""
     seconds, nanos = divmod(event.time_nano, 1_000_000_000)
@@ -544,12 +278,6 @@ def events_title(result: EventList) -> str:
     return f"{latest}event{'s' * (count != 1)} {result.window}"
 
 
-@to_text.register
-def _events(result: EventList) -> str:
-    note = ["(more happened: narrow with --since, --until or --filter)"] if result.cut else []
-    return "\n".join([events_title(result), *note, *(event_line(event) for event in result.events)])
-
-
 def exec_summary(result: ExecDone) -> str:
     command = mask_text(result.command)
     if result.timed_out_after is not None:
@@ -560,34 +288,11 @@ def exec_summary(result: ExecDone) -> str:
     return f"`{command}` in {result.container} exited with code {result.exit_code}"
 
 
-@to_text.register
-def _exec(result: ExecDone) -> str:
-    lines = [exec_summary(result).replace("`", "")]
-    if result.output_truncated:
-        lines.append("(output truncated, last lines shown)")
-    lines.append(mask_text(result.output.rstrip("\n")) or "(no output)")
-    return "\n".join(lines)
-
-
 def follow_title(result: FollowedLogs) -> str:
     count = f"{result.lines} line{'s' * (result.lines != 1)}"
     if result.ended is None:
         return f"following the logs of {result.container} ({count} so far)"
     return f"stopped following the logs of {result.container} ({count}): {result.ended}"
-
-
-@to_text.register
-def _follow(result: FollowedLogs) -> str:
-    return "\n".join([follow_title(result), *([mask_text(result.text.rstrip("\n"))] if result.text else [])])
-
-
-@to_text.register
-def _service(result: ServiceDetails) -> str:
-    lines = [f"Service {result.name}"]
-    lines += [f"{label + ':':<17}{value}" for label, value in service_facts(result)]
-    lines += _pairs_block("Env", result.env)
-    lines += _pairs_block("Labels", result.labels)
-    return "\n".join(lines)
 
 
 def alert_headline(result: Alert) -> str:
@@ -609,22 +314,6 @@ def alert_headline(result: Alert) -> str:
     return f"✅ resolved: {line} — {result.resolved}" if result.resolved else line
 
 
-@to_text.register
-def _alert(result: Alert) -> str:
-    lines = [
-        alert_headline(result),
-        f"engine: {result.engine}   image: {result.image}   id: {result.short_id}",
-        f"when: {result.at.strftime('%Y-%m-%d %H:%M:%S')} UTC   state: {result.state or 'gone'}"
-        + (f"   restarts: {result.restart_count}" if result.restart_count is not None else ""),
-    ]
-    if result.log_lines:
-        lines += [f"last {result.log_lines} log lines:", mask_text(result.logs.rstrip("\n")) or "(no output)"]
-    return "\n".join(lines)
-
-
-# -- several engines ----------------------------------------------------------------
-
-
 def context_rows(result: ContextTable) -> list[str]:
     """`docker context ls`-like columns, shared by both renderers."""
     rows = [
@@ -640,28 +329,9 @@ def context_rows(result: ContextTable) -> list[str]:
     return aligned(("NAME", "HOST", "OK", "VERSION / PROBLEM", "CONTAINERS"), rows)
 
 
-@to_text.register
-def _contexts(result: ContextTable) -> str:
-    return "\n".join(context_rows(result))
-
-
-@to_text.register
-def _from_engine(result: FromEngine) -> str:
-    return f"{result.engine} · {to_text(result.result)}" if result.titled else to_text(result.result)
-
-
 def fleet_notes(result: FleetAnswer) -> list[str]:
     """The engines missing from a several-engine answer, one line each, shared by both renderers."""
     notes = [f"{miss.engine}: {mask_values(miss.reason)}" for miss in result.unanswered]
     if result.left_out:
         notes.append(f"left out (your role does not allow this there): {', '.join(result.left_out)}")
     return notes
-
-
-@to_text.register
-def _fleet(result: FleetAnswer) -> str:
-    if result.merged is not None:
-        body = [to_text(result.merged)]
-    else:
-        body = [f"== {part.engine} ==\n{to_text(part.result)}" for part in result.parts]
-    return "\n\n".join([*body, *(["\n".join(fleet_notes(result))] if fleet_notes(result) else [])])

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
-from bot.confirm import Confirmer
+from bot.confirm.tokens import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import RunLimits
-from bot.engine.follow_registry import Follows
+from bot.engine.running_follows import Follows
 from bot.engine.targets import find_containers, find_services
-from bot.fleet.registry import Fleet
+from bot.fleet.engines import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
 from bot.store.claims import Confirmations
