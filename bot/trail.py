@@ -45,21 +45,7 @@ class Trail:
         outcome, described = describe(result)
         if decision in (REFUSED, REJECTED, CANCELLED):
             outcome = decision
-        record = AuditRecord(
-            at=time.time(),
-            team_id=self.caller.team_id,
-            user_id=self.caller.user_id,
-            user_name=self.caller.user_name,
-            channel_id=self.caller.channel_id,
-            command=self.line,
-            action=command.action if command else "",
-            changes=bool(command and command.changes),
-            decision=decision,
-            outcome=outcome,
-            detail=detail or described,
-            duration_ms=int((time.monotonic() - self.began) * 1000),
-            engine=engine,
-        )
+        record = self._record_of(command, decision, outcome, detail or described, engine)
         metrics.counted(record)  # at once, not when the audit is written: it may wait for its database
         if self.audit is not None:
             self.audit.record(record)
@@ -70,22 +56,26 @@ class Trail:
         answers it, and then loses the record."""
         if not command.changes or self.audit is None:
             return None
-        record = AuditRecord(
+        try:
+            self.audit.record_now(replace(self._record_of(command, decision, STARTED, "", engine), duration_ms=0))
+        except (StoreUnavailable, StoreRejected) as error:
+            log.error("a change was refused: its record could not be stored (%s)", error)
+            return Failure(DATABASE_DOWN)
+        return None
+
+    def _record_of(self, command: Command | None, decision: str, outcome: str, detail: str, engine: str) -> AuditRecord:
+        return AuditRecord(
             at=time.time(),
             team_id=self.caller.team_id,
             user_id=self.caller.user_id,
             user_name=self.caller.user_name,
             channel_id=self.caller.channel_id,
             command=self.line,
-            action=command.action,
-            changes=True,
+            action=command.action if command else "",
+            changes=bool(command and command.changes),
             decision=decision,
-            outcome=STARTED,
+            outcome=outcome,
+            detail=detail,
+            duration_ms=int((time.monotonic() - self.began) * 1000),
             engine=engine,
         )
-        try:
-            self.audit.record_now(record)
-        except (StoreUnavailable, StoreRejected) as error:
-            log.error("a change was refused: its record could not be stored (%s)", error)
-            return Failure(DATABASE_DOWN)
-        return None
