@@ -8,6 +8,9 @@ The public port (`serve`'s Slack port) answers /readyz with engine names and ok/
 database URL, no error text — and /metrics only when there is no metrics port; the metrics port says why a part is
 down. Each part is probed with a short timeout and its answer kept for a few seconds, one probe in flight per part:
 a flood of /readyz hits costs each engine one probe every READY_CACHE_SECONDS, never a thread per hit per engine.
+No hit waits longer than the probe timeout (and a margin): a probe still running then — the first one of an engine
+that never answers also opens its client, which waits for the engine's own timeout — finishes in the background and
+the hit answers with the part's last state.
 """
 
 import json
@@ -15,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +28,7 @@ from bot.engine import EngineError
 
 READY_PROBE_TIMEOUT = 1.0
 READY_CACHE_SECONDS = 5.0
+READY_MARGIN_SECONDS = 0.5  # a hit's wait past the probe timeout, for the answer to come back
 OK = "ok"
 DOWN = "down"
 PROBING = "not known yet: being probed"
@@ -47,6 +51,11 @@ class Probe:
         self._answer: str | None = None
         self._at = 0.0
         self._asking = threading.Lock()
+
+    @property
+    def last(self) -> str:
+        """The last answer, without asking (PROBING before the first)."""
+        return PROBING if self._answer is None else self._answer
 
     @property
     def fresh(self) -> bool:
@@ -74,6 +83,8 @@ class Readiness:
         self._engines: dict[str, Probe] = {}
         self._database = Probe(self._database_state)
         self._lock = threading.Lock()
+        # Probes outlive the hit that started them when an engine hangs: one in flight per part, so a few threads.
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="shipmate-ready")
 
     def _engine_state(self, name: str) -> str:
         try:
@@ -99,8 +110,11 @@ class Readiness:
         if all(probe.fresh for probe in probes):
             states = [probe.state() for probe in probes]
         else:
-            with ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="shipmate-ready") as pool:
-                states = list(pool.map(Probe.state, probes))
+            asked = [self._pool.submit(probe.state) for probe in probes]
+            wait(asked, timeout=self._timeout + READY_MARGIN_SECONDS)
+            states = [
+                future.result() if future.done() else probe.last for future, probe in zip(asked, probes, strict=True)
+            ]
         return dict(zip(names, states[:-1], strict=True)), states[-1]
 
     def answer(self, public: bool) -> Answer:
