@@ -42,17 +42,6 @@ from bot.store.sqlite import SqliteStore
 
 log = logging.getLogger("shipmate.audit")
 
-# What the authorize stage (or the confirmation step) said.
-ALLOWED = "allowed"
-REFUSED = "refused"
-CONFIRM = "confirm"  # asked the requester to confirm; nothing done yet
-CONFIRMED = "confirmed"  # done after a Confirm click
-CANCELLED = "cancelled"
-REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
-INVALID = "invalid"  # the text did not parse
-ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
-STARTED = "started"  # the outcome of a change's first record, stored before the change reaches Docker
-
 BATCH = 200
 MAX_DETAIL = 500
 MAX_TEXT = 4000  # any text field (the claimed fields of a refused request come from anyone)

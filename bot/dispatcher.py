@@ -16,7 +16,7 @@ protocol), bot/trail.py (the audit records).
 import re
 from collections.abc import Callable
 
-from bot.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, INVALID, REFUSED, REJECTED, AuditLog
+from bot.audit import AuditLog
 from bot.confirm.clicks import Clicks, is_requester
 from bot.confirm.tokens import Confirmation, Confirmer
 from bot.engine import Engine, RunLimits
@@ -30,6 +30,7 @@ from bot.policy import LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
 from bot.results import Failure, FromEngine, Notice, Result
 from bot.secrets import mask_text
+from bot.store.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, INVALID, REFUSED, REJECTED
 from bot.trail import DATABASE_DOWN, Trail
 
 __all__ = ["DATABASE_DOWN", "Authorizer", "Caller", "Dispatcher", "Reply", "Request"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.about_shipmate import answer
-from bot.audit import ALLOWED, REFUSED, AuditLog
+from bot.audit import AuditLog
 from bot.engine import Context, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.running_follows import Follows
@@ -20,6 +20,7 @@ from bot.grammar.shipmate import AboutShipmate
 from bot.policy import Decision
 from bot.request import Caller
 from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
+from bot.store.audit import ALLOWED, REFUSED
 from bot.trail import DATABASE_DOWN, Trail
 
 log = logging.getLogger(__name__)

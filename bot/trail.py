@@ -6,11 +6,12 @@ import time
 from dataclasses import dataclass, field, replace
 
 from bot import metrics
-from bot.audit import CANCELLED, REFUSED, REJECTED, STARTED, AuditLog, AuditRecord, describe
+from bot.audit import AuditLog, AuditRecord, describe
 from bot.grammar import Command
 from bot.request import Caller
 from bot.results import Failure, Result
 from bot.store import StoreRejected, StoreUnavailable
+from bot.store.audit import CANCELLED, REFUSED, REJECTED, STARTED
 
 log = logging.getLogger(__name__)
 DATABASE_DOWN = (

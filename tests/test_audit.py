@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot.audit import ALLOWED, CONFIRM, REFUSED, AuditLog, AuditRecord
+from bot.audit import AuditLog, AuditRecord
 from bot.config import ConfigError
 from bot.secrets import mask_text
 from bot.slack.audit_channel import AuditChannelSink
 from bot.store import Claim
+from bot.store.audit import ALLOWED, CONFIRM, REFUSED
 from bot.store.claims import Confirmations
 from bot.store.sqlite import SqliteStore
 from tests.slack_standin import SlackStandin

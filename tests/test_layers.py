@@ -19,8 +19,8 @@ LAYERS = (
     "watched",  # files reloaded on SIGHUP
     "words",  # "did you mean" for a mistyped name
     "yamlfile",  # YAML with line numbers in its errors
-    "audit",  # records every decision and outcome
     "metrics",  # counts commands, errors and audit records (by their decision)
+    "audit",  # records every decision and outcome
     "grammar",  # docker-CLI text -> Command
     "engine",  # Command -> Result over docker-py; how to reach one engine (engine/spec.py)
     "fleet",  # the engines file and a client per named engine
@@ -41,9 +41,7 @@ LAYERS = (
 )
 
 # The only arrows that point up, each with why it stays.
-UPWARD = {
-    ("bot.audit", "bot.metrics"): "the audit writer counts the records it drops (a lazy import, at the drop)",
-}
+UPWARD: dict[tuple[str, str], str] = {}
 
 SLACK_LIBRARIES = {"slack_bolt", "slack_sdk"}
 

@@ -15,12 +15,13 @@ import docker
 import pytest
 
 from bot.assembly import make_dispatcher
-from bot.audit import STARTED, AuditLog, AuditRecord
+from bot.audit import AuditLog, AuditRecord
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.render.blocks import to_message
 from bot.results import AuditTrail, ConfirmationRequest, ContainerTable, Failure, Identity, Notice, Outcomes, RunDone
+from bot.store.audit import STARTED
 from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
 

@@ -19,12 +19,13 @@ from typing import Protocol
 
 from bot.alerts.events import ContainerEvent
 from bot.alerts.rules import AlertRule, AlertRules
-from bot.audit import ALERT, AuditLog, AuditRecord
+from bot.audit import AuditLog, AuditRecord
 from bot.engine import Context, Engine, EngineError
 from bot.engine.containers import read_logs
 from bot.results import Alert
 from bot.secrets import mask_text
 from bot.store.alerts import AlertState, Incident
+from bot.store.audit import ALERT
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ bot/confirm.py says which commands ask first and signs the tokens; this is the c
 
 from dataclasses import dataclass, replace
 
-from bot.audit import CANCELLED, REFUSED, REJECTED
 from bot.confirm.questions import Pending, confirmation_for, wants_plan, wants_targets
 from bot.confirm.tokens import Confirmation, Confirmer, InvalidToken, TokenTooLong
 from bot.engine import EngineError
@@ -17,6 +16,7 @@ from bot.policy import Decision
 from bot.request import Caller
 from bot.results import ConfirmationRequest, Failure, Notice, Result
 from bot.store import Claim, StoreUnavailable
+from bot.store.audit import CANCELLED, REFUSED, REJECTED
 from bot.trail import DATABASE_DOWN
 
 

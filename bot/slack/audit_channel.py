@@ -9,8 +9,9 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.audit import ALLOWED, CONFIRMED, REFUSED, REJECTED, AuditRecord
+from bot.audit import AuditRecord
 from bot.render.kit import escape
+from bot.store.audit import ALLOWED, CONFIRMED, REFUSED, REJECTED
 
 log = logging.getLogger(__name__)
 

@@ -103,7 +103,7 @@ class Refusals:
         """One record, with what this request claimed to be (unverified, so marked as such)."""
         from urllib.parse import parse_qs
 
-        from bot.audit import REJECTED, AuditRecord
+        from bot.store.audit import REJECTED, AuditRecord
 
         audit = self._runtime.dispatcher.audit
         if audit is None:

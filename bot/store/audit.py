@@ -8,6 +8,17 @@ from datetime import UTC, datetime
 from bot.store import Store
 from bot.store.schema import AUDIT_COLUMNS
 
+# A record's decision: what the authorize stage (or the confirmation step) said; STARTED is an outcome.
+ALLOWED = "allowed"
+REFUSED = "refused"
+CONFIRM = "confirm"  # asked the requester to confirm; nothing done yet
+CONFIRMED = "confirmed"  # done after a Confirm click
+CANCELLED = "cancelled"
+REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
+INVALID = "invalid"  # the text did not parse
+ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
+STARTED = "started"  # the outcome of a change's first record, stored before the change reaches Docker
+
 
 @dataclass(frozen=True)
 class AuditRecord:
