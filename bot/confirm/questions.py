@@ -96,8 +96,8 @@ def confirmation_for(
     """The confirmation a command needs before it runs, or None when it can run at once (a Notice when a prune
     finds nothing: there is nothing to ask about, and nothing is done).
 
-    `rm` of a running container, `rm -f`, `image rm`, `volume rm`, `stop` of several containers, every prune, `service rm` and
-    scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
+    `rm` of a running container, `rm -f`, `image rm`, `volume rm`, `stop` of several containers, every prune,
+    `service rm` and scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
     Confirming a plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
     """
     if not command.asks_first:

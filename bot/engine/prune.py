@@ -1,8 +1,9 @@
 """container prune / image prune / volume prune: what would go (asked about first), and removing exactly that.
 
 The plan is worked out the way docker prunes — stopped containers (created, exited, dead); dangling images, or with
-`-a` every image no container uses; anonymous volumes no container uses, or with `-a` every unused volume — and, when the command carries the list a confirmation showed, narrowed to it:
-something that became prunable after the question is not swept up, and something listed that is in use now stays.
+`-a` every image no container uses; anonymous volumes no container uses, or with `-a` every unused volume — and,
+when the command carries the list a confirmation showed, narrowed to it: something that became prunable after the
+question is not swept up, and something listed that is in use now stays.
 """
 
 from dataclasses import dataclass
