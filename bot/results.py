@@ -524,6 +524,83 @@ class DiskUsage(Result):
     build_cache: int = 0
 
 
+# -- volumes and networks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    name: str
+    driver: str
+    size: int  # bytes, as `system df -v` counts them; -1 when the engine does not know (not a local volume)
+    links: int  # containers using it
+    engine: str = ""  # set in an answer from several engines
+
+
+@dataclass(frozen=True)
+class VolumeTable(Result):
+    rows: tuple[VolumeRow, ...]
+    filters: tuple[tuple[str, str], ...] = ()
+    per_engine: tuple[tuple[str, int], ...] = ()  # rows each engine gave, in a table merged from several
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    name: str
+    driver: str
+    scope: str
+    mountpoint: str
+    created: datetime | None
+    size: int  # -1 when unknown
+    used_by: tuple[str, ...]  # the containers using it (names)
+    labels: tuple[tuple[str, str], ...]
+    options: tuple[tuple[str, str], ...]  # the driver's options
+
+
+@dataclass(frozen=True)
+class VolumeDetails(Result):
+    volumes: tuple[VolumeFacts, ...]
+    missing: tuple[str, ...] = ()  # names asked about that the engine does not have
+
+
+@dataclass(frozen=True)
+class NetworkRow:
+    short_id: str
+    name: str
+    driver: str
+    scope: str
+    engine: str = ""  # set in an answer from several engines
+
+
+@dataclass(frozen=True)
+class NetworkTable(Result):
+    rows: tuple[NetworkRow, ...]
+    per_engine: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkMember:
+    """A container attached to a network, with its addresses there."""
+
+    name: str
+    ipv4: str
+    ipv6: str
+
+
+@dataclass(frozen=True)
+class NetworkDetails(Result):
+    name: str
+    short_id: str
+    driver: str
+    scope: str
+    internal: bool
+    attachable: bool
+    created: datetime | None
+    subnets: tuple[tuple[str, str], ...]  # (subnet, gateway)
+    members: tuple[NetworkMember, ...]
+    labels: tuple[tuple[str, str], ...]
+    options: tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class EngineInfo(Result):
     name: str

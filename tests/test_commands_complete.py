@@ -27,6 +27,7 @@ from bot.grammar.commands import (
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.shipmate import AboutShipmate
 from bot.grammar.spec import register, registered
+from bot.grammar.volume_commands import VolumeRemove
 from bot.policy import load_policy, parse_policy
 from bot.policy.model import ACTIONS, OPEN_ACTIONS, OWNABLE, STANDARD_ROLES
 from bot.render.blocks import to_message
@@ -133,7 +134,7 @@ def test_declared_traits_fit_together(command: type[Command]) -> None:
 def _asked_first_until_now(command: Command) -> bool:
     """Which commands bot.confirm asked about before the commands declared it themselves."""
     return (
-        isinstance(command, ImageRemove | ContainerRemove | Prune | ServiceRemove)
+        isinstance(command, ImageRemove | ContainerRemove | Prune | ServiceRemove | VolumeRemove)
         or (isinstance(command, ContainerStop) and len(command.containers) > 1)
         or (isinstance(command, ServiceScale) and any(count == 0 for _, count in command.scales))
         or (isinstance(command, ServiceUpdate) and command.replicas == 0)

@@ -15,6 +15,7 @@ from bot.grammar import (
     services,
     spec_for,
     system,
+    volumes,
 )
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import (
@@ -63,6 +64,14 @@ from bot.grammar.service_commands import (
     StackPs,
     StackServices,
 )
+from bot.grammar.volume_commands import (
+    NetworkInspect,
+    NetworkList,
+    VolumeInspect,
+    VolumeList,
+    VolumePrune,
+    VolumeRemove,
+)
 
 DOCKER_SPECS = (
     *images.SPECS,
@@ -72,6 +81,7 @@ DOCKER_SPECS = (
     *system.SPECS,
     *run.SPECS,
     *services.SPECS,
+    *volumes.SPECS,
 )
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 LOGS_USAGE = "[-f|--follow] [--tail N] [--since DURATION] CONTAINER"
@@ -248,6 +258,25 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/docker", "stack list", StackList()),
     ("/docker", "stack services demo", StackServices(stack="demo")),
     ("/docker", "stack ps demo", StackPs(stack="demo")),
+    # volumes and networks
+    ("/docker", "volume ls", VolumeList()),
+    ("/docker", "volume list -f dangling=true", VolumeList(filters=(("dangling", "true"),))),
+    (
+        "/docker",
+        "volume ls --filter dangling=1 -f name=data",
+        VolumeList(filters=(("dangling", "true"), ("name", "data"))),
+    ),
+    ("/docker", "volume inspect data", VolumeInspect(names=("data",))),
+    ("/docker", "volume inspect data logs data", VolumeInspect(names=("data", "logs"))),
+    ("/docker", "volume rm data", VolumeRemove(names=("data",))),
+    ("/docker", "volume remove data old_cache", VolumeRemove(names=("data", "old_cache"))),
+    ("/docker", "volume prune", VolumePrune()),
+    ("/docker", "volume prune -a -f", VolumePrune(all=True)),
+    ("/docker", "volume prune --all tmp1 tmp2", VolumePrune(only=("tmp1", "tmp2"), all=True)),
+    ("/docker", "network ls", NetworkList()),
+    ("/docker", "network list -f driver=bridge", NetworkList(filters=(("driver", "bridge"),))),
+    ("/docker", "network inspect backend", NetworkInspect(name="backend")),
+    ("/docker", "--context prod-1 network inspect bridge", NetworkInspect(name="bridge", context="prod-1")),
 ]
 
 
@@ -481,10 +510,38 @@ def test_unknown_command_is_named(slash: str, text: str, word: str) -> None:
     assert error.usage is None
 
 
-@pytest.mark.parametrize("word", ["attach", "cp", "build", "volume", "network", "push", "kill", "compose"])
+@pytest.mark.parametrize("word", ["attach", "cp", "build", "push", "kill", "compose"])
 def test_docker_commands_shipmate_refuses_say_so(word: str) -> None:
     error = refusal(f"{word} x", "/docker")
     assert error.reason == f"`{word}` is not something Shipmate does: type `/docker help` for what it can do"
+
+
+@pytest.mark.parametrize(
+    "words", ["volume create", "network create", "network rm", "network remove", "network connect", "network prune"]
+)
+def test_volume_and_network_changes_shipmate_leaves_to_docker_say_so(words: str) -> None:
+    error = refusal(f"{words} x", "/docker")
+    assert error.reason == (
+        f"`{words}` is not something Shipmate does: use the docker CLI on the host for it"
+        " (`/docker help` lists what Shipmate does)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("volume ls --quiet", "unknown flag `--quiet`"),
+        ("volume ls -f size=1", "`size` is not a filter: use one of dangling, driver, label, name"),
+        ("volume ls -f dangling=maybe", "`dangling=maybe` takes `true` or `false`"),
+        ("volume rm", "missing VOLUME"),
+        ("volume rm -f data", "unknown flag `-f`"),
+        ("volume rm ../etc", "`../etc` is not a volume name"),
+        ("network inspect a b", "unexpected argument `b`"),
+        ("network ls extra", "unexpected argument `extra`"),
+    ],
+)
+def test_volume_and_network_mistakes_are_one_clear_line(text: str, reason: str) -> None:
+    assert refusal(text, "/docker").reason.startswith(reason)
 
 
 @pytest.mark.parametrize(("slash", "text"), [("/docker", ""), ("/img", ""), ("/container", ""), ("/docker", "image")])

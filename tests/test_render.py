@@ -60,6 +60,10 @@ from bot.results import (
     ImageRow,
     ImageTable,
     LogText,
+    NetworkDetails,
+    NetworkMember,
+    NetworkRow,
+    NetworkTable,
     NodeRow,
     NodeTable,
     Notice,
@@ -84,6 +88,10 @@ from bot.results import (
     TaskRow,
     TaskTable,
     Unanswered,
+    VolumeDetails,
+    VolumeFacts,
+    VolumeRow,
+    VolumeTable,
 )
 from bot.secrets import MASK, mask_text
 from tests.blockkit import assert_valid_message, message_problems, payload_strings
@@ -594,6 +602,50 @@ EXAMPLES: dict[str, Result] = {
         state="",
     ),
 }
+
+
+# -- volumes and networks: engine strings hostile, a secret-looking label and option among them --------------
+VOLUME_EXAMPLES: dict[str, Result] = {
+    "volumes": VolumeTable((VolumeRow("data", "local", 12_345_678, 1), VolumeRow("nfs-share", "nfs", -1, 0))),
+    "volumes none matching": VolumeTable((), filters=(("dangling", "true"),)),
+    "volumes 2000 hostile": VolumeTable(tuple(VolumeRow(f"{HOSTILE}{i}", HOSTILE, i, i % 3) for i in range(2000))),
+    "volume details hostile": VolumeDetails(
+        (
+            VolumeFacts(
+                name="data",
+                driver=HOSTILE,
+                scope="local",
+                mountpoint=f"/var/lib/docker/volumes/{HOSTILE}/_data",
+                created=NOW,
+                size=4096,
+                used_by=(f"{HOSTILE} (running)",),
+                labels=(("team", HOSTILE), ("DB_PASSWORD", SECRETS["DB_PASSWORD"])),
+                options=(("o", HOSTILE), ("API_TOKEN", SECRETS["API_TOKEN"])),
+            ),
+        )
+        * 8,
+        missing=(HOSTILE,),
+    ),
+    "networks": NetworkTable((NetworkRow("0123456789ab", "bridge", "bridge", "local"),)),
+    "networks none": NetworkTable(()),
+    "network details hostile": NetworkDetails(
+        name=HOSTILE,
+        short_id="0123456789ab",
+        driver="bridge",
+        scope="local",
+        internal=True,
+        attachable=False,
+        created=NOW,
+        subnets=(("172.30.0.0/24", "172.30.0.1"), ("fd00::/64", "")),
+        members=tuple(NetworkMember(f"{HOSTILE}{i}", f"172.30.0.{i}/24", "") for i in range(300)),
+        labels=(("owner", HOSTILE), ("webhook_secret", SECRETS["AWS_SECRET_ACCESS_KEY"])),
+        options=(("com.docker.network.bridge.name", HOSTILE),),
+    ),
+    "network without containers": NetworkDetails(
+        "quiet", "0123456789ab", "bridge", "local", False, True, None, (), (), (), ()
+    ),
+}
+EXAMPLES.update(VOLUME_EXAMPLES)
 
 
 def message(result: Result) -> Message:

@@ -10,8 +10,10 @@ from bot.confirm.tokens import Confirmation, Confirmer, InvalidToken, TokenTooLo
 from bot.engine import EngineError
 from bot.engine.prune import prune_plan
 from bot.engine.targets import find_containers
+from bot.engine.volumes import removal_refused
 from bot.fleet.engines import Fleet
 from bot.grammar import Command, ParseError, parse
+from bot.grammar.volume_commands import VolumeRemove
 from bot.policy import Decision
 from bot.request import Caller
 from bot.results import ConfirmationRequest, Failure, Notice, Result
@@ -49,8 +51,8 @@ class Clicks:
     fleet: Fleet
 
     def ask(self, command: Command, decision: Decision, caller: Caller, engine: str) -> Result | None:
-        """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked, a
-        Notice when a prune finds nothing), None when it runs at once."""
+        """A ConfirmationRequest when the command must wait for a click (a Failure if that cannot be asked or
+        must not be done, a Notice when a prune finds nothing), None when it runs at once."""
         if self.confirmer is None:
             return None
         targets = decision.targets
@@ -60,6 +62,10 @@ class Clicks:
                 targets = find_containers(self.fleet.engine(engine), command.targets())
             if wants_plan(command):
                 plan = prune_plan(self.fleet.engine(engine), command)
+            if isinstance(command, VolumeRemove):  # a volume in use is refused before any question, users named
+                refused = removal_refused(self.fleet.engine(engine), command.names)
+                if refused is not None:
+                    return refused
         except EngineError as error:
             return Failure(str(error))
         pending = confirmation_for(command, targets, plan)

@@ -9,6 +9,7 @@ from bot.engine.prune import PruneItem, nothing_to_prune, prunable_kind
 from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
+from bot.grammar.volume_commands import VolumePrune, VolumeRemove
 from bot.render.format import size
 from bot.results import Notice
 
@@ -61,10 +62,13 @@ def _prune_question(command: Prune, plan: tuple[PruneItem, ...]) -> Pending | No
     if isinstance(command, ImagePrune):
         words = ["image", "prune", *(["-a"] if command.all else [])]
         about = "about "  # each image's own layers: those shared only among the pruned ones are freed too
+    elif isinstance(command, VolumePrune):
+        words, about = ["volume", "prune", *(["-a"] if command.all else [])], ""
     else:
         words, about = ["container", "prune"], ""  # their writable layers, exactly
     details = tuple(
-        f"`{item.id}` {item.name} ({', '.join([*([item.state] if item.state else []), size(item.size)])})"
+        f"`{item.id}`{'' if item.name == item.id else ' ' + item.name}"  # a volume's name is its id
+        f" ({', '.join([*([item.state] if item.state else []), size(item.size)])})"
         for item in plan
     )
     kind = prunable_kind(command)
@@ -92,8 +96,8 @@ def confirmation_for(
     """The confirmation a command needs before it runs, or None when it can run at once (a Notice when a prune
     finds nothing: there is nothing to ask about, and nothing is done).
 
-    `rm` of a running container, `rm -f`, `image rm`, `stop` of several containers, every prune, `service rm` and
-    scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
+    `rm` of a running container, `rm -f`, `image rm`, `volume rm`, `stop` of several containers, every prune,
+    `service rm` and scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
     Confirming a plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
     """
     if not command.asks_first:
@@ -105,6 +109,11 @@ def confirmation_for(
         what = "image" if len(command.image_refs) == 1 else f"{len(command.image_refs)} images:"
         text = shlex.join(["image", "rm", *(["-f"] if command.force else []), *command.image_refs])
         return Pending(f"remove {what} {_names(command.image_refs)}{forced}", (), text)
+    if isinstance(command, VolumeRemove):
+        # bot/confirm/clicks.py refuses first a volume in use, naming the containers: this asks about free ones.
+        what = "volume" if len(command.names) == 1 else f"{len(command.names)} volumes:"
+        text = shlex.join(["volume", "rm", *command.names])
+        return Pending(f"remove {what} {_names(command.names)} and the data in it for good", (), text)
     if isinstance(command, ServiceRemove):
         what = "service" if len(command.names) == 1 else f"{len(command.names)} services:"
         text = shlex.join(["service", "rm", *command.names])

@@ -1,8 +1,9 @@
-"""container prune / image prune: what would go (asked about first), and removing exactly that.
+"""container prune / image prune / volume prune: what would go (asked about first), and removing exactly that.
 
 The plan is worked out the way docker prunes — stopped containers (created, exited, dead); dangling images, or with
-`-a` every image no container uses — and, when the command carries the list a confirmation showed, narrowed to it:
-something that became prunable after the question is not swept up, and something listed that is in use now stays.
+`-a` every image no container uses; anonymous volumes no container uses, or with `-a` every unused volume — and,
+when the command carries the list a confirmation showed, narrowed to it: something that became prunable after the
+question is not swept up, and something listed that is in use now stays.
 """
 
 from dataclasses import dataclass
@@ -11,11 +12,16 @@ from bot.engine.client import Engine
 from bot.engine.convert import short_id
 from bot.engine.execution import Context
 from bot.engine.executors import execute, for_each
+from bot.engine.system import volume_usage
 from bot.grammar.commands import ContainerPrune, ImagePrune, Prune
 from bot.grammar.prune import MAX_PRUNED
+from bot.grammar.volume_commands import VolumePrune
 from bot.results import Notice, Outcome, Outcomes
 
 _STOPPED = ["created", "exited", "dead"]
+# What the engine labels the volumes it makes for a container's anonymous mounts; docker 23 and later prune only
+# those unless told `-a`.
+ANONYMOUS_VOLUME = "com.docker.volume.anonymous"
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,30 @@ def _images(engine: Engine, every_unused: bool, own_sizes: bool) -> list[PruneIt
     ]
 
 
+def _volumes(engine: Engine, every_unused: bool, sizes: bool) -> list[PruneItem]:
+    filters: dict[str, list[str]] = {"dangling": ["true"]}
+    if not every_unused:
+        filters["label"] = [ANONYMOUS_VOLUME]
+    with engine.errors("volumes"):
+        volumes = engine.api.volumes(filters=filters).get("Volumes") or ()
+    usage = volume_usage(engine) if sizes and volumes else {}
+    return [
+        PruneItem(
+            id=volume["Name"],
+            name=volume["Name"],
+            size=max(usage[volume["Name"]].size, 0) if volume["Name"] in usage else 0,
+        )
+        for volume in sorted(volumes, key=lambda volume: volume["Name"])
+    ]
+
+
 def _plan(engine: Engine, command: Prune, own_sizes: bool) -> tuple[PruneItem, ...]:
-    items = _images(engine, command.all, own_sizes) if isinstance(command, ImagePrune) else _containers(engine)
+    if isinstance(command, ImagePrune):
+        items = _images(engine, command.all, own_sizes)
+    elif isinstance(command, VolumePrune):
+        items = _volumes(engine, command.all, own_sizes)
+    else:
+        items = _containers(engine)
     if command.only:
         wanted = set(command.only)
         items = [item for item in items if item.id in wanted or item.name in wanted]
@@ -86,11 +114,17 @@ def prune_plan(engine: Engine, command: Prune) -> tuple[PruneItem, ...]:
 def prunable_kind(command: Prune) -> str:
     if isinstance(command, ImagePrune):
         return "unused image" if command.all else "dangling image"
+    if isinstance(command, VolumePrune):
+        return "unused volume" if command.all else "unused anonymous volume"
     return "stopped container"
 
 
 def nothing_to_prune(command: Prune) -> Notice:
     return Notice(f"Nothing to prune: no {prunable_kind(command)}s" + (" among those named" if command.only else ""))
+
+
+def _shown(item: PruneItem) -> str:
+    return item.name if item.name == item.id else f"{item.name} ({item.id})"  # a volume's name is its id
 
 
 @execute.register
@@ -102,6 +136,10 @@ def _prune(command: Prune, ctx: Context) -> Outcomes | Notice:
 
         def remove(target: str) -> None:
             ctx.engine.api.remove_container(target)  # never forced: one started since the question stays
+    elif isinstance(command, VolumePrune):
+
+        def remove(target: str) -> None:
+            ctx.engine.api.remove_volume(target)  # never forced: one used since the question stays
     else:
 
         def remove(target: str) -> None:
@@ -113,5 +151,5 @@ def _prune(command: Prune, ctx: Context) -> Outcomes | Notice:
         for ref in command.only
         if ref not in plan and all(item.name != ref for item in plan.values())
     )
-    named = tuple(Outcome(f"{plan[o.target].name} ({o.target})", o.ok, o.detail) for o in done.outcomes)
+    named = tuple(Outcome(_shown(plan[o.target]), o.ok, o.detail) for o in done.outcomes)
     return Outcomes(verb="removed", outcomes=named + gone)

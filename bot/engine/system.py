@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import humanize
 
+from bot.engine.client import Engine
 from bot.engine.convert import short_id, timestamp
 from bot.engine.execution import Context
 from bot.engine.executors import execute
@@ -92,6 +93,18 @@ def _disk_container(container: dict) -> DiskContainer:
     )
 
 
+def _disk_volume(volume: dict) -> DiskVolume:
+    usage = volume.get("UsageData") or {}
+    return DiskVolume(volume.get("Name", ""), usage.get("RefCount", 0), usage.get("Size", -1))
+
+
+def volume_usage(engine: Engine) -> dict[str, DiskVolume]:
+    """Each volume's links and size as `system df -v` counts them (the engine works sizes out only there)."""
+    with engine.errors("volumes"):
+        volumes = engine.api.df().get("Volumes") or ()
+    return {disk.name: disk for disk in map(_disk_volume, volumes)}
+
+
 @execute.register
 def _df(command: SystemDiskUsage, ctx: Context) -> DiskUsage:
     with ctx.engine.errors("engine"):
@@ -111,14 +124,7 @@ def _df(command: SystemDiskUsage, ctx: Context) -> DiskUsage:
         verbose=True,
         images=tuple(_disk_image(image) for image in images),
         containers=tuple(_disk_container(container) for container in containers),
-        volumes=tuple(
-            DiskVolume(
-                v.get("Name", ""),
-                (v.get("UsageData") or {}).get("RefCount", 0),
-                (v.get("UsageData") or {}).get("Size", -1),
-            )
-            for v in volumes
-        ),
+        volumes=tuple(_disk_volume(volume) for volume in volumes),
         build_cache=rows[3].size,
     )
 

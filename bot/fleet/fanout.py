@@ -20,8 +20,10 @@ from bot.results import (
     FleetAnswer,
     FromEngine,
     ImageTable,
+    NetworkTable,
     Result,
     Unanswered,
+    VolumeTable,
 )
 
 T = TypeVar("T")
@@ -78,6 +80,12 @@ def _merged(parts: tuple[FromEngine, ...]) -> Result | None:
     if results and all(isinstance(result, ImageTable) for result in results):
         rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
         return ImageTable(rows=rows, reference=results[0].reference, per_engine=_per_engine(parts))  # type: ignore[attr-defined]
+    if results and all(isinstance(result, VolumeTable) for result in results):
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        return VolumeTable(rows=rows, filters=results[0].filters, per_engine=_per_engine(parts))  # type: ignore[attr-defined]
+    if results and all(isinstance(result, NetworkTable) for result in results):
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        return NetworkTable(rows=rows, per_engine=_per_engine(parts))
     return None
 
 

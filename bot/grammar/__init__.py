@@ -15,7 +15,7 @@ from bot.grammar.errors import ParseError
 from bot.grammar.spec import CommandSpec, registered
 
 # Each command family registers its specs as it is imported: help lists them in this order.
-from bot.grammar import images, containers, diagnostics, prune, system, run, services, shipmate, context_list  # noqa: F401  # isort: skip
+from bot.grammar import images, containers, diagnostics, prune, system, run, services, volumes, shipmate, context_list  # noqa: F401  # isort: skip
 
 __all__ = ["COMMANDS", "SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
 
@@ -56,7 +56,6 @@ _REFUSED = {
     "login",
     "logout",
     "manifest",
-    "network",
     "pause",
     "plugin",
     "prune",
@@ -69,8 +68,12 @@ _REFUSED = {
     "trust",
     "unpause",
     "update",
-    "volume",
     "wait",
+}
+# Within a group Shipmate answers: what it leaves to the docker CLI (it lists and removes what exists, never makes it).
+_REFUSED_IN_GROUP = {
+    "network": {"connect", "create", "disconnect", "prune", "remove", "rm"},
+    "volume": {"create", "update"},
 }
 
 MAX_LENGTH = 4000
@@ -168,6 +171,11 @@ def _unknown_command(words: list[str], implied: tuple[str, ...], slash: str) -> 
     if len(words) == len(implied) or (words == [words[0]] and words[0] in _GROUPS):
         return ParseError(f"`{slash}` needs a command: type `{slash} help` to see them")
     word = words[1] if words[0] in _GROUPS else words[0]
+    if word in _REFUSED_IN_GROUP.get(words[0], ()):
+        return ParseError(
+            f"`{words[0]} {word}` is not something Shipmate does: use the docker CLI on the host for it"
+            f" (`{slash} help` lists what Shipmate does)"
+        )
     if word in _REFUSED:
         return ParseError(f"`{word}` is not something Shipmate does: type `{slash} help` for what it can do")
     return ParseError(f"unknown command `{word}`: type `{slash} help` for the list of commands")

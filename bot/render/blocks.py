@@ -46,6 +46,15 @@ from bot.render.lines import (
     version_lines,
 )
 from bot.render.terminal import to_text
+from bot.render.volume_lines import (
+    member_lines,
+    network_facts,
+    network_lines,
+    volume_empty,
+    volume_facts,
+    volume_lines,
+    volume_title,
+)
 from bot.results import (
     TIMED_OUT,
     Alert,
@@ -71,6 +80,8 @@ from bot.results import (
     ImageDetails,
     ImageTable,
     LogText,
+    NetworkDetails,
+    NetworkTable,
     NodeTable,
     Notice,
     Outcomes,
@@ -88,6 +99,9 @@ from bot.results import (
     StackTable,
     StatsTable,
     TaskTable,
+    VolumeDetails,
+    VolumeFacts,
+    VolumeTable,
 )
 from bot.secrets import mask_text, masked
 
@@ -749,6 +763,78 @@ def _alert(result: Alert) -> Message:
         blocks += on_engine(result.engine, [alert_buttons(result)])
     # The mention lives in the blocks (it notifies from there); the fallback text is escaped, so it stays out of it.
     return Message(text=f"{icon}{headline}", blocks=blocks)
+
+
+# -- volumes and networks -----------------------------------------------------------
+
+MAX_VOLUMES_SHOWN = 6  # `volume inspect`: up to six blocks each under the 50-block limit
+
+
+@to_message.register
+def _volumes(result: VolumeTable) -> Message:
+    if not result.rows:
+        text = volume_empty(result)
+        return Message(text=text, blocks=[section(escape(text))])
+    lines = volume_lines(result)
+    blocks, shown = code_sections("\n".join(lines), max_blocks=10, keep="head")
+    hidden = len(lines) - shown
+    title = f"🗄️ {volume_title(result)}" + _per_engine(result.per_engine, hidden > 0)
+    notes = [context(f"… and {hidden} more: narrow with `-f name=…` or `-f dangling=true`")] if hidden > 0 else []
+    return Message(text=title, blocks=[section(f"*{title}*"), *blocks, *notes])
+
+
+def _volume_blocks(volume: VolumeFacts) -> list[dict]:
+    blocks = [
+        header(f"🗄️ {volume.name}"),
+        fields([(label, escape(value)) for label, value in volume_facts(volume)]),
+    ]
+    if volume.labels:
+        blocks += [section("*Labels*"), *_pairs(volume.labels, max_blocks=1)]
+    if volume.options:
+        blocks += [section("*Options*"), *_pairs(volume.options, max_blocks=1)]
+    return blocks
+
+
+@to_message.register
+def _volume(result: VolumeDetails) -> Message:
+    blocks = [block for volume in result.volumes[:MAX_VOLUMES_SHOWN] for block in _volume_blocks(volume)]
+    notes = [f"no such volume: `{escape(name)}`" for name in result.missing]
+    if len(result.volumes) > MAX_VOLUMES_SHOWN:
+        notes.append(f"… and {len(result.volumes) - MAX_VOLUMES_SHOWN} more: inspect fewer at a time")
+    if notes:
+        blocks.append(context(*notes))
+    names = ", ".join(volume.name for volume in result.volumes)
+    return Message(text=f"volume {names}", blocks=blocks)
+
+
+@to_message.register
+def _networks(result: NetworkTable) -> Message:
+    if not result.rows:
+        return Message(text="no networks", blocks=[section("no networks")])
+    lines = network_lines(result)
+    blocks, shown = code_sections("\n".join(lines), max_blocks=10, keep="head")
+    hidden = len(lines) - shown
+    count = len(result.rows)
+    title = f"🌐 {count} network{'s' * (count != 1)}" + _per_engine(result.per_engine, hidden > 0)
+    notes = [context(f"… and {hidden} more: narrow with `-f name=…`")] if hidden > 0 else []
+    return Message(text=title, blocks=[section(f"*{title}*"), *blocks, *notes])
+
+
+@to_message.register
+def _network(result: NetworkDetails) -> Message:
+    count = len(result.members)
+    blocks = [
+        header(f"🌐 {result.name}"),
+        fields([(label, escape(value)) for label, value in network_facts(result)]),
+        section(f"*{count} container{'s' * (count != 1)} attached*" if count else "*No container attached*"),
+    ]
+    if result.members:
+        blocks += _table(member_lines(result), max_blocks=3)
+    if result.labels:
+        blocks += [section("*Labels*"), *_pairs(result.labels, max_blocks=1)]
+    if result.options:
+        blocks += [section("*Options*"), *_pairs(result.options, max_blocks=1)]
+    return Message(text=f"network {result.name}", blocks=blocks)
 
 
 # -- several engines ----------------------------------------------------------------

@@ -29,6 +29,7 @@ from bot.render.lines import (
     stats_problems,
     version_lines,
 )
+from bot.render.volume_lines import member_lines, network_facts, network_lines, volume_empty, volume_facts, volume_lines
 from bot.results import (
     Alert,
     AuditTrail,
@@ -52,6 +53,8 @@ from bot.results import (
     ImageDetails,
     ImageTable,
     LogText,
+    NetworkDetails,
+    NetworkTable,
     NodeTable,
     Notice,
     Outcomes,
@@ -68,6 +71,8 @@ from bot.results import (
     StackTable,
     StatsTable,
     TaskTable,
+    VolumeDetails,
+    VolumeTable,
 )
 from bot.secrets import mask_text, mask_values, masked
 
@@ -356,6 +361,37 @@ def _alert(result: Alert) -> str:
     ]
     if result.log_lines:
         lines += [f"last {result.log_lines} log lines:", mask_text(result.logs.rstrip("\n")) or "(no output)"]
+    return "\n".join(lines)
+
+
+# -- volumes and networks -----------------------------------------------------------
+
+
+@to_text.register
+def _volumes(result: VolumeTable) -> str:
+    return "\n".join(volume_lines(result)) if result.rows else volume_empty(result)
+
+
+@to_text.register
+def _volume(result: VolumeDetails) -> str:
+    lines: list[str] = []
+    for volume in result.volumes:
+        lines += [f"Volume {volume.name}", *(f"{label + ':':<12} {value}" for label, value in volume_facts(volume))]
+        lines += [*_pairs_block("Labels", volume.labels), *_pairs_block("Options", volume.options), ""]
+    lines += [f"no such volume: {name}" for name in result.missing]
+    return "\n".join(lines).rstrip("\n")
+
+
+@to_text.register
+def _networks(result: NetworkTable) -> str:
+    return "\n".join(network_lines(result)) if result.rows else "no networks"
+
+
+@to_text.register
+def _network(result: NetworkDetails) -> str:
+    lines = [f"Network {result.name}", *(f"{label + ':':<12} {value}" for label, value in network_facts(result))]
+    lines += ["Containers:", *(f"  {line}" for line in member_lines(result))] if result.members else ["Containers: —"]
+    lines += [*_pairs_block("Labels", result.labels), *_pairs_block("Options", result.options)]
     return "\n".join(lines)
 
 
