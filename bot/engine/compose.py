@@ -64,7 +64,8 @@ def _list(command: ComposeList, ctx: Context) -> ComposeProjectTable:
         containers = ctx.engine.api.containers(all=True, filters={"label": [PROJECT_LABEL]})
     projects: dict[str, list[dict]] = {}
     for item in containers:
-        projects.setdefault((item.get("Labels") or {})[PROJECT_LABEL], []).append(item)
+        if _labels(item).get(ONEOFF_LABEL) != "True":  # a one-off `run` container is not one of the services
+            projects.setdefault(_labels(item)[PROJECT_LABEL], []).append(item)
     rows = tuple(
         ComposeProjectRow(
             name=name,
