@@ -105,11 +105,12 @@ class Bot:
         to_text(reply.result)  # the terminal draws it too
         return reply
 
-    def confirmed(self, user: str, line: str) -> Result:
+    def confirmed(self, user: str, line: str, progress: list | None = None) -> Result:
         asked = self.do(user, line)
         assert isinstance(asked.result, ConfirmationRequest), asked.result
         caller = Caller(user_id=user, team_id=TEAM, channel_id="C0OPS", user_name=user.lower())
-        return _answer(self.dispatcher.confirm(asked.result.token, caller, to_message).result)
+        report = progress.append if progress is not None else None
+        return _answer(self.dispatcher.confirm(asked.result.token, caller, to_message, report).result)
 
 
 def _answer(result: Result) -> Result:
@@ -247,9 +248,14 @@ def test_compose_restart_goes_in_dependency_order_and_a_viewer_is_refused(shop, 
     assert asked.result.summary == "restart project shop, one container at a time in dependency order"
     assert {name: _started(api, name) for name in names} == before  # nothing before the click
 
-    done = bot.confirmed("U0OPER", "/compose restart shop")
+    progress: list = []
+    done = bot.confirmed("U0OPER", "/compose restart shop", progress)
     assert isinstance(done, Outcomes) and done.all_ok, done
     assert [outcome.target for outcome in done.outcomes] == names
+    # one live message after the Confirm: each step as it starts, with the ones before it done
+    assert [(update.doing, update.step, update.container, len(update.done)) for update in progress] == [
+        ("restarting", step, name, step - 1) for step, name in enumerate(names, start=1)
+    ]
     after = {name: _started(api, name) for name in names}
     assert all(after[name] > before[name] for name in names)
     # the engine's own clock says the order: db, then api and migrate (both need only db), then web
