@@ -12,7 +12,8 @@ import pytest
 from bot.assembly import make_dispatcher
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
-from bot.engine.compose import combined_status, dependency_order, depends_on
+from bot.engine.compose import combined_status, dependency_order, depends_on, sortable_time
+from bot.engine.containers import MAX_LOG_BYTES
 from bot.engine.errors import EngineError
 from bot.render.blocks import to_message
 from bot.render.terminal import to_text
@@ -57,6 +58,11 @@ def test_a_cycle_is_refused_with_one_line_naming_it() -> None:
 
 def test_combined_status_is_written_as_docker_compose_ls_writes_it() -> None:
     assert combined_status(["running", "exited", "running", "running"]) == "exited(1), running(3)"
+
+
+def test_log_times_sort_in_time_order_though_the_engine_drops_trailing_zeros() -> None:
+    times = ["2026-12-06T03:41:05.12Z", "2026-12-06T03:41:05.1199Z", "2026-12-06T03:41:05Z"]
+    assert sorted(times, key=sortable_time) == [times[2], times[1], times[0]]
 
 
 # -- the private engine -----------------------------------------------------------------------------------
@@ -308,3 +314,24 @@ def test_compose_ls_on_every_engine_merges_with_an_engine_column(shop, clean_eng
     assert to_text(reply.result).splitlines()[0].split() == ["ENGINE", "NAME", "STATUS", "CONFIG", "FILES"]
     values = [element["value"] for block in reply.message.blocks if block["type"] == "actions" for element in block["elements"]]  # fmt: skip
     assert "--context two compose restart shop" in values
+
+
+@pytest.mark.engine
+def test_compose_logs_keep_the_newest_lines_within_the_size_cap(clean_engine, make_bot) -> None:
+    api = clean_engine.api()
+    # 4000 lines of 64 bytes from each container: each one's output (with the engine's timestamps, about 380 KB)
+    # fits a container's read, but the two prefixed (about 300 KB each) do not fit one reply together
+    line = "x" * 63
+    ids = make_project(api, "noisy", {
+        "a": ("", ["sh", "-c", f"yes {line} | head -n 4000; echo a-last"]),
+        "b": ("", ["sh", "-c", f"yes {line} | head -n 4000; echo b-last"]),
+    })  # fmt: skip
+    for container in ids.values():
+        api.start(container)
+        api.wait(container, timeout=30)
+    logs = _answer(make_bot(clean_engine).do("U0VIEW", "/compose logs --tail all noisy").result)
+    assert isinstance(logs, LogText) and logs.truncated
+    assert 0 < len(logs.text.encode()) <= MAX_LOG_BYTES and logs.text.count("\n") == logs.lines
+    assert logs.text.endswith("noisy-b-1 | b-last\n")  # the newest lines are the ones kept
+    assert "noisy-a-1 | a-last\n" in logs.text
+    api.close()

@@ -7,7 +7,7 @@ time, each step reported as progress; the first failure stops the rest, as Compo
 
 from collections.abc import Callable, Mapping
 
-from bot.engine.containers import STOP_GRACE_SECONDS, read_logs
+from bot.engine.containers import MAX_LOG_BYTES, STOP_GRACE_SECONDS, read_logs
 from bot.engine.errors import EngineError, EngineUnreachable
 from bot.engine.execution import Context
 from bot.engine.executors import execute
@@ -58,6 +58,14 @@ def _config_files(containers: list[dict]) -> str:
     return ",".join(files)
 
 
+def _name(item: dict) -> str:
+    return (item.get("Names") or ["/" + item["Id"][:12]])[0].lstrip("/")
+
+
+def _labels(item: dict) -> dict[str, str]:
+    return item.get("Labels") or {}
+
+
 @execute.register
 def _list(command: ComposeList, ctx: Context) -> ComposeProjectTable:
     with ctx.engine.errors("containers"):
@@ -75,14 +83,6 @@ def _list(command: ComposeList, ctx: Context) -> ComposeProjectTable:
         for name, members in sorted(projects.items())
     )
     return ComposeProjectTable(rows=rows)
-
-
-def _name(item: dict) -> str:
-    return (item.get("Names") or ["/" + item["Id"][:12]])[0].lstrip("/")
-
-
-def _labels(item: dict) -> dict[str, str]:
-    return item.get("Labels") or {}
 
 
 def _project_containers(ctx: Context, project: str) -> list[dict]:
@@ -160,10 +160,17 @@ def _ps(command: ComposePs, ctx: Context) -> ContainerTable:
     return table
 
 
+def sortable_time(stamp: str) -> str:
+    """A log line's RFC 3339 time as a string that sorts in time order: the engine drops a fraction's trailing
+    zeros (`…:05.12Z` is later than `…:05.1199Z`), so the fraction is padded back to nine digits."""
+    clock, _, fraction = stamp.rstrip("Z").partition(".")
+    return f"{clock}.{fraction.ljust(9, '0')}"
+
+
 @execute.register
 def _logs(command: ComposeLogs, ctx: Context) -> LogText:
     """Every container's last lines, merged in time order and prefixed by the container as `docker compose logs`
-    does (`shop-db-1   | …`, names padded to the widest)."""
+    does (`shop-db-1   | …`, names padded to the widest); no more than MAX_LOG_BYTES in all, the newest kept."""
     containers = _ordered(ctx, command.project, command.services)
     width = max(len(_name(item)) for item in containers)
     stamped: list[tuple[str, int, str]] = []
@@ -174,12 +181,18 @@ def _logs(command: ComposeLogs, ctx: Context) -> LogText:
         prefix = f"{_name(item):<{width}} | "
         for line in text.splitlines():
             stamp, _, rest = line.partition(" ")
-            stamped.append((stamp, index, prefix + rest))
+            stamped.append((sortable_time(stamp), index, prefix + rest + "\n"))
     stamped.sort(key=lambda entry: (entry[0], entry[1]))  # sort is stable: a container's lines keep their order
-    lines = [line for _, _, line in stamped]
-    return LogText(
-        container=command.project, text="".join(f"{line}\n" for line in lines), lines=len(lines), truncated=cut
-    )
+    kept: list[str] = []
+    size = 0
+    for _, _, line in reversed(stamped):
+        size += len(line.encode())
+        if size > MAX_LOG_BYTES:
+            cut = True
+            break
+        kept.append(line)
+    kept.reverse()
+    return LogText(container=command.project, text="".join(kept), lines=len(kept), truncated=cut)
 
 
 @execute.register
