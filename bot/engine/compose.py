@@ -40,7 +40,8 @@ CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 NUMBER_LABEL = "com.docker.compose.container-number"
 DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
-# `docker compose run` containers: not part of the project's services.
+# Compose labels a service's containers oneoff=False, and `docker compose run` containers (not the project's
+# services) oneoff=True.
 _NOT_ONEOFF = f"{ONEOFF_LABEL}=False"
 
 
@@ -52,7 +53,7 @@ def combined_status(states: list[str]) -> str:
 def _config_files(containers: list[dict]) -> str:
     files: dict[str, None] = {}
     for item in containers:
-        for name in ((item.get("Labels") or {}).get(CONFIG_FILES_LABEL) or "").split(","):
+        for name in (_labels(item).get(CONFIG_FILES_LABEL) or "").split(","):
             if name:
                 files.setdefault(name)
     return ",".join(files)
@@ -69,11 +70,10 @@ def _labels(item: dict) -> dict[str, str]:
 @execute.register
 def _list(command: ComposeList, ctx: Context) -> ComposeProjectTable:
     with ctx.engine.errors("containers"):
-        containers = ctx.engine.api.containers(all=True, filters={"label": [PROJECT_LABEL]})
+        containers = ctx.engine.api.containers(all=True, filters={"label": [PROJECT_LABEL, _NOT_ONEOFF]})
     projects: dict[str, list[dict]] = {}
     for item in containers:
-        if _labels(item).get(ONEOFF_LABEL) != "True":  # a one-off `run` container is not one of the services
-            projects.setdefault(_labels(item)[PROJECT_LABEL], []).append(item)
+        projects.setdefault(_labels(item)[PROJECT_LABEL], []).append(item)
     rows = tuple(
         ComposeProjectRow(
             name=name,
@@ -96,7 +96,14 @@ def _project_containers(ctx: Context, project: str) -> list[dict]:
 
 def depends_on(label: str) -> tuple[str, ...]:
     """`db:service_started:false,cache:service_healthy:true` -> ("db", "cache")."""
-    return tuple(dict.fromkeys(part.split(":")[0].strip() for part in label.split(",") if part.split(":")[0].strip()))
+    services = (part.partition(":")[0].strip() for part in label.split(","))
+    return tuple(dict.fromkeys(service for service in services if service))
+
+
+def _number(item: dict) -> int:
+    """The container's number within its service (a label: anything but digits counts as 0)."""
+    number = _labels(item).get(NUMBER_LABEL) or ""
+    return int(number) if number.isascii() and number.isdigit() else 0
 
 
 def dependency_order(dependencies: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -147,7 +154,7 @@ def _ordered(ctx: Context, project: str, chosen: tuple[str, ...] = (), reverse: 
     ordered = []
     for service in order:
         if not chosen or service in chosen:
-            ordered += sorted(by_service[service], key=lambda item: int(_labels(item).get(NUMBER_LABEL) or 0))
+            ordered += sorted(by_service[service], key=_number)
     return ordered
 
 
