@@ -251,7 +251,8 @@ def test_compose_restart_goes_in_dependency_order_and_a_viewer_is_refused(shop, 
 
     asked = bot.do("U0OPER", "/compose restart shop")
     assert isinstance(asked.result, ConfirmationRequest)
-    assert asked.result.summary == "restart project shop, one container at a time in dependency order"
+    assert asked.result.summary == "restart project shop: one container at a time, in dependency order"
+    assert asked.result.command == "/docker --context default compose restart shop"
     assert {name: _started(api, name) for name in names} == before  # nothing before the click
 
     progress: list = []
@@ -274,6 +275,10 @@ def test_compose_restart_goes_in_dependency_order_and_a_viewer_is_refused(shop, 
 def test_compose_stop_a_service_then_start_reports_each_step(shop, clean_engine, make_bot) -> None:
     api = shop
     bot = make_bot(clean_engine)
+    asked = bot.do("U0OPER", "/compose stop shop api")
+    assert isinstance(asked.result, ConfirmationRequest)
+    assert asked.result.summary == "stop api of project shop: one container at a time, dependents first"
+    assert api.inspect_container("shop-api-1")["State"]["Running"]  # nothing before the click
     stopped = bot.confirmed("U0OPER", "/compose stop shop api")
     assert isinstance(stopped, Outcomes) and [(o.target, o.ok) for o in stopped.outcomes] == [("shop-api-1", True)]
     states = {

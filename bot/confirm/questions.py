@@ -120,7 +120,7 @@ def confirmation_for(
     if isinstance(command, ComposeRestart | ComposeStop):
         order = "in dependency order" if isinstance(command, ComposeRestart) else "dependents first"
         text = shlex.join(["compose", command.verb, command.project, *command.services])
-        return Pending(f"{command.verb} {command.what}, one container at a time {order}", (), text)
+        return Pending(f"{command.verb} {command.what}: one container at a time, {order}", (), text)
     found = targets or {}
     details = tuple(_detail(ref, found.get(ref)) for ref in command.targets()) if len(command.targets()) > 1 else ()
     if isinstance(command, ContainerRemove):
