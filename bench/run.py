@@ -17,6 +17,7 @@ from typing import TypeVar
 from bench import fixtures, machine
 from bench.acks import AckRun, LoadResult, run_acks
 from bench.alerts import AlertLatency, WatchCost, measure_alert_latency, measure_watch_cost, start_alert_bot
+from bench.compose import ComposeListing, create_projects, measure_compose_ls
 from bench.database import DatabaseFigures, measure_database
 from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
@@ -43,6 +44,8 @@ ALERT_P95_MS = 1000.0
 # Targets of issue 9.
 FAN_OUT_RATIO = 1.3
 HUNG_GRACE_MS = 1000.0
+# Target of issue 17: `/compose ls` against `docker compose ls` (or the CLI's labelled `ps -a` without the plugin).
+COMPOSE_RATIO = 1.2
 
 
 def docker_cli() -> str:
@@ -72,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only-stats", action="store_true", help="measure only the stats figures")
     parser.add_argument("--services", type=int, default=30, help="swarm services for the `/service ls` figure")
     parser.add_argument("--scale-runs", type=int, default=3, help="timed runs of `/service scale` and the CLI's")
+    parser.add_argument("--compose-projects", type=int, default=20, help="Compose projects for `/compose ls`")
+    parser.add_argument("--compose-containers", type=int, default=100, help="their containers, in all")
     parser.add_argument("--crashes", type=int, default=50, help="crashes, one at a time, for the alert latency")
     parser.add_argument(
         "--burst", type=int, default=50, help="crashes at once (two events each) for the watcher's cost"
@@ -217,6 +222,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         stack.stop_bots()
 
+        compose_api = stack.engine.api()
+        try:
+            _step(
+                f"creating {args.compose_projects} Compose projects of {args.compose_containers} containers",
+                lambda: create_projects(
+                    compose_api, args.compose_projects, args.compose_containers // args.compose_projects
+                ),
+            )
+        finally:
+            compose_api.close()
+        counted = _step(
+            "starting shipmate serve behind the counting proxy", lambda: stack.start_bot("compose-c", counted=True)
+        )
+        compose_bot = _step("starting shipmate serve", lambda: stack.start_bot("compose"))
+        compose_ls = _step(
+            f"/compose ls ×{args.runs} against {cli}",
+            lambda: measure_compose_ls(stack, counted, compose_bot, cli, args.runs),
+        )
+        stack.stop_bots()
+
     scenarios = [result.scenario for result in ack_runs[0].results] if ack_runs else []
     acks = [_median_result(s, [run.results[i] for run in ack_runs]) for i, s in enumerate(scenarios)]
     rows = (
@@ -227,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         + _ssh_rows(ssh)
         + _swarm_rows(args, service_ls, scale)
         + _alert_rows(latency, watch)
+        + _compose_rows(args, compose_ls)
     )
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
@@ -260,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             "service_scale": scale,
             "alert_latency": latency,
             "alert_watch_cost": watch,
+            "compose_ls": compose_ls,
         },
     )
     print(f"results: {args.json}")
@@ -428,6 +455,25 @@ def _swarm_rows(args, listing: ServiceListing, scale: ScaleTiming) -> list[Row]:
             f"{scale.bot_ms:.0f} ms vs {scale.cli_ms:.0f} ms = {scale.ratio:.2f}×",
             "",
             None,
+        ),
+    ]
+
+
+def _compose_rows(args, listing: ComposeListing) -> list[Row]:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(listing.by_kind.items()))
+    return [
+        Row(
+            f"Engine API requests per /compose ls over {args.compose_projects} projects / "
+            f"{args.compose_containers} containers ({listing.reply})",
+            f"{listing.requests} ({kinds})",
+            "1 container list",
+            listing.by_kind == {"container list": 1},
+        ),
+        Row(
+            f"/compose ls reply vs {listing.cli} (median of {listing.runs})",
+            f"{listing.bot_ms:.0f} ms vs {listing.cli_ms:.0f} ms = {listing.ratio:.2f}×",
+            f"≤ {COMPOSE_RATIO}×",
+            listing.ratio <= COMPOSE_RATIO,
         ),
     ]
 

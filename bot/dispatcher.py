@@ -28,7 +28,7 @@ from bot.grammar.clean import clean_slack_text
 from bot.pipeline import Authorizer, Pipeline, Refused
 from bot.policy import LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
-from bot.results import Failure, FromEngine, Notice, Result
+from bot.results import Failure, FromEngine, Notice, Progress, Result
 from bot.secrets import mask_text
 from bot.store.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, INVALID, REFUSED, REJECTED
 from bot.trail import DATABASE_DOWN, Trail
@@ -132,9 +132,15 @@ class Dispatcher:
             return Reply(render(done.failure), done.failure, command)
         return Reply(render(_bound(done, engine)), done, command)
 
-    def confirm(self, token: str, caller: Caller, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
+    def confirm(
+        self,
+        token: str,
+        caller: Caller,
+        render: Callable[[Result], Rendered],
+        progress: Callable[[Progress], None] | None = None,
+    ) -> Reply[Rendered]:
         """A Confirm click: the token must be genuine, the clicker its requester, and the command still allowed
-        on the engine it was asked for."""
+        on the engine it was asked for. `progress`: where slow confirmed work (a compose restart) reports its steps."""
         trail = Trail(self.audit, caller, "(confirmation)")
         opened = self.clicks.open(token)
         if isinstance(opened, Failure):
@@ -154,7 +160,7 @@ class Dispatcher:
         taken = self._claim(trail, confirmation, CONFIRMED, command)
         if taken is not None:
             return Reply(render(taken), taken, None)
-        done = self.pipeline.carry_out(trail, command, verdict, CONFIRMED, None, selection)
+        done = self.pipeline.carry_out(trail, command, verdict, CONFIRMED, progress, selection)
         if isinstance(done, Refused):  # the token is used: the requester runs the command again once it answers
             return Reply(render(done.failure), done.failure, None)
         return Reply(render(_bound(done, engine)), done, command, line=f"{confirmation.line} (confirmed)")

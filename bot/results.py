@@ -341,9 +341,6 @@ class ServiceProgress:
     note: str = ""  # "update in progress", a task's error, …
 
 
-# What slow work reports while it runs: a pull's percentage, or a service's converging tasks.
-Progress = PullProgress | ServiceProgress
-
 CONVERGED = "converged"
 FAILED = "failed"
 TIMED_OUT = "timed out"
@@ -685,8 +682,48 @@ class FollowedLogs(Result):
     ended: str | None = None
 
 
-# What slow work reports while it runs (the Slack layer draws each one into the message it updates in place).
-Progress = PullProgress | FollowedLogs
+# -- Compose projects -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComposeProjectRow:
+    name: str
+    status: str  # as `docker compose ls` writes it: "exited(1), running(3)"
+    config_files: str  # comma-separated, as the labels hold them
+    engine: str = ""  # set in an answer from several engines
+
+
+@dataclass(frozen=True)
+class ComposeProjectTable(Result):
+    rows: tuple[ComposeProjectRow, ...]
+    per_engine: tuple[tuple[str, int], ...] = ()  # rows each engine gave, in a table merged from several
+
+
+@dataclass(frozen=True)
+class ComposeProcesses(Result):
+    """`compose top`: each running container's process table, in the project's order."""
+
+    project: str
+    tables: tuple[ProcessTable, ...]
+
+
+@dataclass(frozen=True)
+class ComposeProgress:
+    """A compose restart/stop/start on its way: the step under way, and how the ones before it went."""
+
+    project: str
+    doing: str  # restarting, stopping, starting
+    verb: str  # restarted, stopped, started: how the steps before this one went
+    step: int  # 1-based
+    total: int
+    container: str
+    done: tuple[Outcome, ...]
+
+
+# What slow work reports while it runs (the Slack layer draws each one into the message it updates in place): a
+# pull's percentage, a service's converging tasks, a follow's lines, a Compose project's steps.
+Progress = PullProgress | ServiceProgress | FollowedLogs | ComposeProgress
+
 # -- alerts ---------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ import docker
 import pytest
 
 from bench.alerts import measure_alert_latency, measure_watch_cost, start_alert_bot
+from bench.compose import count_compose_ls, create_projects
 from bench.database import measure_database
 from bench.fixtures import TAG_REPOSITORY, create_containers, tag_images
 from bench.fleet import measure_fleet
@@ -74,6 +75,27 @@ def test_one_listing_request_per_listing(listed_engine: PrivateEngine, slack: Sl
     assert counts["/ps -a"].reply == f"{CONTAINERS} containers"
     assert counts["/img ls"].by_kind == {"image list": 1}
     assert counts["/img ls"].reply == f"{images} images"
+
+
+def test_compose_ls_costs_one_listing_whatever_the_projects(
+    clean_engine: PrivateEngine, slack: SlackStandin, tmp_path: Path
+) -> None:
+    api = clean_engine.api()
+    try:
+        create_projects(api, projects=3, per_project=4)
+        create_containers(api, 2)  # not Compose's: not listed
+        with CountingProxy(clean_engine.docker_host, tmp_path / "engine.sock") as proxy:
+            stack = Stack(clean_engine, proxy, slack, tmp_path)
+            try:
+                bot = stack.start_bot("counted", counted=True)
+                counts, reply = count_compose_ls(stack, bot, repeats=1)
+            finally:
+                stack.stop_bots()
+    finally:
+        api.close()
+        clean_engine.reset()
+    assert counts == {"container list": 1}
+    assert reply == "3 Compose projects"
 
 
 def test_stats_costs_one_listing_and_one_stats_request_per_running_container(

@@ -24,6 +24,7 @@ from bot.grammar.commands import (
     ImageRemove,
     Prune,
 )
+from bot.grammar.compose import ComposeRestart, ComposeStop
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.shipmate import AboutShipmate
 from bot.grammar.spec import register, registered
@@ -132,9 +133,12 @@ def test_declared_traits_fit_together(command: type[Command]) -> None:
 
 
 def _asked_first_until_now(command: Command) -> bool:
-    """Which commands bot.confirm asked about before the commands declared it themselves."""
+    """Which commands bot.confirm asked about before the commands declared it themselves (and Compose's restart and
+    stop, which ask since they came)."""
     return (
-        isinstance(command, ImageRemove | ContainerRemove | Prune | ServiceRemove | VolumeRemove)
+        isinstance(
+            command, ImageRemove | ContainerRemove | Prune | ServiceRemove | VolumeRemove | ComposeRestart | ComposeStop
+        )
         or (isinstance(command, ContainerStop) and len(command.containers) > 1)
         or (isinstance(command, ServiceScale) and any(count == 0 for _, count in command.scales))
         or (isinstance(command, ServiceUpdate) and command.replicas == 0)

@@ -5,6 +5,7 @@ import pytest
 from bot.grammar import (
     SLASH_COMMANDS,
     ParseError,
+    compose,
     containers,
     diagnostics,
     images,
@@ -48,6 +49,15 @@ from bot.grammar.commands import (
     SystemInfo,
     SystemVersion,
 )
+from bot.grammar.compose import (
+    ComposeList,
+    ComposeLogs,
+    ComposePs,
+    ComposeRestart,
+    ComposeStart,
+    ComposeStop,
+    ComposeTop,
+)
 from bot.grammar.options import DANGEROUS_FLAGS
 from bot.grammar.service_commands import (
     NodeList,
@@ -82,6 +92,7 @@ DOCKER_SPECS = (
     *run.SPECS,
     *services.SPECS,
     *volumes.SPECS,
+    *compose.SPECS,
 )
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 LOGS_USAGE = "[-f|--follow] [--tail N] [--since DURATION] CONTAINER"
@@ -277,6 +288,19 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/docker", "network list -f driver=bridge", NetworkList(filters=(("driver", "bridge"),))),
     ("/docker", "network inspect backend", NetworkInspect(name="backend")),
     ("/docker", "--context prod-1 network inspect bridge", NetworkInspect(name="bridge", context="prod-1")),
+    # Compose projects
+    ("/compose", "ls", ComposeList()),
+    ("/docker", "compose list", ComposeList()),
+    ("/compose", "ps", ComposePs()),
+    ("/docker", "compose ps shop", ComposePs(project="shop")),
+    ("/compose", "logs shop", ComposeLogs(project="shop")),
+    ("/compose", "logs --tail 2 shop api web", ComposeLogs(project="shop", services=("api", "web"), tail=2)),
+    ("/docker", "compose logs -n 5 shop", ComposeLogs(project="shop", tail=5)),
+    ("/compose", "top shop", ComposeTop(project="shop")),
+    ("/compose", "restart shop", ComposeRestart(project="shop")),
+    ("/compose", "restart shop api api", ComposeRestart(project="shop", services=("api",))),
+    ("/docker", "compose stop shop api", ComposeStop(project="shop", services=("api",))),
+    ("/compose", "start my_shop-2 web", ComposeStart(project="my_shop-2", services=("web",))),
 ]
 
 
@@ -473,6 +497,8 @@ HELP = [
     ("/service", "scale --help", "service scale"),
     ("/docker", "help node ls", "node ls"),
     ("/docker", "stack -h", "stack"),
+    ("/compose", "help", "compose"),
+    ("/compose", "restart --help", "compose restart"),
 ]
 
 
@@ -510,7 +536,7 @@ def test_unknown_command_is_named(slash: str, text: str, word: str) -> None:
     assert error.usage is None
 
 
-@pytest.mark.parametrize("word", ["attach", "cp", "build", "push", "kill", "compose"])
+@pytest.mark.parametrize("word", ["attach", "cp", "build", "push", "kill"])
 def test_docker_commands_shipmate_refuses_say_so(word: str) -> None:
     error = refusal(f"{word} x", "/docker")
     assert error.reason == f"`{word}` is not something Shipmate does: type `/docker help` for what it can do"
@@ -544,9 +570,29 @@ def test_volume_and_network_mistakes_are_one_clear_line(text: str, reason: str) 
     assert refusal(text, "/docker").reason.startswith(reason)
 
 
-@pytest.mark.parametrize(("slash", "text"), [("/docker", ""), ("/img", ""), ("/container", ""), ("/docker", "image")])
+@pytest.mark.parametrize(
+    ("slash", "text"), [("/docker", ""), ("/img", ""), ("/container", ""), ("/docker", "image"), ("/compose", "")]
+)
 def test_a_group_without_a_command_asks_for_one(slash: str, text: str) -> None:
     assert "needs a command" in refusal(text, slash).reason
+
+
+@pytest.mark.parametrize(
+    ("slash", "text", "reason"),
+    [
+        ("/compose", "ps Shop", "`Shop` is not a Compose project name: lowercase letters, digits, `-` and `_`"),
+        ("/compose", "restart", "missing PROJECT"),
+        ("/compose", "top", "missing PROJECT"),
+        ("/compose", "top shop web", "unexpected argument `web`"),
+        ("/compose", "ps shop api", "unexpected argument `api`"),
+        ("/compose", "ls shop", "unexpected argument `shop`"),
+        ("/compose", "logs --tail x shop", "`--tail x` is not a number of lines"),
+        ("/compose", "stop shop 'a b'", "`a b` is not a Compose service name"),
+        ("/compose", "frob shop", "unknown command `frob`"),
+    ],
+)
+def test_compose_refusals_say_what_to_type(slash: str, text: str, reason: str) -> None:
+    assert reason in refusal(text, slash).reason
 
 
 def test_unknown_slash_command_lists_the_real_ones() -> None:

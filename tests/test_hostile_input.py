@@ -138,7 +138,7 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("/container", "attach web", "`attach` is not something Shipmate does"),
     ("/img", "push nginx", "`push` is not something Shipmate does"),
     ("/docker", "login -u admin", "`login` is not something Shipmate does"),
-    ("/docker", "compose up", "`compose` is not something Shipmate does"),
+    ("/docker", "compose up", "unknown command `up`: type `/docker help`"),  # projects are read, never made
     ("/docker", "kill web", "`kill` is not something Shipmate does"),
     ("/docker", "frobnicate", "unknown command `frobnicate`"),
     # Slack's mangling does not smuggle anything in

@@ -31,6 +31,10 @@ from bot.results import (
     Alert,
     AuditEntry,
     AuditTrail,
+    ComposeProcesses,
+    ComposeProgress,
+    ComposeProjectRow,
+    ComposeProjectTable,
     ConfirmationRequest,
     ContainerDetails,
     ContainerRow,
@@ -601,6 +605,37 @@ EXAMPLES: dict[str, Result] = {
         at=NOW,
         state="",
     ),
+    # Compose projects
+    "compose projects": ComposeProjectTable(
+        (
+            ComposeProjectRow("shop", "exited(1), running(3)", "/srv/shop/compose.yaml"),
+            ComposeProjectRow("blog", "exited(2)", "/srv/blog/compose.yaml,/srv/blog/compose.prod.yaml"),
+        )
+    ),
+    "compose projects none": ComposeProjectTable(()),
+    "compose projects hostile": ComposeProjectTable((ComposeProjectRow(HOSTILE, HOSTILE, HOSTILE, engine=HOSTILE),)),
+    "compose projects 500": ComposeProjectTable(
+        tuple(ComposeProjectRow(f"p{i}", "running(1)", f"/srv/p{i}/compose.yaml") for i in range(500))
+    ),
+    "compose top": ComposeProcesses(
+        "shop",
+        (
+            ProcessTable("shop-db-1", ("UID", "PID", "CMD"), (("root", "10", "postgres"),)),
+            ProcessTable("shop-api-1", ("UID", "PID", "CMD"), (("root", "11", "api --token=s3cr3t"),)),
+        ),
+    ),
+    "compose top none": ComposeProcesses("shop", ()),
+    "compose top hostile": ComposeProcesses(HOSTILE, (ProcessTable(HOSTILE, ("CMD",), ((HOSTILE,),)),)),
+    "compose progress": ComposeProgress(
+        "shop",
+        "restarting",
+        "restarted",
+        3,
+        3,
+        "shop-web-1",
+        (Outcome("shop-db-1", True), Outcome("shop-api-1", False, "no such container")),
+    ),
+    "compose progress first": ComposeProgress("shop", "stopping", "stopped", 1, 3, "shop-web-1", ()),
 }
 
 
@@ -705,7 +740,11 @@ def _result_types() -> set[type]:
 
 
 def test_every_result_type_has_examples_and_both_renderers() -> None:
-    types = _result_types() | {PullProgress, ServiceProgress}  # not Results (sent while work runs), drawn like one
+    types = _result_types() | {
+        PullProgress,
+        ServiceProgress,
+        ComposeProgress,
+    }  # not Results (sent while work runs), drawn like one
     assert {type(result) for result in EXAMPLES.values()} == types
     for kind in types:
         assert to_message.dispatch(kind) is not to_message.dispatch(Result), kind

@@ -8,6 +8,7 @@ from typing import TypeGuard
 from bot.engine.prune import PruneItem, nothing_to_prune, prunable_kind
 from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
+from bot.grammar.compose import ComposeRestart, ComposeStop
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.volume_commands import VolumePrune, VolumeRemove
 from bot.render.format import size
@@ -97,7 +98,8 @@ def confirmation_for(
     finds nothing: there is nothing to ask about, and nothing is done).
 
     `rm` of a running container, `rm -f`, `image rm`, `volume rm`, `stop` of several containers, every prune,
-    `service rm` and scaling a service to 0 (by `service scale` or `service update --replicas 0`) need one.
+    `service rm`, `compose restart`, `compose stop` and scaling a service to 0 (by `service scale` or
+    `service update --replicas 0`) need one.
     Confirming a plain `rm` of a running container removes it anyway (as `rm -f`): that is what the person asked for.
     """
     if not command.asks_first:
@@ -125,6 +127,10 @@ def confirmation_for(
         return Pending(
             f"update {_names((command.service,))} to 0 replicas: every task of it stops", (), _update_text(command)
         )
+    if isinstance(command, ComposeRestart | ComposeStop):
+        order = "in dependency order" if isinstance(command, ComposeRestart) else "dependents first"
+        text = shlex.join(["compose", command.verb, command.project, *command.services])
+        return Pending(f"{command.verb} {command.what}: one container at a time, {order}", (), text)
     found = targets or {}
     details = tuple(_detail(ref, found.get(ref)) for ref in command.targets()) if len(command.targets()) > 1 else ()
     if isinstance(command, ContainerRemove):

@@ -1,6 +1,7 @@
 """Command -> Result over the Docker Engine API. Importing this package registers every executor."""
 
 from bot.engine import (  # noqa: F401 - registers executors
+    compose,
     containers,
     context_list,
     converge,

@@ -106,14 +106,23 @@ def _inspect(command: ContainerInspect, ctx: Context) -> ContainerDetails:
     )
 
 
-def read_logs(ctx: Context, container: str, tail: int, since_seconds: int | None = None) -> tuple[str, bool]:
+def read_logs(
+    ctx: Context, container: str, tail: int, since_seconds: int | None = None, timestamps: bool = False
+) -> tuple[str, bool]:
     """The last `tail` lines, streamed and read no further than MAX_LOG_BYTES (the reply shows no more): the
-    whole lines that fit, and True when the output was cut there."""
+    whole lines that fit, and True when the output was cut there. `timestamps`: each line led by its time."""
     since = int(time.time()) - since_seconds if since_seconds is not None else None
     read = bytearray()
     with ctx.engine.errors(container):
         stream = ctx.engine.api.logs(
-            container, stdout=True, stderr=True, tail=tail, since=since, stream=True, follow=False
+            container,
+            stdout=True,
+            stderr=True,
+            tail=tail,
+            since=since,
+            stream=True,
+            follow=False,
+            timestamps=timestamps,
         )
         try:
             for chunk in stream:

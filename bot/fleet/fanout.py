@@ -13,6 +13,7 @@ from time import monotonic
 from typing import TypeVar
 
 from bot.results import (
+    ComposeProjectTable,
     ContainerTable,
     ContextRow,
     ContextTable,
@@ -86,6 +87,9 @@ def _merged(parts: tuple[FromEngine, ...]) -> Result | None:
     if results and all(isinstance(result, NetworkTable) for result in results):
         rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
         return NetworkTable(rows=rows, per_engine=_per_engine(parts))
+    if results and all(isinstance(result, ComposeProjectTable) for result in results):
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        return ComposeProjectTable(rows=rows, per_engine=_per_engine(parts))
     return None
 
 

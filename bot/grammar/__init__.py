@@ -15,7 +15,19 @@ from bot.grammar.errors import ParseError
 from bot.grammar.spec import CommandSpec, registered
 
 # Each command family registers its specs as it is imported: help lists them in this order.
-from bot.grammar import images, containers, diagnostics, prune, system, run, services, volumes, shipmate, context_list  # noqa: F401  # isort: skip
+from bot.grammar import (
+    images,
+    containers,
+    diagnostics,
+    prune,
+    system,
+    run,
+    services,
+    volumes,
+    compose,
+    shipmate,
+    context_list,
+)  # noqa: F401  # isort: skip
 
 __all__ = ["COMMANDS", "SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
 
@@ -29,6 +41,7 @@ SLASH_COMMANDS: dict[str, tuple[str, ...]] = {
     "/rm": ("rm",),
     "/logs": ("logs",),
     "/service": ("service",),
+    "/compose": ("compose",),
 }
 
 SPECS: tuple[CommandSpec, ...] = registered()
@@ -45,7 +58,6 @@ _REFUSED = {
     "buildx",
     "checkpoint",
     "commit",
-    "compose",
     "config",
     "cp",
     "create",

@@ -7,7 +7,7 @@ with the clicker's identity, so nothing captured when the message was drawn is t
 from dataclasses import replace
 from functools import singledispatch
 
-from bot.render import kit, swarm_lines
+from bot.render import compose_lines, kit, swarm_lines
 from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
 from bot.render.kit import (
     MAX_FIELDS,
@@ -59,6 +59,10 @@ from bot.results import (
     TIMED_OUT,
     Alert,
     AuditTrail,
+    ComposeProcesses,
+    ComposeProgress,
+    ComposeProjectRow,
+    ComposeProjectTable,
     ConfirmationRequest,
     ContainerDetails,
     ContainerRow,
@@ -111,6 +115,8 @@ CONFIRM_ACTION = "shipmate.confirm"
 CANCEL_ACTION = "shipmate.cancel"
 MAX_CONTAINER_ROWS = 20  # two blocks each (row + buttons) under the 50-block limit
 MAX_SERVICE_ROWS = 20
+MAX_PROJECT_ROWS = 20  # two blocks each (row + buttons), like containers
+MAX_TOP_CONTAINERS = 15
 MAX_IMAGE_ROWS = 100
 INLINE_OUTPUT_LINES = 40
 MAX_POLICY_ROLES = 30
@@ -605,6 +611,65 @@ def _follow(result: FollowedLogs) -> Message:
             )
         )
     return Message(text=title, blocks=blocks)
+
+
+# -- Compose projects -------------------------------------------------------------------
+
+
+def project_buttons(row: ComposeProjectRow) -> dict:
+    """Restart (asks first when clicked, as typed) and Logs; on the row's engine in an answer from several."""
+    block = kit.actions(
+        f"compose:{row.name}",
+        command_button("🔄 Restart", f"compose restart {row.name}"),
+        command_button("📜 Logs", f"compose logs {row.name}"),
+    )
+    return on_engine(row.engine, [block])[0] if row.engine else block
+
+
+def _project_emoji(row: ComposeProjectRow) -> str:
+    states = {part.partition("(")[0] for part in row.status.split(", ")}
+    if states == {"running"}:
+        return state_emoji("running")
+    return "🟡" if "running" in states else state_emoji("exited")
+
+
+@to_message.register
+def _compose_projects(result: ComposeProjectTable) -> Message:
+    if not result.rows:
+        return Message(text="no Compose projects", blocks=[section("no Compose projects")])
+    shown = result.rows[:MAX_PROJECT_ROWS]
+    lines = compose_lines.project_lines(ComposeProjectTable(shown))
+    count = len(result.rows)
+    title = f"{count} Compose project{'s' * (count != 1)}" + _per_engine(result.per_engine, count > len(shown))
+    blocks = [section(f"*{title}*"), section(f"`{escape(lines[0])}`")]
+    for row, line in zip(shown, lines[1:], strict=True):
+        blocks.append(section(f"{_project_emoji(row)} `{escape(line)}`"))
+        blocks.append(project_buttons(row))
+    if count > len(shown):
+        blocks.append(context(f"… and {count - len(shown)} more: `/compose ps PROJECT` shows one"))
+    return Message(text=title, blocks=blocks)
+
+
+@to_message.register
+def _compose_processes(result: ComposeProcesses) -> Message:
+    tables = compose_lines.container_processes(result)
+    if not tables:
+        text = compose_lines.processes_empty(result)
+        return Message(text=text, blocks=[section(escape(text))])
+    title = f"⚙️ processes of project *{escape(result.project)}*"
+    blocks = [section(title)]
+    for name, lines in tables[:MAX_TOP_CONTAINERS]:
+        blocks += [section(f"*{escape(name)}*"), *_table(lines, max_blocks=2)]
+    if len(tables) > MAX_TOP_CONTAINERS:
+        blocks.append(context(f"… and {len(tables) - MAX_TOP_CONTAINERS} more containers: `/docker top CONTAINER`"))
+    return Message(text=f"processes of project {result.project}", blocks=blocks)
+
+
+@to_message.register
+def _compose_progress(result: ComposeProgress) -> Message:
+    line = f"⏳ {escape(compose_lines.progress_line(result))} …"
+    done = _outcomes(Outcomes(verb=result.verb, outcomes=result.done)).blocks if result.done else []
+    return Message(text=to_text(result), blocks=[*done, section(line)])
 
 
 # -- swarm ----------------------------------------------------------------------------

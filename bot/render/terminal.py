@@ -2,7 +2,7 @@
 
 from functools import singledispatch
 
-from bot.render import swarm_lines
+from bot.render import compose_lines, swarm_lines
 from bot.render.format import ago, aligned, decimal_size, size, state_emoji
 from bot.render.lines import (
     STATS_HEADER,
@@ -33,6 +33,9 @@ from bot.render.volume_lines import member_lines, network_facts, network_lines, 
 from bot.results import (
     Alert,
     AuditTrail,
+    ComposeProcesses,
+    ComposeProgress,
+    ComposeProjectTable,
     ConfirmationRequest,
     ContainerDetails,
     ContainerTable,
@@ -393,6 +396,26 @@ def _network(result: NetworkDetails) -> str:
     lines += ["Containers:", *(f"  {line}" for line in member_lines(result))] if result.members else ["Containers: —"]
     lines += [*_pairs_block("Labels", result.labels), *_pairs_block("Options", result.options)]
     return "\n".join(lines)
+
+
+# -- Compose projects -------------------------------------------------------------------
+
+
+@to_text.register
+def _compose_projects(result: ComposeProjectTable) -> str:
+    return "\n".join(compose_lines.project_lines(result)) if result.rows else "no Compose projects"
+
+
+@to_text.register
+def _compose_processes(result: ComposeProcesses) -> str:
+    parts = [f"{name}\n" + "\n".join(lines) for name, lines in compose_lines.container_processes(result)]
+    return "\n\n".join(parts) or compose_lines.processes_empty(result)
+
+
+@to_text.register
+def _compose_progress(result: ComposeProgress) -> str:
+    done = [_outcomes(Outcomes(verb=result.verb, outcomes=result.done))] if result.done else []
+    return "\n".join([*done, compose_lines.progress_line(result) + " …"])
 
 
 # -- several engines ----------------------------------------------------------------

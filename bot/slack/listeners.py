@@ -153,7 +153,10 @@ class Listeners:
         ack()
         token = action.get("value", "")
         self._click(
-            body, lambda request: self.dispatcher.confirm(token, request.caller, to_message), "(confirmed)", True
+            body,
+            lambda request: self.dispatcher.confirm(token, request.caller, to_message, request.progress),
+            "(confirmed)",
+            True,
         )
 
     def cancel(self, ack: Callable[..., None], body: dict, action: dict) -> None:
