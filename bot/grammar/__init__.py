@@ -15,19 +15,10 @@ from bot.grammar.errors import ParseError
 from bot.grammar.spec import CommandSpec, registered
 
 # Each command family registers its specs as it is imported: help lists them in this order.
-from bot.grammar import (
-    images,
-    containers,
-    diagnostics,
-    prune,
-    system,
-    run,
-    services,
-    volumes,
-    compose,
-    shipmate,
-    context_list,
-)  # noqa: F401  # isort: skip
+# isort: off
+from bot.grammar import images, containers, diagnostics, prune, system, run, services  # noqa: F401
+from bot.grammar import volumes, compose, shipmate, context_list  # noqa: F401
+# isort: on
 
 __all__ = ["COMMANDS", "SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
 
