@@ -15,7 +15,7 @@ from bot.confirm.tokens import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import RunLimits
 from bot.engine.running_follows import Follows
-from bot.engine.targets import find_containers, find_services
+from bot.engine.targets import find_containers, find_kept_containers, find_services
 from bot.fleet.engines import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
@@ -76,6 +76,7 @@ def make_dispatcher(
             group_lookup,
             lambda name, refs: find_containers(fleet.engine(name), refs),
             lambda name, refs: find_services(fleet.engine(name), refs),
+            lambda name, refs: find_kept_containers(fleet.engine(name), refs),
         )
         confirmer = Confirmer(
             settings.confirm_secret or secrets.token_bytes(32), Confirmations(database), ttl=settings.confirm_ttl
@@ -84,6 +85,7 @@ def make_dispatcher(
         wait_seconds=settings.run_timeout,
         follow_seconds=settings.follow_max,
         converge_seconds=settings.converge_timeout,
+        update_seconds=settings.update_timeout,
     )
     # A Stop following click on any replica reaches the follow, through the database.
     follows = Follows(FollowState(database), per_user=settings.follow_per_user, at_once=follows_at_once)

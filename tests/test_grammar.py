@@ -63,6 +63,8 @@ from bot.grammar.service_commands import (
     StackPs,
     StackServices,
 )
+from bot.grammar.updates import ContainerUpdateImage
+from bot.grammar.updates import ImageUpdates as UpdatesCommand
 
 DOCKER_SPECS = (
     *images.SPECS,
@@ -248,6 +250,12 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/docker", "stack list", StackList()),
     ("/docker", "stack services demo", StackServices(stack="demo")),
     ("/docker", "stack ps demo", StackPs(stack="demo")),
+    # image updates
+    ("/docker", "updates", UpdatesCommand()),
+    ("/docker", "image updates", UpdatesCommand()),
+    ("/docker", "update-image web1", ContainerUpdateImage(containers=("web1",))),
+    ("/docker", "update-image --dry-run web1 web2", ContainerUpdateImage(containers=("web1", "web2"), dry_run=True)),
+    ("/container", "update-image web1", ContainerUpdateImage(containers=("web1",))),
 ]
 
 

@@ -13,6 +13,7 @@ from bot.engine import (  # noqa: F401 - registers executors
     run,
     services,
     system,
+    updates,
 )
 from bot.engine.client import Engine
 from bot.engine.errors import EngineError, EngineUnreachable

@@ -22,6 +22,7 @@ from bot.results import (
     ImageTable,
     Result,
     Unanswered,
+    UpdateTable,
 )
 
 T = TypeVar("T")
@@ -78,6 +79,10 @@ def _merged(parts: tuple[FromEngine, ...]) -> Result | None:
     if results and all(isinstance(result, ImageTable) for result in results):
         rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
         return ImageTable(rows=rows, reference=results[0].reference, per_engine=_per_engine(parts))  # type: ignore[attr-defined]
+    if results and all(isinstance(result, UpdateTable) for result in results):
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        asked = sum(result.asked for result in results)  # type: ignore[attr-defined]
+        return UpdateTable(rows=rows, asked=asked, per_engine=_per_engine(parts))
     return None
 
 

@@ -15,7 +15,7 @@ from bot.grammar.errors import ParseError
 from bot.grammar.spec import CommandSpec, registered
 
 # Each command family registers its specs as it is imported: help lists them in this order.
-from bot.grammar import images, containers, diagnostics, prune, system, run, services, shipmate, context_list  # noqa: F401  # isort: skip
+from bot.grammar import images, containers, diagnostics, prune, system, run, services, updates, shipmate, context_list  # noqa: F401  # isort: skip
 
 __all__ = ["COMMANDS", "SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]
 

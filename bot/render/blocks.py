@@ -46,7 +46,18 @@ from bot.render.lines import (
     version_lines,
 )
 from bot.render.terminal import to_text
+from bot.render.update_lines import (
+    UPDATES_HEADER,
+    answered_rows,
+    kept_line,
+    problem_lines,
+    update_cells,
+    update_line,
+    updates_title,
+)
 from bot.results import (
+    NOT_UPDATED,
+    ROLLED_BACK,
     TIMED_OUT,
     Alert,
     AuditTrail,
@@ -88,6 +99,8 @@ from bot.results import (
     StackTable,
     StatsTable,
     TaskTable,
+    UpdateOutcomes,
+    UpdateTable,
 )
 from bot.secrets import mask_text, masked
 
@@ -802,3 +815,38 @@ def _fleet(result: FleetAnswer) -> Message:
     if notes:
         blocks = [*blocks[: kit.MAX_BLOCKS - 1], context(*notes)]
     return Message(text=text, blocks=blocks, attachment=attachment, is_error=not result.parts)
+
+
+# -- image updates ------------------------------------------------------------------------------
+
+
+@to_message.register
+def _updates(result: UpdateTable) -> Message:
+    """The table, a line per registry that could not be asked, and an Update button per outdated container."""
+    title = updates_title(result)
+    blocks = [section(f"*{escape(title)}*")]
+    rows = answered_rows(result)
+    if rows:
+        header = ("ENGINE", *UPDATES_HEADER) if any(row.engine for row in rows) else UPDATES_HEADER
+        table, _ = code_sections("\n".join(aligned(header, [update_cells(row) for row in rows])), 10, "head")
+        blocks += table
+    problems = problem_lines(result)
+    if problems:
+        blocks.append(context(*(f"⚠️ {escape(line)}" for line in problems[:MAX_FIELDS])))
+    outdated = [row for row in result.rows if row.outdated]
+    for row in outdated[:MAX_CONTAINER_ROWS]:
+        button = command_button(f"⬆️ Update {shorten(row.container, MAX_CELL)}", f"update-image {row.container}")
+        block = kit.actions(f"update:{row.engine}:{row.container}", button)
+        blocks.append(on_engine(row.engine, [block])[0] if row.engine else block)
+    return Message(text=title, blocks=blocks)
+
+
+@to_message.register
+def _update_outcomes(result: UpdateOutcomes) -> Message:
+    lines = []
+    for update in result.updates:
+        lines.append(escape(update_line(update, result.dry_run)))
+        if result.dry_run and update.kept:
+            lines.append(f"    _{escape(kept_line(update))}_")
+    failed = any(update.outcome in (ROLLED_BACK, NOT_UPDATED) for update in result.updates)
+    return Message(text=to_text(result), blocks=[section("\n".join(lines))], is_error=failed)

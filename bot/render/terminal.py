@@ -29,6 +29,15 @@ from bot.render.lines import (
     stats_problems,
     version_lines,
 )
+from bot.render.update_lines import (
+    UPDATES_HEADER,
+    answered_rows,
+    kept_line,
+    problem_lines,
+    update_cells,
+    update_line,
+    updates_title,
+)
 from bot.results import (
     Alert,
     AuditTrail,
@@ -68,6 +77,8 @@ from bot.results import (
     StackTable,
     StatsTable,
     TaskTable,
+    UpdateOutcomes,
+    UpdateTable,
 )
 from bot.secrets import mask_text, mask_values, masked
 
@@ -379,3 +390,27 @@ def _fleet(result: FleetAnswer) -> str:
     else:
         body = [f"== {part.engine} ==\n{to_text(part.result)}" for part in result.parts]
     return "\n\n".join([*body, *(["\n".join(fleet_notes(result))] if fleet_notes(result) else [])])
+
+
+# -- image updates ------------------------------------------------------------------------------
+
+
+@to_text.register
+def _updates(result: UpdateTable) -> str:
+    lines = [updates_title(result)]
+    rows = answered_rows(result)
+    if rows:
+        header = ("ENGINE", *UPDATES_HEADER) if any(row.engine for row in rows) else UPDATES_HEADER
+        lines += aligned(header, [update_cells(row) for row in rows])
+    lines += [f"⚠️  {line}" for line in problem_lines(result)]
+    return "\n".join(lines)
+
+
+@to_text.register
+def _update_outcomes(result: UpdateOutcomes) -> str:
+    lines = []
+    for update in result.updates:
+        lines.append(update_line(update, result.dry_run))
+        if result.dry_run and update.kept:
+            lines.append(f"   {kept_line(update)}")
+    return "\n".join(lines)
