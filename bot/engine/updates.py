@@ -247,11 +247,11 @@ def _why_not_up(engine: Engine, container_id: str, timeout: float) -> str:
         state = data.get("State") or {}
         health = state.get("Health") or {}
         checked = _has_health_check(data)
-        if state.get("Status") in ("exited", "dead"):
+        restarting = bool(state.get("Restarting") or data.get("RestartCount"))
+        if restarting or state.get("Status") in ("exited", "dead"):
             error = f" ({state['Error']})" if state.get("Error") else ""
-            return f"the new container exited at once with code {state.get('ExitCode', '?')}{error}"
-        if state.get("Restarting") or data.get("RestartCount"):
-            return f"the new container keeps restarting (last exit code {state.get('ExitCode', '?')})"
+            again = ", and its restart policy keeps restarting it" if restarting else ""
+            return f"the new container exited at once with code {state.get('ExitCode', '?')}{error}{again}"
         if health.get("Status") == "unhealthy":
             last = ((health.get("Log") or [{}])[-1].get("Output") or "").strip()[:200]
             return "the new container turned unhealthy" + (f": {last}" if last else "")

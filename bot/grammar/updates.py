@@ -20,15 +20,7 @@ class ImageUpdates(Command):
     """For every running container: its image's digest against the registry's for the same reference."""
 
     action: ClassVar[str] = "image.updates"
-    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
-
-    @property
-    def slow(self) -> bool:
-        return True  # one registry request per distinct image
-
-    @property
-    def pending(self) -> str:
-        return "⏳ asking the registries for newer images…"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER  # not `slow`: it fans out, and answers are cached
 
 
 @dataclass(frozen=True)
