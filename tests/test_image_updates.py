@@ -5,13 +5,17 @@ through the engine's inspect data; nothing connects to a container."""
 
 import io
 import tarfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
 import docker
 import pytest
 
+from bot.engine import Context, Engine, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.grammar.updates import ImageUpdates
 from bot.render.blocks import to_message
 from bot.render.terminal import to_text
 from bot.results import (
@@ -299,3 +303,50 @@ def test_updates_fans_out_with_an_engine_column_and_an_unreachable_registry_is_o
     assert len(problems) == 2 and all("(lost)" in line for line in problems), text  # one line per engine
     api.remove_image("127.0.0.1:5999/nowhere:1")
     api.close()
+
+
+# -- registry requests: one per distinct reference, then the cache (a fake engine, to count them) -------------
+
+
+class _CountingApi:
+    """30 running containers of 10 image references; counts the registry requests."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.lock = threading.Lock()
+
+    def containers(self) -> list[dict]:
+        return [
+            {"Id": f"{i:064x}", "Names": [f"/c{i}"], "Image": f"registry.test/app{i % 10}:1", "ImageID": f"img{i % 10}"}
+            for i in range(30)
+        ]
+
+    def inspect_image(self, image_id: str) -> dict:
+        number = image_id.removeprefix("img")
+        return {"RepoDigests": [f"registry.test/app{number}@sha256:{number * 64}"[:80]], "Created": 0}
+
+    def inspect_distribution(self, reference: str) -> dict:
+        with self.lock:
+            self.asked.append(reference)
+        time.sleep(0.05)  # parallel requests overlap; sequential ones would take 10 × as long
+        return {"Descriptor": {"digest": "sha256:" + "f" * 64}}
+
+
+class _CountingEngine(Engine):
+    def __init__(self, api: _CountingApi, host: str) -> None:
+        super().__init__(host, pool_size=4, from_environment=False)
+        self.counting = api
+
+    @property
+    def api(self) -> _CountingApi:  # type: ignore[override]
+        return self.counting
+
+
+def test_thirty_containers_of_ten_images_make_ten_registry_requests_and_then_none() -> None:
+    api = _CountingApi()
+    ctx = Context(engine=_CountingEngine(api, f"unix:///nonexistent/{uuid.uuid4().hex}.sock"))
+    table = execute(ImageUpdates(), ctx)
+    assert isinstance(table, UpdateTable) and len(table.rows) == 30 and all(row.outdated for row in table.rows)
+    assert sorted(api.asked) == sorted(f"registry.test/app{i}:1" for i in range(10)) and table.asked == 10
+    again = execute(ImageUpdates(), ctx)
+    assert isinstance(again, UpdateTable) and again.asked == 0 and len(api.asked) == 10
