@@ -230,20 +230,27 @@ def test_a_newer_image_is_found_rolled_out_with_the_config_kept_and_a_broken_one
     api.close()
 
 
-def test_a_new_image_that_turns_unhealthy_is_rolled_back(clean_engine, make_bot, network, tag) -> None:
+def test_a_health_check_is_waited_for_and_a_new_image_that_turns_unhealthy_is_rolled_back(
+    clean_engine, make_bot, network, tag
+) -> None:
     api = clean_engine.api()
     _push(api, tag, "1")
     reference = f"{REPOSITORY}:{tag}"
     api.pull(REPOSITORY, tag=tag)
-    old_id = _start_app(api, reference, network)
-    _push(api, tag, "2", extra="HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\n")
+    _start_app(api, reference, network)
     bot = make_bot(clean_engine, POLICY)
+    _push(api, tag, "2", extra="HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD true\n")
+    healthy = _unwrapped(bot.confirm(bot.do("U0ADMIN", "/docker update-image shop-api-1"), "U0ADMIN").result)
+    assert isinstance(healthy, UpdateOutcomes) and healthy.updates[0].outcome == UPDATED, healthy
+    current = api.inspect_container("shop-api-1")
+    assert current["State"]["Health"]["Status"] == "healthy"  # answered only once the check passed
+    _push(api, tag, "3", extra="HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\n")
     rolled = _unwrapped(bot.confirm(bot.do("U0ADMIN", "/docker update-image shop-api-1"), "U0ADMIN").result)
     assert isinstance(rolled, UpdateOutcomes), rolled
     assert rolled.updates[0].outcome == ROLLED_BACK and "turned unhealthy" in rolled.updates[0].reason
     back = api.inspect_container("shop-api-1")
-    assert back["Id"] == old_id and back["State"]["Running"] and back["Name"] == "/shop-api-1"
-    assert [c["Id"] for c in api.containers(all=True)] == [old_id]
+    assert back["Id"] == current["Id"] and back["State"]["Running"] and back["Name"] == "/shop-api-1"
+    assert [c["Id"] for c in api.containers(all=True)] == [current["Id"]]
     api.close()
 
 

@@ -227,7 +227,7 @@ def kept_summary(old: Mapping[str, Any]) -> tuple[str, ...]:
     compose = sum(1 for key in labels if key.startswith("com.docker.compose."))
     kept += [f"labels ({len(labels)}{f', {compose} of Compose' if compose else ''})"] if labels else []
     kept.append(f"restart {restart}")
-    kept += [f"memory {host['Memory']} B"] if host.get("Memory") else []
+    kept += [f"memory {host['Memory'] / 2**20:g} MiB"] if host.get("Memory") else []
     kept += [f"cpus {host['NanoCpus'] / 1e9:g}"] if host.get("NanoCpus") else []
     kept += [f"{word} {config[key]}" for key, word in (("User", "user"), ("WorkingDir", "workdir")) if config.get(key)]
     return tuple(kept)
