@@ -269,6 +269,11 @@ def test_what_a_container_holds_and_its_image_are_checked_before_an_update(clean
     assert refused.result is not None and getattr(refused.result, "reason", "") == (
         "holder holds a bind mount of /tmp: only admins may recreate it"
     ), refused.result
+    api.start(api.create_container(reference, name="someone-elses")["Id"])  # holds nothing, started by no one here
+    foreign = bot.do("U0OPER", "/docker update-image --dry-run someone-elses").result
+    assert "you may act only on containers you started, and `someone-elses` was not started through Shipmate" in (
+        getattr(foreign, "reason", "")
+    ), foreign
     admin = _unwrapped(bot.do("U0ADMIN", "/docker update-image --dry-run holder").result)
     assert isinstance(admin, UpdateOutcomes) and admin.updates[0].outcome == UP_TO_DATE, admin
     strict = make_bot(clean_engine, "members:\n  U0ADMIN: admin\nimages: [busybox]\n")
