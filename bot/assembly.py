@@ -25,6 +25,7 @@ from bot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from bot.alerts.alerter import AlertDelivery, Alerter
+    from bot.alerts.update_checks import UpdateChecks
     from bot.alerts.watches import FleetWatch
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,13 @@ def make_dispatcher(
 class AlertWatch:
     """The alert rules, the watchers of the engines in force and the alerter they feed; `close()` stops them all."""
 
-    def __init__(self, alerter: "Alerter", watches: "FleetWatch") -> None:
+    def __init__(self, alerter: "Alerter", watches: "FleetWatch", update_checks: "UpdateChecks") -> None:
         self.alerter = alerter
         self.watches = watches
+        self.update_checks = update_checks  # the `updates` rules: a check per period, on its own thread
 
     def close(self) -> None:
+        self.update_checks.close()
         self.watches.close()
         self.alerter.close()
 
@@ -115,6 +118,7 @@ def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery
         return None
     from bot.alerts.alerter import Alerter
     from bot.alerts.source import AlertsSource
+    from bot.alerts.update_checks import UpdateChecks
     from bot.alerts.watches import FleetWatch
     from bot.store.alerts import AlertState
 
@@ -125,4 +129,5 @@ def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery
     alerter = Alerter(
         source.rules, state, audit, delivery, watches.engine, window=settings.alert_window, settle=settings.alert_settle
     )
-    return AlertWatch(alerter, watches.start(alerter.handle))
+    update_checks = UpdateChecks(source.rules, state, audit, delivery, fleet).start()
+    return AlertWatch(alerter, watches.start(alerter.handle), update_checks)

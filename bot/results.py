@@ -685,3 +685,18 @@ class ImageUpdate:
 class UpdateOutcomes(Result):
     updates: tuple[ImageUpdate, ...]
     dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class UpdatesAlert(Result):
+    """The `updates` rule's message for one engine: its outdated containers (and registries not answering), kept
+    up to date in place by later checks."""
+
+    engine: str
+    rows: tuple[UpdateRow, ...]  # outdated ones and ones whose registry could not be asked
+    checked_at: datetime
+    mention: str = ""
+
+    @property
+    def outdated(self) -> tuple[UpdateRow, ...]:
+        return tuple(row for row in self.rows if row.outdated)

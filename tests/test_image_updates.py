@@ -13,9 +13,13 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from bot.alerts.rules import AlertRules, UpdatesRule
+from bot.alerts.update_checks import UpdateChecks
+from bot.audit import AuditLog
 from bot.engine import Context, Engine, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
-from bot.grammar.updates import ImageUpdates
+from bot.fleet.engines import Fleet
+from bot.grammar.updates import ContainerUpdateImage, ImageUpdates
 from bot.render.blocks import to_message
 from bot.render.terminal import to_text
 from bot.results import (
@@ -27,9 +31,12 @@ from bot.results import (
     FromEngine,
     Result,
     UpdateOutcomes,
+    UpdatesAlert,
     UpdateTable,
 )
+from bot.store.alerts import AlertState
 from tests import test_privilege
+from tests.blockkit import assert_valid_message
 from tests.private_engine import PrivateEngine
 from tests.test_privilege import TEAM
 
@@ -362,3 +369,79 @@ def test_thirty_containers_of_ten_images_make_ten_registry_requests_and_then_non
     assert sorted(api.asked) == sorted(f"registry.test/app{i}:1" for i in range(10)) and table.asked == 10
     again = execute(ImageUpdates(), ctx)
     assert isinstance(again, UpdateTable) and again.asked == 0 and len(api.asked) == 10
+
+
+# -- the `updates` alert rule ------------------------------------------------------------------------------
+
+
+class _Recorded:
+    """An UpdatesDelivery that keeps what it was asked to send (the Slack side is bot/slack/alerts.py's)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, UpdatesAlert]] = []
+        self.updates: list[tuple[str, str, UpdatesAlert]] = []
+
+    def post(self, channel: str, result: Result) -> str | None:
+        assert isinstance(result, UpdatesAlert)
+        self.posts.append((channel, result))
+        return f"{len(self.posts)}.000"
+
+    def update(self, channel: str, ts: str, result: Result) -> bool:
+        assert isinstance(result, UpdatesAlert)
+        self.updates.append((channel, ts, result))
+        return True
+
+
+def test_the_updates_rule_posts_once_per_period_across_replicas_and_keeps_its_message_up_to_date(
+    clean_engine, tag, tmp_path
+) -> None:
+    api = clean_engine.api()
+    _push(api, tag, "1")
+    reference = f"{REPOSITORY}:{tag}"
+    api.pull(REPOSITORY, tag=tag)
+    for name in ("web-a", "web-b"):
+        api.start(api.create_container(reference, name=name)["Id"])
+    api.start(api.create_container("busybox:latest", ["sleep", "600"], name="not-watched")["Id"])
+    _push(api, tag, "2")
+    rule = UpdatesRule("C0DEPLOYS", every=3600, containers=("web-*",), mention="<@U0ONCALL>")
+    rules = AlertRules(tmp_path / "alerts.yml", (), updates=(rule,))
+    fleet = Fleet.single(Engine(clean_engine.docker_host, timeout=30))
+    delivery = _Recorded()
+    audits = [AuditLog(tmp_path / "audit.db") for _ in range(2)]  # two replicas, one database
+    replicas = [UpdateChecks(lambda: rules, AlertState(audit.store), audit, delivery, fleet) for audit in audits]
+    try:
+        now = 3600 * 500_000 + 10.0
+        for replica in replicas:
+            replica.check(now)
+        ((channel, alert),) = delivery.posts  # one replica claimed the period
+        assert channel == "C0DEPLOYS" and not delivery.updates
+        assert alert.engine == "default" and [row.container for row in alert.outdated] == ["web-a", "web-b"]
+        assert all(row.container != "not-watched" for row in alert.rows)
+        payload = to_message(alert).payload()
+        assert_valid_message(payload)
+        values = [e["value"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert values[-1] == "--context default update-image web-a web-b"
+
+        done = execute(ContainerUpdateImage(containers=("web-a",)), Context(engine=fleet.engine("default")))
+        assert isinstance(done, UpdateOutcomes) and done.updates[0].outcome == UPDATED, done
+        for replica in replicas:
+            replica.check(now + 60)  # the same period: nothing more
+        assert len(delivery.posts) == 1 and not delivery.updates
+        for replica in replicas:
+            replica.check(now + 3600)  # the next period: the same message, brought up to date
+        ((channel, ts, later),) = delivery.updates
+        assert (channel, ts) == ("C0DEPLOYS", "1.000") and [row.container for row in later.outdated] == ["web-b"]
+        assert len(delivery.posts) == 1
+        assert audits[0].flush() and audits[1].flush()
+        reopened = AuditLog(tmp_path / "audit.db")
+        recorded = [r for r in reopened.latest(limit=10) if r.action == "alert.updates"]
+        reopened.close()
+        assert sorted(r.detail for r in recorded) == [
+            "engine default: 1 outdated (web-b); updated",
+            "engine default: 2 outdated (web-a, web-b); posted",
+        ]
+    finally:
+        for audit in audits:
+            audit.close()
+        fleet.close()
+        api.close()

@@ -91,6 +91,7 @@ from bot.results import (
     Unanswered,
     UpdateOutcomes,
     UpdateRow,
+    UpdatesAlert,
     UpdateTable,
 )
 from bot.secrets import MASK, mask_text
@@ -651,6 +652,20 @@ EXAMPLES: dict[str, Result] = {
             ),
         ),
         dry_run=True,
+    ),
+    "updates alert": UpdatesAlert(
+        "prod-1",
+        (
+            update_row("web", available="sha256:" + "b" * 64),
+            update_row(HOSTILE, available="sha256:" + "c" * 64),
+            update_row("lost", image="127.0.0.1:5999/app:1", problem=f"registry unreachable: {HOSTILE}"),
+        ),
+        NOW,
+        mention="<@U0ONCALL>",
+    ),
+    "updates alert all up to date": UpdatesAlert("prod-1", (), NOW, mention="<@U0ONCALL>"),
+    "updates alert 40": UpdatesAlert(
+        "prod-1", tuple(update_row(f"app-{i}", available="sha256:" + "d" * 64) for i in range(40)), NOW
     ),
 }
 
@@ -1214,3 +1229,21 @@ def test_update_outcomes_say_what_happened_and_mask_what_a_failure_quotes() -> N
     assert not message(EXAMPLES["update dry run"]).is_error
     leaked = UpdateOutcomes((ImageUpdate("web", "app:1", ROLLED_BACK, reason="unhealthy: API_TOKEN=hunter2 rejected"),))
     assert "hunter2" not in to_text(leaked) and "hunter2" not in str(message(leaked).payload())
+
+
+def test_the_updates_alert_has_an_update_button_per_container_and_update_all_on_its_engine() -> None:
+    payload = message(EXAMPLES["updates alert"]).payload()
+    values = [e["value"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert values == [
+        "--context prod-1 update-image web",
+        f"--context prod-1 update-image {HOSTILE}",
+        f"--context prod-1 update-image web {HOSTILE}",
+    ]
+    assert payload["blocks"][0]["text"]["text"].startswith("<@U0ONCALL> *⬆️ 2 containers on prod-1 can be updated*")
+    text = to_text(EXAMPLES["updates alert"])
+    assert "(lost): registry unreachable" in text and "ENGINE" not in text
+    quiet = message(EXAMPLES["updates alert all up to date"]).payload()
+    assert "U0ONCALL" not in str(quiet) and not [b for b in quiet["blocks"] if b["type"] == "actions"]
+    many = message(EXAMPLES["updates alert 40"]).payload()
+    (actions,) = [b for b in many["blocks"] if b["type"] == "actions"]
+    assert len(actions["elements"]) == 21 and actions["elements"][-1]["value"].count(" app-") == 20

@@ -48,11 +48,13 @@ from bot.render.lines import (
 from bot.render.terminal import to_text
 from bot.render.update_lines import (
     UPDATES_HEADER,
+    alert_cells,
     answered_rows,
     kept_line,
     problem_lines,
     update_cells,
     update_line,
+    updates_alert_title,
     updates_title,
 )
 from bot.results import (
@@ -100,6 +102,7 @@ from bot.results import (
     StatsTable,
     TaskTable,
     UpdateOutcomes,
+    UpdatesAlert,
     UpdateTable,
 )
 from bot.secrets import mask_text, masked
@@ -850,3 +853,32 @@ def _update_outcomes(result: UpdateOutcomes) -> Message:
             lines.append(f"    _{escape(kept_line(update))}_")
     failed = any(update.outcome in (ROLLED_BACK, NOT_UPDATED) for update in result.updates)
     return Message(text=to_text(result), blocks=[section("\n".join(lines))], is_error=failed)
+
+
+MAX_BUTTONS = 24  # an actions block holds 25 elements: the rest is Update all
+MAX_UPDATE_TARGETS = 20  # what one update-image names at most
+
+
+@to_message.register
+def _updates_alert(result: UpdatesAlert) -> Message:
+    """The `updates` rule's message: the outdated containers, an Update button each and Update all (both ask
+    first, as the command does), every button acting on the alert's engine."""
+    title = updates_alert_title(result)
+    mention = f"{result.mention} " if result.mention and result.outdated else ""
+    blocks = [section(f"{mention}*{escape(title)}*")]
+    rows = [row for row in result.rows if not row.problem]
+    if rows:
+        blocks += code_sections("\n".join(aligned(UPDATES_HEADER, [alert_cells(row) for row in rows])), 10, "head")[0]
+    problems = problem_lines(result)
+    if problems:
+        blocks.append(context(*(f"⚠️ {escape(line)}" for line in problems[:MAX_FIELDS])))
+    names = [row.container for row in result.outdated][:MAX_UPDATE_TARGETS]
+    buttons = [
+        command_button(f"⬆️ Update {shorten(name, MAX_CELL)}", f"update-image {name}") for name in names[:MAX_BUTTONS]
+    ]
+    if len(names) > 1:
+        buttons.append(command_button("⬆️ Update all", f"update-image {' '.join(names)}", "primary"))
+    if buttons:
+        blocks.append(on_engine(result.engine, [kit.actions(f"updates:{result.engine}", *buttons)])[0])
+    blocks.append(context(f"checked {result.checked_at:%Y-%m-%d %H:%M} UTC"))
+    return Message(text=title, blocks=blocks)

@@ -31,11 +31,13 @@ from bot.render.lines import (
 )
 from bot.render.update_lines import (
     UPDATES_HEADER,
+    alert_cells,
     answered_rows,
     kept_line,
     problem_lines,
     update_cells,
     update_line,
+    updates_alert_title,
     updates_title,
 )
 from bot.results import (
@@ -78,6 +80,7 @@ from bot.results import (
     StatsTable,
     TaskTable,
     UpdateOutcomes,
+    UpdatesAlert,
     UpdateTable,
 )
 from bot.secrets import mask_text, mask_values, masked
@@ -414,3 +417,13 @@ def _update_outcomes(result: UpdateOutcomes) -> str:
         if result.dry_run and update.kept:
             lines.append(f"   {kept_line(update)}")
     return "\n".join(lines)
+
+
+@to_text.register
+def _updates_alert(result: UpdatesAlert) -> str:
+    lines = [updates_alert_title(result)]
+    rows = [row for row in result.rows if not row.problem]
+    if rows:
+        lines += aligned(UPDATES_HEADER, [alert_cells(row) for row in rows])
+    lines += [f"⚠️  {line}" for line in problem_lines(result)]
+    return "\n".join([*lines, f"checked {result.checked_at:%Y-%m-%d %H:%M} UTC"])

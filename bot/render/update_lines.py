@@ -1,7 +1,18 @@
 """What both renderers show of `updates` and `update-image`: the table's cells, problems and outcome lines."""
 
+from dataclasses import replace
+
 from bot.render.format import ago
-from bot.results import NOT_UPDATED, ROLLED_BACK, UP_TO_DATE, UPDATED, ImageUpdate, UpdateRow, UpdateTable
+from bot.results import (
+    NOT_UPDATED,
+    ROLLED_BACK,
+    UP_TO_DATE,
+    UPDATED,
+    ImageUpdate,
+    UpdateRow,
+    UpdatesAlert,
+    UpdateTable,
+)
 from bot.secrets import mask_text
 
 UPDATES_HEADER = ("CONTAINER", "IMAGE", "RUNNING DIGEST", "AVAILABLE", "AGE")
@@ -23,7 +34,7 @@ def answered_rows(result: UpdateTable) -> tuple[UpdateRow, ...]:
     return tuple(row for row in result.rows if not row.problem)
 
 
-def problem_lines(result: UpdateTable) -> list[str]:
+def problem_lines(result: UpdateTable | UpdatesAlert) -> list[str]:
     """One line per image the registry could not be asked about, naming its containers."""
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for row in result.rows:
@@ -64,3 +75,15 @@ def update_line(update: ImageUpdate, dry_run: bool) -> str:
 
 def kept_line(update: ImageUpdate) -> str:
     return f"kept: {', '.join(update.kept)}" if update.kept else ""
+
+
+def updates_alert_title(result: UpdatesAlert) -> str:
+    count = len(result.outdated)
+    if not count:
+        return f"✅ everything on {result.engine} is up to date"
+    return f"⬆️ {count} container{'s' * (count != 1)} on {result.engine} can be updated"
+
+
+def alert_cells(row: UpdateRow) -> tuple[str, ...]:
+    """A row of the updates alert: the engine is the message's, not a column."""
+    return update_cells(replace(row, engine=""))
