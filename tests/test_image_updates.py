@@ -83,10 +83,18 @@ def _unwrapped(result: Result | None) -> Result | None:
     return result.result if isinstance(result, FromEngine) else result
 
 
+NOWHERE = "127.0.0.1:5999/nowhere:1"  # a registry nobody serves
+
+
 @pytest.fixture
-def tag() -> Iterator[str]:
-    """A tag of its own per test: the registry's answers are cached by reference."""
-    yield f"t{uuid.uuid4().hex[:10]}"
+def tag(clean_engine: PrivateEngine) -> Iterator[str]:
+    """A tag of its own per test (the registry's answers are cached by reference); afterwards the engine holds no
+    registry-named image, as the other tests expect of it."""
+    made = f"t{uuid.uuid4().hex[:10]}"
+    yield made
+    clean_engine.reset()
+    for reference in (f"{REPOSITORY}:{made}", NOWHERE):
+        clean_engine.forget_image(reference)
 
 
 @pytest.fixture
@@ -301,8 +309,8 @@ def test_updates_fans_out_with_an_engine_column_and_an_unreachable_registry_is_o
     api.pull(REPOSITORY, tag=tag)
     for name in ("one", "two"):
         api.start(api.create_container(reference, name=name)["Id"])
-    api.tag(reference, "127.0.0.1:5999/nowhere", "1")  # a registry nobody serves
-    api.start(api.create_container("127.0.0.1:5999/nowhere:1", name="lost")["Id"])
+    api.tag(reference, *NOWHERE.rsplit(":", 1))
+    api.start(api.create_container(NOWHERE, name="lost")["Id"])
     engines = (
         "default: default\nengines:\n"
         f"  default: {{host: '{clean_engine.docker_host}'}}\n  again: {{host: '{clean_engine.docker_host}'}}\n"
@@ -318,9 +326,8 @@ def test_updates_fans_out_with_an_engine_column_and_an_unreachable_registry_is_o
     assert all(row.problem for row in rows if row.container == "lost")
     text = to_text(answer.merged)
     assert text.splitlines()[1].split()[:2] == ["ENGINE", "CONTAINER"]
-    problems = [line for line in text.splitlines() if "127.0.0.1:5999/nowhere:1" in line]
+    problems = [line for line in text.splitlines() if NOWHERE in line]
     assert len(problems) == 2 and all("(lost)" in line for line in problems), text  # one line per engine
-    api.remove_image("127.0.0.1:5999/nowhere:1")
     api.close()
 
 

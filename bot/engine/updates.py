@@ -105,7 +105,8 @@ def _config_image(engine: Engine, item: Mapping[str, Any]) -> str:
     """The reference a listed container was created from. The listing shows the image id instead once the tag
     has moved to another image (after a pull, exactly the case here): then its inspect data says."""
     image = str(item.get("Image", ""))
-    if image and not image.startswith("sha256:"):
+    image_id = str(item.get("ImageID", "")).removeprefix("sha256:")
+    if image and not image_id.startswith(image.removeprefix("sha256:")):  # the id, full or short, is no reference
         return image
     with engine.errors(item["Id"][:12]):
         return str((engine.api.inspect_container(item["Id"]).get("Config") or {}).get("Image", ""))
