@@ -29,6 +29,7 @@ from bench.report import Row, table, write_json
 from bench.ssh import SSHFigures, measure_ssh
 from bench.stack import REPO, running_stack
 from bench.swarm import ScaleTiming, ServiceListing, create_services, measure_scale, measure_service_ls, swarm
+from bench.updates import measure_update_requests
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 T = TypeVar("T")
@@ -221,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             f"watcher idle, then {args.burst} crashes at once", lambda: measure_watch_cost(stack, alert_bot, args.burst)
         )
         stack.stop_bots()
+        updates = _step("/docker updates over 30 containers of 10 images", lambda: measure_update_requests(stack))
 
         compose_api = stack.engine.api()
         try:
@@ -253,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         + _swarm_rows(args, service_ls, scale)
         + _alert_rows(latency, watch)
         + _compose_rows(args, compose_ls)
+        + updates.rows()
     )
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
@@ -287,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             "alert_latency": latency,
             "alert_watch_cost": watch,
             "compose_ls": compose_ls,
+            "updates": updates,
         },
     )
     print(f"results: {args.json}")

@@ -15,7 +15,7 @@ from bot.confirm.tokens import Confirmer
 from bot.dispatcher import Authorizer, Dispatcher
 from bot.engine import RunLimits
 from bot.engine.running_follows import Follows
-from bot.engine.targets import find_containers, find_services
+from bot.engine.targets import find_containers, find_kept_containers, find_services
 from bot.fleet.engines import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
@@ -25,6 +25,7 @@ from bot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from bot.alerts.alerter import AlertDelivery, Alerter
+    from bot.alerts.update_checks import UpdateChecks
     from bot.alerts.watches import FleetWatch
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def make_dispatcher(
             group_lookup,
             lambda name, refs: find_containers(fleet.engine(name), refs),
             lambda name, refs: find_services(fleet.engine(name), refs),
+            lambda name, refs: find_kept_containers(fleet.engine(name), refs),
         )
         confirmer = Confirmer(
             settings.confirm_secret or secrets.token_bytes(32), Confirmations(database), ttl=settings.confirm_ttl
@@ -84,6 +86,7 @@ def make_dispatcher(
         wait_seconds=settings.run_timeout,
         follow_seconds=settings.follow_max,
         converge_seconds=settings.converge_timeout,
+        update_seconds=settings.update_timeout,
     )
     # A Stop following click on any replica reaches the follow, through the database.
     follows = Follows(FollowState(database), per_user=settings.follow_per_user, at_once=follows_at_once)
@@ -93,11 +96,13 @@ def make_dispatcher(
 class AlertWatch:
     """The alert rules, the watchers of the engines in force and the alerter they feed; `close()` stops them all."""
 
-    def __init__(self, alerter: "Alerter", watches: "FleetWatch") -> None:
+    def __init__(self, alerter: "Alerter", watches: "FleetWatch", update_checks: "UpdateChecks") -> None:
         self.alerter = alerter
         self.watches = watches
+        self.update_checks = update_checks  # the `updates` rules: a check per period, on its own thread
 
     def close(self) -> None:
+        self.update_checks.close()
         self.watches.close()
         self.alerter.close()
 
@@ -113,6 +118,7 @@ def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery
         return None
     from bot.alerts.alerter import Alerter
     from bot.alerts.source import AlertsSource
+    from bot.alerts.update_checks import UpdateChecks
     from bot.alerts.watches import FleetWatch
     from bot.store.alerts import AlertState
 
@@ -123,4 +129,5 @@ def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery
     alerter = Alerter(
         source.rules, state, audit, delivery, watches.engine, window=settings.alert_window, settle=settings.alert_settle
     )
-    return AlertWatch(alerter, watches.start(alerter.handle))
+    update_checks = UpdateChecks(source.rules, state, audit, delivery, fleet).start()
+    return AlertWatch(alerter, watches.start(alerter.handle), update_checks)

@@ -141,6 +141,7 @@ class CoreSettings:
     confirm_ttl: float = 120  # seconds a Confirm button stays valid
     database_url: str | None = None  # SHIPMATE_DATABASE_URL; None: the SQLite file audit_db
     converge_timeout: float = 120  # seconds service create/scale/update/rollback wait for the tasks
+    update_timeout: float = 60  # seconds update-image waits for the new container to run (and be healthy)
     alerts_path: Path = Path("alerts.yml")  # alert rules; the watcher runs only when the file exists
     alert_window: float = 600  # seconds in which a repeat updates the first alert instead of posting again
     alert_settle: float = 30  # seconds a container started again must stay up for its crash alert to be resolved
@@ -172,6 +173,7 @@ class CoreSettings:
             confirm_ttl=_number("SHIPMATE_CONFIRM_TTL", 120, 10, 3600),
             database_url=os.environ.get("SHIPMATE_DATABASE_URL", "").strip() or None,
             converge_timeout=_number("SHIPMATE_CONVERGE_TIMEOUT", 120, 1, 3600),
+            update_timeout=_number("SHIPMATE_UPDATE_TIMEOUT", 60, 1, 3600),
             alerts_path=_beside_dotenv("SHIPMATE_ALERTS", "alerts.yml"),
             alert_window=_duration("SHIPMATE_ALERT_WINDOW", 600, 0, 86400),
             alert_settle=_duration("SHIPMATE_ALERT_SETTLE", 30, 1, 3600),

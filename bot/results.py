@@ -746,3 +746,71 @@ class Alert(Result):
     count: int = 1  # occurrences within the window, all in this one message
     first_at: datetime | None = None  # the first occurrence, when there were several
     resolved: str = ""  # why it is over: "healthy again", "running again"
+
+
+# -- image updates (`updates`, `update-image`) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdateRow:
+    """One running container against its registry: `available` is the registry's digest when it differs from what
+    runs, "" when up to date; `problem` says why the registry could not be asked (the row then says only that)."""
+
+    container: str
+    image: str  # the reference the container was created from (Config.Image)
+    running_digest: str  # "" when the image was never pulled from a registry (built here)
+    available: str
+    created: datetime | None  # the running image's
+    problem: str = ""
+    engine: str = ""  # set in an answer from several engines
+
+    @property
+    def outdated(self) -> bool:
+        return bool(self.available) and not self.problem
+
+
+@dataclass(frozen=True)
+class UpdateTable(Result):
+    rows: tuple[UpdateRow, ...]
+    asked: int  # registry requests made for this answer (distinct references not already cached)
+    per_engine: tuple[tuple[str, int], ...] = ()
+
+
+UPDATED = "updated"
+UP_TO_DATE = "up to date"
+ROLLED_BACK = "rolled back"
+NOT_UPDATED = "not updated"  # refused before anything changed: pinned by digest, not running, pull failed
+
+
+@dataclass(frozen=True)
+class ImageUpdate:
+    """One container's update: the digests before and after, what was kept, and why it was not done."""
+
+    container: str
+    image: str
+    outcome: str  # UPDATED, UP_TO_DATE, ROLLED_BACK, NOT_UPDATED; a dry run's: what would happen
+    old_digest: str = ""
+    new_digest: str = ""
+    reason: str = ""  # for ROLLED_BACK and NOT_UPDATED, in plain words
+    kept: tuple[str, ...] = ()  # what of the configuration is carried over: "env (3)", "ports 8080→80/tcp", …
+
+
+@dataclass(frozen=True)
+class UpdateOutcomes(Result):
+    updates: tuple[ImageUpdate, ...]
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class UpdatesAlert(Result):
+    """The `updates` rule's message for one engine: its outdated containers (and registries not answering), kept
+    up to date in place by later checks."""
+
+    engine: str
+    rows: tuple[UpdateRow, ...]  # outdated ones and ones whose registry could not be asked
+    checked_at: datetime
+    mention: str = ""
+
+    @property
+    def outdated(self) -> tuple[UpdateRow, ...]:
+        return tuple(row for row in self.rows if row.outdated)

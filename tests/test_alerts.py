@@ -17,7 +17,7 @@ import pytest
 from bot.alerts.alerter import Alerter
 from bot.alerts.events import Classifier, ContainerEvent
 from bot.alerts.load import AlertsError, load_alerts, parse_alerts
-from bot.alerts.rules import AlertRule
+from bot.alerts.rules import AlertRule, UpdatesRule
 from bot.alerts.source import AlertsSource
 from bot.alerts.watcher import Watcher, engine_clock
 from bot.alerts.watches import FleetWatch
@@ -50,6 +50,44 @@ def test_the_example_file_loads_with_every_key() -> None:
     assert second.events == {"start", "stop"} and second.logs == 0 and second.containers == ("*",)
 
 
+def test_the_example_file_has_an_updates_rule() -> None:
+    (rule,) = load_alerts(REPO / "alerts.example.yml").updates
+    assert (rule.channel, rule.every, rule.containers, rule.engines) == ("C0DEPLOYS", 86400.0, ("*",), ("*",))
+    assert rule.mention == "<!subteam^S0ONCALL>"
+
+
+def test_updates_rules_alone_or_listed_with_their_defaults() -> None:
+    alone = parse_alerts("updates: {channel: C0DEPLOYS}\n", Path("alerts.yml"))
+    assert alone.rules == () and alone.updates == (UpdatesRule("C0DEPLOYS", line=1),)
+    listed = parse_alerts(
+        "alerts:\n  - channel: C0A\nupdates:\n  - {channel: C0B, every: 6h, containers: [web*]}\n  - channel: C0C\n",
+        Path("alerts.yml"),
+    )
+    assert [(rule.channel, rule.every, rule.containers) for rule in listed.updates] == [
+        ("C0B", 21600.0, ("web*",)),
+        ("C0C", 86400.0, ("*",)),
+    ]
+    assert UpdatesRule("C0B", engines=("prod-*",)).watches("prod-1") and not UpdatesRule(
+        "C0B", engines=("prod-*",)
+    ).watches("dev")
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("updates: {channel: C0A, every: 30s}\n", "line 1: `every` must be a duration of at least 1m"),
+        ("updates: {channel: C0A, every: daily}\n", "line 1: `every` must be a duration of at least 1m"),
+        ("updates: {channel: C0A, event: [x]}\n", "line 1: unknown key `event`: `updates` has channel, every"),
+        ("updates: {every: 1h}\n", "line 1: `updates` has no `channel`"),
+        ("updates: C0A\n", "line 1: `updates` must be a mapping"),
+    ],
+)
+def test_each_updates_mistake_is_one_line(text: str, error: str) -> None:
+    with pytest.raises(AlertsError) as raised:
+        parse_alerts(text, Path("/etc/shipmate/alerts.yml"))
+    assert str(raised.value).startswith(f"/etc/shipmate/alerts.yml, {error}"), str(raised.value)
+
+
 def test_defaults_apply_to_a_rule_with_only_a_channel() -> None:
     (rule,) = parse("alerts:\n  - channel: C0ALERTS\n")
     assert rule == AlertRule(channel="C0ALERTS", line=2)
@@ -73,7 +111,10 @@ def test_defaults_apply_to_a_rule_with_only_a_channel() -> None:
         ),
         ("alerts:\n  - events: [die]\n", "line 2: this alert has no `channel`"),
         ("alerts:\n", "line 1: `alerts` is empty"),
-        ("alert:\n  - channel: C0A\n", "line 1: unknown key `alert`: the file has one key, `alerts` (did you mean"),
+        (
+            "alert:\n  - channel: C0A\n",
+            "line 1: unknown key `alert`: the file has `alerts` and `updates` (did you mean",
+        ),
         ("alerts:\n  - channel: C0A\n    containers: [web*\n", "line 4: not valid YAML"),
         ("alerts:\n  - channel: C0A\n    labels: {team: }\n", "line 3: label `team` needs a value"),
         ("alerts:\n  - channel: C0A\n    containers: []\n", "line 3: `containers` is empty"),

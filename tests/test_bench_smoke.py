@@ -25,6 +25,7 @@ from bench.proxy import CountingProxy
 from bench.run import docker_cli
 from bench.ssh import measure_ssh
 from bench.stack import Stack
+from bench.updates import measure_update_requests
 from tests.private_engine import PrivateEngine
 from tests.slack_standin import SlackStandin
 
@@ -164,3 +165,19 @@ def test_the_database_figures_run_on_sqlite_and_on_two_postgres_replicas(
         "postgresql, 2 replicas",
     ]
     assert all(result.commands > 0 and result.errors == 0 for result in figures.results), figures
+
+
+def test_updates_over_30_containers_of_10_images_asks_the_registry_10_times(
+    clean_engine: PrivateEngine, slack: SlackStandin, tmp_path: Path
+) -> None:
+    with CountingProxy(clean_engine.docker_host, tmp_path / "engine.sock") as proxy:
+        stack = Stack(clean_engine, proxy, slack, tmp_path)
+        try:
+            figure = measure_update_requests(stack)
+        finally:
+            stack.stop_bots()
+    assert (figure.containers, figure.references, figure.first, figure.again) == (30, 10, 10, 0)
+    assert figure.reply == "0 of 30 running containers can be updated"
+    api = clean_engine.api()
+    assert not api.containers(all=True, filters={"name": "bench-updates-"})  # the figure cleans up after itself
+    api.close()

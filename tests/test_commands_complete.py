@@ -28,6 +28,7 @@ from bot.grammar.compose import ComposeRestart, ComposeStop
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.shipmate import AboutShipmate
 from bot.grammar.spec import register, registered
+from bot.grammar.updates import ContainerUpdateImage
 from bot.grammar.volume_commands import VolumeRemove
 from bot.policy import load_policy, parse_policy
 from bot.policy.model import ACTIONS, OPEN_ACTIONS, OWNABLE, STANDARD_ROLES
@@ -142,6 +143,7 @@ def _asked_first_until_now(command: Command) -> bool:
         or (isinstance(command, ContainerStop) and len(command.containers) > 1)
         or (isinstance(command, ServiceScale) and any(count == 0 for _, count in command.scales))
         or (isinstance(command, ServiceUpdate) and command.replicas == 0)
+        or (isinstance(command, ContainerUpdateImage) and not command.dry_run)  # new with issue 17
     )
 
 

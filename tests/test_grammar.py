@@ -74,6 +74,8 @@ from bot.grammar.service_commands import (
     StackPs,
     StackServices,
 )
+from bot.grammar.updates import ContainerUpdateImage
+from bot.grammar.updates import ImageUpdates as UpdatesCommand
 from bot.grammar.volume_commands import (
     NetworkInspect,
     NetworkList,
@@ -301,6 +303,12 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/compose", "restart shop api api", ComposeRestart(project="shop", services=("api",))),
     ("/docker", "compose stop shop api", ComposeStop(project="shop", services=("api",))),
     ("/compose", "start my_shop-2 web", ComposeStart(project="my_shop-2", services=("web",))),
+    # image updates
+    ("/docker", "updates", UpdatesCommand()),
+    ("/docker", "image updates", UpdatesCommand()),
+    ("/docker", "update-image web1", ContainerUpdateImage(containers=("web1",))),
+    ("/docker", "update-image --dry-run web1 web2", ContainerUpdateImage(containers=("web1", "web2"), dry_run=True)),
+    ("/container", "update-image web1", ContainerUpdateImage(containers=("web1",))),
 ]
 
 

@@ -27,7 +27,11 @@ from bot.render.terminal import to_text
 from bot.results import (
     CONVERGED,
     FAILED,
+    NOT_UPDATED,
+    ROLLED_BACK,
     TIMED_OUT,
+    UP_TO_DATE,
+    UPDATED,
     Alert,
     AuditEntry,
     AuditTrail,
@@ -63,6 +67,7 @@ from bot.results import (
     ImageDetails,
     ImageRow,
     ImageTable,
+    ImageUpdate,
     LogText,
     NetworkDetails,
     NetworkMember,
@@ -92,6 +97,10 @@ from bot.results import (
     TaskRow,
     TaskTable,
     Unanswered,
+    UpdateOutcomes,
+    UpdateRow,
+    UpdatesAlert,
+    UpdateTable,
     VolumeDetails,
     VolumeFacts,
     VolumeRow,
@@ -332,6 +341,11 @@ def service_details(**changes) -> ServiceDetails:
 
 def convergence(outcome: str = CONVERGED, **changes) -> Convergence:
     return replace(Convergence("web", "scaled", outcome, 3, 3, 4.2), **changes)
+
+
+def update_row(container: str, **changes: object) -> UpdateRow:
+    row = UpdateRow(container, "nginx:1.25", "sha256:" + "a" * 64, "", NOW - timedelta(days=40))
+    return replace(row, **changes)
 
 
 EXAMPLES: dict[str, Result] = {
@@ -636,6 +650,66 @@ EXAMPLES: dict[str, Result] = {
         (Outcome("shop-db-1", True), Outcome("shop-api-1", False, "no such container")),
     ),
     "compose progress first": ComposeProgress("shop", "stopping", "stopped", 1, 3, "shop-web-1", ()),
+    # -- image updates
+    "updates": UpdateTable(
+        (
+            update_row("web", available="sha256:" + "b" * 64),
+            update_row(HOSTILE, image=f"registry.example.com/{HOSTILE}:1", available="sha256:" + "c" * 64),
+            update_row("api"),
+            update_row("built-here", running_digest=""),
+            update_row("lost", image="127.0.0.1:5999/app:1", problem=f"registry unreachable: {HOSTILE}"),
+            update_row("lost-2", image="127.0.0.1:5999/app:1", problem=f"registry unreachable: {HOSTILE}"),
+        ),
+        asked=3,
+    ),
+    "updates none": UpdateTable((), asked=0),
+    "updates 200 outdated": UpdateTable(
+        tuple(update_row(f"app-{i}", available="sha256:" + "d" * 64) for i in range(200)), asked=1
+    ),
+    "updates on engines": UpdateTable(
+        tuple(
+            replace(update_row(f"app-{i}", available="sha256:" + "e" * 64), engine=f"prod-{i % 2}") for i in range(4)
+        ),
+        asked=1,
+        per_engine=(("prod-0", 2), ("prod-1", 2)),
+    ),
+    "update outcomes": UpdateOutcomes(
+        (
+            ImageUpdate("web", "nginx:1.25", UPDATED, "sha256:" + "a" * 64, "sha256:" + "b" * 64),
+            ImageUpdate("api", "app:1", UP_TO_DATE, "sha256:" + "a" * 64, "sha256:" + "a" * 64),
+            ImageUpdate(
+                HOSTILE, "app:2", ROLLED_BACK, "sha256:" + "a" * 64, "sha256:" + "f" * 64, f"exited at once: {HOSTILE}"
+            ),
+            ImageUpdate("db", "postgres@sha256:" + "1" * 64, NOT_UPDATED, reason="pinned to a digest"),
+        )
+    ),
+    "update dry run": UpdateOutcomes(
+        (
+            ImageUpdate(
+                "web",
+                "nginx:1.25",
+                UPDATED,
+                "sha256:" + "a" * 64,
+                "sha256:" + "b" * 64,
+                kept=("name web", "env (3)", "labels (4, 3 of Compose)", f"networks {HOSTILE}"),
+            ),
+        ),
+        dry_run=True,
+    ),
+    "updates alert": UpdatesAlert(
+        "prod-1",
+        (
+            update_row("web", available="sha256:" + "b" * 64),
+            update_row(HOSTILE, available="sha256:" + "c" * 64),
+            update_row("lost", image="127.0.0.1:5999/app:1", problem=f"registry unreachable: {HOSTILE}"),
+        ),
+        NOW,
+        mention="<@U0ONCALL>",
+    ),
+    "updates alert all up to date": UpdatesAlert("prod-1", (), NOW, mention="<@U0ONCALL>"),
+    "updates alert 40": UpdatesAlert(
+        "prod-1", tuple(update_row(f"app-{i}", available="sha256:" + "d" * 64) for i in range(40)), NOW
+    ),
 }
 
 
@@ -1201,3 +1275,66 @@ def test_help_lists_every_command_uncut() -> None:
     for entry in HELP_OVERVIEW.entries:
         line = f"{entry.usage} — {entry.summary}".replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         assert line in shown.split("\n")
+
+
+# -- image updates -----------------------------------------------------------------------------------------
+
+
+def test_updates_show_both_digests_a_button_per_outdated_row_and_a_line_per_unasked_registry() -> None:
+    result = EXAMPLES["updates"]
+    text = to_text(result)
+    assert text.splitlines()[0] == "2 of 6 running containers can be updated"
+    assert text.splitlines()[1].split() == ["CONTAINER", "IMAGE", "RUNNING", "DIGEST", "AVAILABLE", "AGE"]
+    web = next(line for line in text.splitlines() if line.startswith("web "))
+    assert f"sha256:{'a' * 12}" in web and f"sha256:{'b' * 12}" in web
+    assert "up to date" in next(line for line in text.splitlines() if line.startswith("api "))
+    (problem,) = [line for line in text.splitlines() if "127.0.0.1:5999/app:1" in line]
+    assert "(lost, lost-2)" in problem  # one line for the registry, naming its containers
+    payload = message(result).payload()
+    values = [e["value"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert values == ["update-image web", f"update-image {HOSTILE}"]
+
+
+def test_200_outdated_rows_keep_to_20_buttons_and_engine_rows_act_on_their_engine() -> None:
+    payload = message(EXAMPLES["updates 200 outdated"]).payload()
+    assert_valid_message(payload)
+    assert sum(1 for block in payload["blocks"] if block["type"] == "actions") == 20
+    values = [
+        e["value"]
+        for b in message(EXAMPLES["updates on engines"]).payload()["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert values[:2] == ["--context prod-0 update-image app-0", "--context prod-1 update-image app-1"]
+    assert to_text(EXAMPLES["updates on engines"]).splitlines()[1].split()[:2] == ["ENGINE", "CONTAINER"]
+
+
+def test_update_outcomes_say_what_happened_and_mask_what_a_failure_quotes() -> None:
+    text = to_text(EXAMPLES["update outcomes"])
+    assert f"web: updated nginx:1.25 sha256:{'a' * 12} → sha256:{'b' * 12}" in text
+    assert "api: app:1 is up to date" in text
+    assert "rolled back: the old container" in text and "db: not updated: pinned to a digest" in text
+    assert message(EXAMPLES["update outcomes"]).is_error
+    dry = to_text(EXAMPLES["update dry run"])
+    assert "would update nginx:1.25" in dry and "kept: name web, env (3)" in dry
+    assert not message(EXAMPLES["update dry run"]).is_error
+    leaked = UpdateOutcomes((ImageUpdate("web", "app:1", ROLLED_BACK, reason="unhealthy: API_TOKEN=hunter2 rejected"),))
+    assert "hunter2" not in to_text(leaked) and "hunter2" not in str(message(leaked).payload())
+
+
+def test_the_updates_alert_has_an_update_button_per_container_and_update_all_on_its_engine() -> None:
+    payload = message(EXAMPLES["updates alert"]).payload()
+    values = [e["value"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert values == [
+        "--context prod-1 update-image web",
+        f"--context prod-1 update-image {HOSTILE}",
+        f"--context prod-1 update-image web {HOSTILE}",
+    ]
+    assert payload["blocks"][0]["text"]["text"].startswith("<@U0ONCALL> *⬆️ 2 containers on prod-1 can be updated*")
+    text = to_text(EXAMPLES["updates alert"])
+    assert "(lost): registry unreachable" in text and "ENGINE" not in text
+    quiet = message(EXAMPLES["updates alert all up to date"]).payload()
+    assert "U0ONCALL" not in str(quiet) and not [b for b in quiet["blocks"] if b["type"] == "actions"]
+    many = message(EXAMPLES["updates alert 40"]).payload()
+    (actions,) = [b for b in many["blocks"] if b["type"] == "actions"]
+    assert len(actions["elements"]) == 21 and actions["elements"][-1]["value"].count(" app-") == 20

@@ -34,11 +34,34 @@ class AlertRule:
         )
 
 
+MIN_UPDATES_EVERY = 60.0  # seconds: the registries are not asked more often than this
+DEFAULT_UPDATES_EVERY = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class UpdatesRule:
+    """`updates:` in alerts.yml: every `every` seconds, one message per engine listing its outdated containers."""
+
+    channel: str
+    every: float = DEFAULT_UPDATES_EVERY
+    containers: tuple[str, ...] = ("*",)  # name globs
+    engines: tuple[str, ...] = ("*",)
+    mention: str = ""
+    line: int = 0
+
+    def watches(self, engine: str) -> bool:
+        return any(fnmatchcase(engine, pattern) for pattern in self.engines)
+
+    def covers(self, container: str) -> bool:
+        return any(fnmatchcase(container, pattern) for pattern in self.containers)
+
+
 @dataclass(frozen=True)
 class AlertRules:
     path: Path
     rules: tuple[AlertRule, ...]
     loaded_at: datetime | None = None
+    updates: tuple[UpdatesRule, ...] = ()
 
     def matching(self, engine: str, kind: str, container: str, labels: Mapping[str, str]) -> list[AlertRule]:
         """The rules that want this event, one per channel (the first written wins)."""

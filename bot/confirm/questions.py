@@ -10,6 +10,7 @@ from bot.engine.targets import ContainerFacts
 from bot.grammar.commands import Command, ContainerRemove, ContainerStop, ImagePrune, ImageRemove, Prune
 from bot.grammar.compose import ComposeRestart, ComposeStop
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
+from bot.grammar.updates import ContainerUpdateImage
 from bot.grammar.volume_commands import VolumePrune, VolumeRemove
 from bot.render.format import size
 from bot.results import Notice
@@ -145,6 +146,11 @@ def confirmation_for(
             return Pending(f"remove container `{ref}`{state}", (), text)
         stopped = f", {len(running)} of them running (stopped first)" if running else ""
         return Pending(f"remove {len(command.containers)} containers{stopped}", details, text)
+    if isinstance(command, ContainerUpdateImage):
+        text = shlex.join(["update-image", *command.containers])
+        what = "container" if len(command.containers) == 1 else f"{len(command.containers)} containers:"
+        summary = f"pull a newer image for {what} {_names(command.containers)} and recreate it with the same config"
+        return Pending(summary + " (the old one comes back if the new one fails)", details, text)
     if isinstance(command, ContainerStop) and len(command.containers) > 1:
         text = shlex.join(["stop", *command.containers])
         return Pending(f"stop {len(command.containers)} containers: {_names(command.containers)}", details, text)

@@ -14,6 +14,7 @@ from bot.engine import (  # noqa: F401 - registers executors
     run,
     services,
     system,
+    updates,
     volumes,
 )
 from bot.engine.client import Engine

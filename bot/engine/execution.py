@@ -15,6 +15,7 @@ class RunLimits:
     memory: str | None = None  # e.g. "512m", applied to every container Shipmate creates
     cpus: float | None = None
     converge_seconds: float = 120.0  # how long create/scale/update/rollback wait for a service's tasks
+    update_seconds: float = 60.0  # how long update-image waits for the new container to run (and be healthy)
 
 
 @dataclass(frozen=True)

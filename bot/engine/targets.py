@@ -7,12 +7,12 @@ then unique id prefix.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from bot.engine.client import Engine
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
-from bot.engine.holdings import service_holdings
+from bot.engine.holdings import container_holdings, service_holdings
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class ContainerFacts:
     owner: str | None  # the Slack user who started it through Shipmate
     team: str | None
     names: tuple[str, ...] = ()  # every name docker knows it by, `name` among them
+    image: str = ""  # the reference it was created from: known only to find_kept_containers
+    holds: tuple[str, ...] = ()  # what its config holds that Shipmate would not create: find_kept_containers
 
     @property
     def running(self) -> bool:
@@ -48,6 +50,21 @@ def find_containers(engine: Engine, refs: Iterable[str]) -> dict[str, ContainerF
     with engine.errors("containers"):
         listing = engine.api.containers(all=True)
     return _resolve([_facts(item) for item in listing], refs)
+
+
+def find_kept_containers(engine: Engine, refs: Iterable[str]) -> dict[str, ContainerFacts | None]:
+    """As find_containers, each found one also with its image reference and what its config holds (for a change
+    that keeps the config, update-image): one listing and one inspect per container found."""
+    found = find_containers(engine, refs)
+    inspected: dict[str, ContainerFacts] = {}
+    for ref, facts in found.items():
+        if facts is None or facts.id in inspected:
+            continue
+        with engine.errors(ref):
+            data = engine.api.inspect_container(facts.id)
+        image = str((data.get("Config") or {}).get("Image", ""))
+        inspected[facts.id] = replace(facts, image=image, holds=container_holdings(data))
+    return {ref: inspected[facts.id] if facts is not None else None for ref, facts in found.items()}
 
 
 class _Named(Protocol):

@@ -24,6 +24,7 @@ from bot.results import (
     NetworkTable,
     Result,
     Unanswered,
+    UpdateTable,
     VolumeTable,
 )
 
@@ -90,6 +91,10 @@ def _merged(parts: tuple[FromEngine, ...]) -> Result | None:
     if results and all(isinstance(result, ComposeProjectTable) for result in results):
         rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
         return ComposeProjectTable(rows=rows, per_engine=_per_engine(parts))
+    if results and all(isinstance(result, UpdateTable) for result in results):
+        rows = tuple(_on_engine(row, part.engine) for part in parts for row in part.result.rows)  # type: ignore[attr-defined]
+        asked = sum(result.asked for result in results)  # type: ignore[attr-defined]
+        return UpdateTable(rows=rows, asked=asked, per_engine=_per_engine(parts))
     return None
 
 

@@ -16,7 +16,7 @@ from bot.grammar.spec import CommandSpec, registered
 
 # Each command family registers its specs as it is imported: help lists them in this order.
 # isort: off
-from bot.grammar import images, containers, diagnostics, prune, system, run, services  # noqa: F401
+from bot.grammar import images, containers, diagnostics, prune, system, run, services, updates  # noqa: F401
 from bot.grammar import volumes, compose, shipmate, context_list  # noqa: F401
 # isort: on
 

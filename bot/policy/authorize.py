@@ -2,7 +2,8 @@
 
 Checks run cheapest first — open commands, a policy at all, the channel, the caller's roles, the image
 allowlist — and only an `:own` grant on named containers, or a change that keeps a service's spec (update,
-rollback) by someone who is not an admin, costs an engine call (one listing for all targets).
+rollback) by someone who is not an admin, costs an engine call (one listing for all targets); a container
+recreated with its config (update-image) costs one inspect per target besides.
 """
 
 import logging
@@ -16,6 +17,7 @@ from bot.engine.spec import IMPLICIT
 from bot.engine.targets import ContainerFacts, ServiceFacts
 from bot.grammar.commands import Command, ContainerExec
 from bot.grammar.service_commands import ServiceCommand, ServiceRollback
+from bot.grammar.updates import ContainerUpdateImage
 from bot.policy.images import IMAGE_ID
 from bot.policy.model import (
     ACTIONS,
@@ -156,11 +158,13 @@ class PolicyAuthorizer:
         groups: GroupLookup | None = None,
         targets: TargetLookup | None = None,
         services: ServiceLookup | None = None,
+        kept: TargetLookup | None = None,
     ) -> None:
         self.source = source
         self.groups = groups
         self.targets = targets
         self.services = services
+        self.kept = kept  # containers with their image and holdings, for a change that keeps their config
 
     def _members_of(self, group: str) -> frozenset[str]:
         """A group's members; GroupLookupFailed when they cannot be known (the request is then refused)."""
@@ -229,7 +233,15 @@ class PolicyAuthorizer:
             return None
         return policy.execs.refusal(roles, holders, command.argv, policy.path.name)
 
-    def _own_only(self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...], engine: str) -> Decision:
+    def _own_only(
+        self,
+        policy: Policy,
+        command: Command,
+        caller: Who,
+        roles: tuple[str, ...],
+        engine: str,
+        found: Mapping[str, ContainerFacts | None] | None = None,
+    ) -> Decision:
         """The caller may act only on containers they started: narrow a listing, check and pin named targets."""
         run = policy.run
         narrowed_listing = command.only_owned(f"{OWNER_LABEL}={caller.user_id}")
@@ -240,9 +252,12 @@ class PolicyAuthorizer:
         refs = command.targets()
         if not refs:
             return Decision(True, roles=roles, run=run)
-        if self.targets is None:  # nothing to check ownership with: fail closed
-            return Decision(False, f"Shipmate cannot check who started these containers; `{command.action}` needs it")
-        found = self.targets(engine, refs)
+        if found is None:
+            if self.targets is None:  # nothing to check ownership with: fail closed
+                return Decision(
+                    False, f"Shipmate cannot check who started these containers; `{command.action}` needs it"
+                )
+            found = self.targets(engine, refs)
         pinning = _pin(refs, found, caller)
         if pinning.foreign is not None:
             refusal = self._not_yours(policy, command, roles, *pinning.foreign, engine)
@@ -311,6 +326,35 @@ class PolicyAuthorizer:
         narrowed = command.with_services(tuple(facts.id if (facts := found.get(ref)) else ref for ref in refs))
         return Decision(True, roles=roles, command=narrowed, pinned=pinned, run=policy.run)
 
+    def _kept_config(
+        self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...], engine: str, own: bool
+    ) -> Decision:
+        """A container recreated with its own config (update-image) is as strong as that config: one holding what
+        Shipmate would not create (bind mounts, privileged mode, …) is for admins only, and the image it is
+        created from — its own reference, pulled again — must pass the allowlist."""
+        admin = policy.unbounded(roles)
+        if admin and policy.images is None:
+            return Decision(True, roles=roles, run=policy.run)
+        refs = command.targets()
+        if self.kept is None:  # nothing to check the containers with: fail closed
+            return Decision(False, f"Shipmate cannot check what these containers hold; `{command.action}` needs it")
+        found = self.kept(engine, refs)
+        for ref in refs:
+            facts = found.get(ref)
+            if facts is None:
+                continue  # docker answers "no such container" itself
+            refusal = self._image_refusal_of(policy, (facts.image,))
+            if refusal:
+                return Decision(False, f"`{ref}` would be recreated from its own image: {refusal}", roles)
+            if facts.holds and not admin:
+                return Decision(False, f"{described(facts.name, facts.holds)}: only admins may recreate it", roles)
+        if own:
+            return self._own_only(policy, command, caller, roles, engine, found)
+        # Act on the very containers that were checked: a name re-used meanwhile cannot redirect the change.
+        pinned = {facts.id: ref for ref in refs if (facts := found.get(ref)) is not None}
+        narrowed = command.with_targets(tuple(facts.id if (facts := found.get(ref)) else ref for ref in refs))
+        return Decision(True, roles=roles, command=narrowed, pinned=pinned, targets=found, run=policy.run)
+
     @staticmethod
     def _not_yours(
         policy: Policy,
@@ -355,6 +399,8 @@ class PolicyAuthorizer:
             return Decision(False, refusal, roles=roles)
         if isinstance(command, ServiceCommand) and command.keeps_spec:
             return self._kept_spec(policy, command, caller, roles, engine, own)
+        if isinstance(command, ContainerUpdateImage):
+            return self._kept_config(policy, command, caller, roles, engine, own)
         if own:
             return self._own_only(policy, command, caller, roles, engine)
         return Decision(True, roles=roles, run=policy.run)

@@ -46,6 +46,17 @@ from bot.render.lines import (
     version_lines,
 )
 from bot.render.terminal import to_text
+from bot.render.update_lines import (
+    UPDATES_HEADER,
+    alert_cells,
+    answered_rows,
+    kept_line,
+    problem_lines,
+    update_cells,
+    update_line,
+    updates_alert_title,
+    updates_title,
+)
 from bot.render.volume_lines import (
     member_lines,
     network_facts,
@@ -56,6 +67,8 @@ from bot.render.volume_lines import (
     volume_title,
 )
 from bot.results import (
+    NOT_UPDATED,
+    ROLLED_BACK,
     TIMED_OUT,
     Alert,
     AuditTrail,
@@ -103,6 +116,9 @@ from bot.results import (
     StackTable,
     StatsTable,
     TaskTable,
+    UpdateOutcomes,
+    UpdatesAlert,
+    UpdateTable,
     VolumeDetails,
     VolumeFacts,
     VolumeTable,
@@ -953,3 +969,67 @@ def _fleet(result: FleetAnswer) -> Message:
     if notes:
         blocks = [*blocks[: kit.MAX_BLOCKS - 1], context(*notes)]
     return Message(text=text, blocks=blocks, attachment=attachment, is_error=not result.parts)
+
+
+# -- image updates ------------------------------------------------------------------------------
+
+
+@to_message.register
+def _updates(result: UpdateTable) -> Message:
+    """The table, a line per registry that could not be asked, and an Update button per outdated container."""
+    title = updates_title(result)
+    blocks = [section(f"*{escape(title)}*")]
+    rows = answered_rows(result)
+    if rows:
+        header = ("ENGINE", *UPDATES_HEADER) if any(row.engine for row in rows) else UPDATES_HEADER
+        table, _ = code_sections("\n".join(aligned(header, [update_cells(row) for row in rows])), 10, "head")
+        blocks += table
+    problems = problem_lines(result)
+    if problems:
+        blocks.append(context(*(f"⚠️ {escape(line)}" for line in problems[:MAX_FIELDS])))
+    outdated = [row for row in result.rows if row.outdated]
+    for row in outdated[:MAX_CONTAINER_ROWS]:
+        button = command_button(f"⬆️ Update {shorten(row.container, MAX_CELL)}", f"update-image {row.container}")
+        block = kit.actions(f"update:{row.engine}:{row.container}", button)
+        blocks.append(on_engine(row.engine, [block])[0] if row.engine else block)
+    return Message(text=title, blocks=blocks)
+
+
+@to_message.register
+def _update_outcomes(result: UpdateOutcomes) -> Message:
+    lines = []
+    for update in result.updates:
+        lines.append(escape(update_line(update, result.dry_run)))
+        if result.dry_run and update.kept:
+            lines.append(f"    _{escape(kept_line(update))}_")
+    failed = any(update.outcome in (ROLLED_BACK, NOT_UPDATED) for update in result.updates)
+    return Message(text=to_text(result), blocks=[section("\n".join(lines))], is_error=failed)
+
+
+MAX_BUTTONS = 24  # an actions block holds 25 elements: the rest is Update all
+MAX_UPDATE_TARGETS = 20  # what one update-image names at most
+
+
+@to_message.register
+def _updates_alert(result: UpdatesAlert) -> Message:
+    """The `updates` rule's message: the outdated containers, an Update button each and Update all (both ask
+    first, as the command does), every button acting on the alert's engine."""
+    title = updates_alert_title(result)
+    mention = f"{result.mention} " if result.mention and result.outdated else ""
+    blocks = [section(f"{mention}*{escape(title)}*")]
+    rows = [row for row in result.rows if not row.problem]
+    if rows:
+        blocks += code_sections("\n".join(aligned(UPDATES_HEADER, [alert_cells(row) for row in rows])), 10, "head")[0]
+    problems = problem_lines(result)
+    if problems:
+        blocks.append(context(*(f"⚠️ {escape(line)}" for line in problems[:MAX_FIELDS])))
+    names = [row.container for row in result.outdated][:MAX_UPDATE_TARGETS]
+    buttons = [
+        command_button(f"⬆️ Update {shorten(name, MAX_CELL)}", f"update-image {name}") for name in names[:MAX_BUTTONS]
+    ]
+    if len(names) > 1:
+        buttons.append(command_button("⬆️ Update all", f"update-image {' '.join(names)}", "primary"))
+    if buttons:
+        blocks.append(on_engine(result.engine, [kit.actions(f"updates:{result.engine}", *buttons)])[0])
+    blocks.append(context(f"checked {result.checked_at:%Y-%m-%d %H:%M} UTC"))
+    return Message(text=title, blocks=blocks)

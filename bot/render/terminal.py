@@ -29,6 +29,17 @@ from bot.render.lines import (
     stats_problems,
     version_lines,
 )
+from bot.render.update_lines import (
+    UPDATES_HEADER,
+    alert_cells,
+    answered_rows,
+    kept_line,
+    problem_lines,
+    update_cells,
+    update_line,
+    updates_alert_title,
+    updates_title,
+)
 from bot.render.volume_lines import member_lines, network_facts, network_lines, volume_empty, volume_facts, volume_lines
 from bot.results import (
     Alert,
@@ -74,6 +85,9 @@ from bot.results import (
     StackTable,
     StatsTable,
     TaskTable,
+    UpdateOutcomes,
+    UpdatesAlert,
+    UpdateTable,
     VolumeDetails,
     VolumeTable,
 )
@@ -438,3 +452,37 @@ def _fleet(result: FleetAnswer) -> str:
     else:
         body = [f"== {part.engine} ==\n{to_text(part.result)}" for part in result.parts]
     return "\n\n".join([*body, *(["\n".join(fleet_notes(result))] if fleet_notes(result) else [])])
+
+
+# -- image updates ------------------------------------------------------------------------------
+
+
+@to_text.register
+def _updates(result: UpdateTable) -> str:
+    lines = [updates_title(result)]
+    rows = answered_rows(result)
+    if rows:
+        header = ("ENGINE", *UPDATES_HEADER) if any(row.engine for row in rows) else UPDATES_HEADER
+        lines += aligned(header, [update_cells(row) for row in rows])
+    lines += [f"⚠️  {line}" for line in problem_lines(result)]
+    return "\n".join(lines)
+
+
+@to_text.register
+def _update_outcomes(result: UpdateOutcomes) -> str:
+    lines = []
+    for update in result.updates:
+        lines.append(update_line(update, result.dry_run))
+        if result.dry_run and update.kept:
+            lines.append(f"   {kept_line(update)}")
+    return "\n".join(lines)
+
+
+@to_text.register
+def _updates_alert(result: UpdatesAlert) -> str:
+    lines = [updates_alert_title(result)]
+    rows = [row for row in result.rows if not row.problem]
+    if rows:
+        lines += aligned(UPDATES_HEADER, [alert_cells(row) for row in rows])
+    lines += [f"⚠️  {line}" for line in problem_lines(result)]
+    return "\n".join([*lines, f"checked {result.checked_at:%Y-%m-%d %H:%M} UTC"])
