@@ -4,6 +4,7 @@ an import inside a function is still an arrow."""
 
 import ast
 import functools
+import importlib
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
@@ -134,3 +135,10 @@ def test_the_slack_adapter_never_imports_docker() -> None:
     assert users, "the engine imports docker: if none is found, this test reads nothing"
     inside = [user for user in users if layer_of(user.partition(":")[0]) == "slack"]
     assert not inside, "docker in bot/slack/:\n" + "\n".join(inside)
+
+
+def test_every_module_imports() -> None:
+    """A name imported from a module that no longer has it fails here, not first in the one test that reaches it."""
+    for module in modules():
+        if module != "bot.__main__":  # runs the command line
+            importlib.import_module(module)

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.alerts.events import ContainerEvent
+from bot.alerts.records import alert_record
 from bot.alerts.rules import AlertRule, AlertRules
-from bot.audit import AuditLog, AuditRecord
+from bot.audit import AuditLog
 from bot.engine import Context, Engine, EngineError
 from bot.engine.containers import read_logs
 from bot.results import Alert
 from bot.secrets import mask_text
 from bot.store.alerts import AlertState, Incident
-from bot.store.audit import ALERT
 
 log = logging.getLogger(__name__)
 
@@ -267,18 +267,12 @@ class Alerter:
 
     def _audit(self, channel: str, alert: Alert, done: str, ok: bool) -> None:
         self.audit.record(
-            AuditRecord(
-                at=time.time(),
-                team_id="",
-                user_id="shipmate",  # no person asked: Shipmate spoke first
-                user_name="shipmate",
-                channel_id=channel,
-                command=f"alert {alert.kind} {alert.container}",
-                action=f"alert.{alert.kind}",
-                changes=False,
-                decision=ALERT,
-                outcome="ok" if ok else "failed",
-                detail=f"engine {alert.engine}: {alert.container} {alert.what}; {done}",
-                engine=alert.engine,
+            alert_record(
+                channel,
+                f"alert {alert.kind} {alert.container}",
+                f"alert.{alert.kind}",
+                ok,
+                f"engine {alert.engine}: {alert.container} {alert.what}; {done}",
+                alert.engine,
             )
         )

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.alerts.records import alert_record
 from bot.alerts.rules import AlertRules, UpdatesRule
-from bot.audit import ALERT, AuditLog, AuditRecord
+from bot.audit import AuditLog
 from bot.engine import Context, EngineError, execute
 from bot.fleet.engines import Fleet
 from bot.grammar.updates import ImageUpdates
@@ -106,18 +107,12 @@ class UpdateChecks:
     def _audit(self, channel: str, alert: UpdatesAlert, done: str, ok: bool) -> None:
         names = ", ".join(row.container for row in alert.outdated) or "nothing"
         self.audit.record(
-            AuditRecord(
-                at=time.time(),
-                team_id="",
-                user_id="shipmate",  # no person asked: Shipmate spoke first
-                user_name="shipmate",
-                channel_id=channel,
-                command=f"alert updates {alert.engine}",
-                action="alert.updates",
-                changes=False,
-                decision=ALERT,
-                outcome="ok" if ok else "failed",
-                detail=f"engine {alert.engine}: {len(alert.outdated)} outdated ({names}); {done}",
-                engine=alert.engine,
+            alert_record(
+                channel,
+                f"alert updates {alert.engine}",
+                "alert.updates",
+                ok,
+                f"engine {alert.engine}: {len(alert.outdated)} outdated ({names}); {done}",
+                alert.engine,
             )
         )
