@@ -63,6 +63,24 @@ class ImageDetails(Result):
 
 
 @dataclass(frozen=True)
+class ImageLayer:
+    short_id: str  # "<missing>" for a layer built elsewhere, as `docker history` shows it
+    created: datetime | None
+    created_by: str
+    size: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class LayerHistory(Result):
+    """`image history`: how an image was built, newest layer first."""
+
+    image: str
+    layers: tuple[ImageLayer, ...]
+    full: bool  # --no-trunc: CREATED BY whole
+
+
+@dataclass(frozen=True)
 class PullProgress:
     """One overall figure folded from a pull's per-layer events."""
 

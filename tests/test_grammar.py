@@ -58,6 +58,7 @@ from bot.grammar.compose import (
     ComposeStop,
     ComposeTop,
 )
+from bot.grammar.images import ImageHistory
 from bot.grammar.options import DANGEROUS_FLAGS
 from bot.grammar.service_commands import (
     NodeList,
@@ -126,6 +127,8 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/docker", "image list", ImageList()),
     ("/img", "inspect nginx", ImageInspect(image="nginx")),
     ("/img", "inspect nginx:1.25", ImageInspect(image="nginx:1.25")),
+    ("/img", "history nginx", ImageHistory(image="nginx")),
+    ("/docker", "history --no-trunc nginx:1.25", ImageHistory(image="nginx:1.25", full=True)),
     ("/docker", "image inspect devwikirepo/envnodecolorapp", ImageInspect(image="devwikirepo/envnodecolorapp")),
     ("/img", "pull nginx", ImagePull(repository="nginx", tag="latest")),
     ("/img", "pull nginx:1.25", ImagePull(repository="nginx", tag="1.25")),
@@ -417,6 +420,7 @@ def test_run_attributes_follow_the_flags() -> None:
 MEANINGS = [
     ("/img", "ls", "image.ls", False, False, (), ()),
     ("/img", "inspect nginx", "image.inspect", False, False, (), ()),
+    ("/img", "history nginx", "image.inspect", False, False, (), ()),
     ("/img", "pull nginx", "image.pull", True, True, (), ("nginx:latest",)),
     ("/img", f"pull nginx@{DIGEST}", "image.pull", True, True, (), (f"nginx@{DIGEST}",)),
     ("/img", "rm nginx", "image.rm", True, False, (), ()),

@@ -65,9 +65,11 @@ from bot.results import (
     FromEngine,
     Identity,
     ImageDetails,
+    ImageLayer,
     ImageRow,
     ImageTable,
     ImageUpdate,
+    LayerHistory,
     LogText,
     NetworkDetails,
     NetworkMember,
@@ -357,6 +359,19 @@ EXAMPLES: dict[str, Result] = {
     "help run": execute(Help(topic="run"), HELP_EXECUTOR_CONTEXT),
     "images": ImageTable(tuple(image_row(i) for i in range(7))),
     "images none": ImageTable(()),
+    "image history": LayerHistory(
+        "nginx:1.25",
+        (
+            ImageLayer(
+                "0123456789ab", NOW, "/bin/sh -c #(nop) ENV API_TOKEN=s3cr3t-value GITHUB=ghp_" + "a" * 36, 0, ""
+            ),
+            ImageLayer("<missing>", NOW, "/bin/sh -c apk add --no-cache curl " + "x" * 300, 5_000_000, "built by CI"),
+        ),
+        full=False,
+    ),
+    "image history whole": LayerHistory("nginx", (ImageLayer("<missing>", None, "x" * 3000, 1, ""),), full=True),
+    "image history hostile": LayerHistory(HOSTILE, (ImageLayer(HOSTILE, NOW, HOSTILE, 1, HOSTILE),), full=True),
+    "image history none": LayerHistory("scratch-thing", (), full=False),
     "images none matching": ImageTable((), reference="nginx:9"),
     "images 1000": ImageTable(tuple(image_row(i) for i in range(1000))),
     "images long names": ImageTable(

@@ -75,6 +75,26 @@ def test_image_inspect_shows_env_and_cmd(dispatch, clean_engine):
     assert "NGINX_VERSION=1.25.0" in reply.message and "httpd -f -p 80" in reply.message
 
 
+def test_image_history_matches_the_engine_and_masks_build_steps(dispatch, clean_engine):
+    api = clean_engine.api()
+    built = api.create_container("busybox", ["sh", "-c", "echo API_TOKEN=hunter2-secret > /token"], name="builder")
+    api.start(built["Id"])
+    api.wait(built["Id"], timeout=30)
+    api.commit(built["Id"], repository="built", tag="1", message="made by a test")
+    try:
+        reply = dispatch("/img history built:1")
+        assert reply.ok, reply.message
+        layers = api.history("built:1")
+        assert len(reply.result.layers) == len(layers) > 1
+        assert reply.result.layers[0].comment == "made by a test"
+        assert "hunter2-secret" not in reply.message and "API_TOKEN=••••" in reply.message
+        whole = dispatch("/docker history --no-trunc built:1")
+        assert "echo API_TOKEN=•••• > /token" in whole.message and "…" not in whole.message.split("\n")[1]
+    finally:
+        api.remove_container(built["Id"])
+        api.remove_image("built:1")
+
+
 def test_container_inspect_matches_the_engine(dispatch, clean_engine):
     dispatch("/run -d --name inspectme --env COLOR=green nginx")
     reply = dispatch("/docker container inspect inspectme")

@@ -9,7 +9,8 @@ from bot.engine.convert import env_pairs, short_id, timestamp
 from bot.engine.execution import Context
 from bot.engine.executors import execute, for_each
 from bot.grammar.commands import ImageInspect, ImageList, ImagePull, ImageRemove
-from bot.results import ImageDetails, ImageRow, ImageTable, Outcomes, PullDone, PullProgress
+from bot.grammar.images import ImageHistory
+from bot.results import ImageDetails, ImageLayer, ImageRow, ImageTable, LayerHistory, Outcomes, PullDone, PullProgress
 
 
 def split_tag(repo_tag: str) -> tuple[str, str]:
@@ -125,4 +126,24 @@ def pull(command: ImagePull, ctx: Context) -> PullDone:
 def _remove(command: ImageRemove, ctx: Context) -> Outcomes:
     return for_each(
         command.image_refs, "removed", ctx, lambda image: ctx.engine.api.remove_image(image, force=command.force)
+    )
+
+
+@execute.register
+def _history(command: ImageHistory, ctx: Context) -> LayerHistory:
+    with ctx.engine.errors(command.image):
+        layers = ctx.engine.api.history(command.image)
+    return LayerHistory(
+        image=command.image,
+        layers=tuple(
+            ImageLayer(
+                short_id=short_id(layer["Id"]) if layer.get("Id", "<missing>") != "<missing>" else "<missing>",
+                created=timestamp(layer.get("Created")),
+                created_by=layer.get("CreatedBy") or "",
+                size=layer.get("Size") or 0,
+                comment=layer.get("Comment") or "",
+            )
+            for layer in layers
+        ),
+        full=command.full,
     )

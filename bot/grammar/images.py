@@ -1,6 +1,9 @@
-"""docker image …: ls, inspect, pull, rm."""
+"""docker image …: ls, inspect, history, pull, rm."""
 
-from bot.grammar.commands import ImageInspect, ImageList, ImagePull, ImageRemove
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.grammar.commands import Command, DefaultRole, ImageInspect, ImageList, ImagePull, ImageRemove
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
 from bot.grammar.spec import CommandSpec, at_least_one, exactly, register
@@ -16,6 +19,21 @@ def _list(parsed: Parsed) -> ImageList:
 def _inspect(parsed: Parsed) -> ImageInspect:
     (image,) = exactly(parsed.args, 1, "IMAGE")
     return ImageInspect(image=image_ref(image))
+
+
+@dataclass(frozen=True)
+class ImageHistory(Command):
+    """`image history`: the image's layers and the build steps that made them (a read, like inspect)."""
+
+    image: str
+    full: bool = False  # --no-trunc
+    action: ClassVar[str] = "image.inspect"
+    default_role: ClassVar[DefaultRole] = DefaultRole.VIEWER
+
+
+def _history(parsed: Parsed) -> ImageHistory:
+    (image,) = exactly(parsed.args, 1, "IMAGE")
+    return ImageHistory(image=image_ref(image), full=parsed.flag("no_trunc"))
 
 
 def pull_of(image: str) -> ImagePull:
@@ -50,6 +68,14 @@ SPECS = register(
         summary="show an image's details: Env, Cmd, ports, labels",
         options=OptionParser(()),
         build=_inspect,
+    ),
+    CommandSpec(
+        name="image history",
+        aliases=("history",),
+        usage="[--no-trunc] IMAGE",
+        summary="show how an image was built: its layers, the steps that made them, their sizes",
+        options=OptionParser((Flag(("--no-trunc",)),)),
+        build=_history,
     ),
     CommandSpec(
         name="image pull",

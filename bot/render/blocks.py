@@ -96,6 +96,7 @@ from bot.results import (
     Identity,
     ImageDetails,
     ImageTable,
+    LayerHistory,
     LogText,
     NetworkDetails,
     NetworkTable,
@@ -275,6 +276,13 @@ def _pairs(pairs: tuple[tuple[str, str], ...], max_blocks: int) -> list[dict]:
 
 def _words(words: tuple[str, ...] | None) -> str:
     return f"`{escape(mask_text(' '.join(words)))}`" if words else "—"
+
+
+@to_message.register
+def _history(result: LayerHistory) -> Message:
+    count = len(result.layers)
+    title = f"{result.image}: {count} layer{'s' * (count != 1)}"
+    return _table_message(title, to_text(result).split("\n"), f"{result.image} has no history")
 
 
 @to_message.register

@@ -3,7 +3,7 @@
 from functools import singledispatch
 
 from bot.render import compose_lines, swarm_lines
-from bot.render.format import ago, aligned, decimal_size, size, state_emoji
+from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
 from bot.render.lines import (
     STATS_HEADER,
     alert_headline,
@@ -66,6 +66,7 @@ from bot.results import (
     Identity,
     ImageDetails,
     ImageTable,
+    LayerHistory,
     LogText,
     NetworkDetails,
     NetworkTable,
@@ -147,6 +148,27 @@ def _image(result: ImageDetails) -> str:
         *_pairs_block("Labels", result.labels),
     ]
     return "\n".join(lines)
+
+
+HISTORY_CREATED_BY_WIDTH = 45  # as `docker history` cuts it, unless --no-trunc
+
+
+@to_text.register
+def _history(result: LayerHistory) -> str:
+    """Like `docker history`: IMAGE, CREATED, CREATED BY, SIZE, COMMENT; build steps masked like env."""
+    rows = [
+        (
+            layer.short_id,
+            ago(layer.created),
+            mask_text(" ".join(layer.created_by.split()))
+            if result.full
+            else shorten(mask_text(" ".join(layer.created_by.split())), HISTORY_CREATED_BY_WIDTH),
+            size(layer.size),
+            mask_text(layer.comment),
+        )
+        for layer in result.layers
+    ]
+    return "\n".join(aligned(("IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"), rows))
 
 
 @to_text.register
