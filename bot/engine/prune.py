@@ -51,7 +51,7 @@ def _own_sizes(engine: Engine) -> dict[str, int]:
     reports no shared sizes before API 1.42)."""
     return {
         image["Id"]: max(image["Size"] - image["SharedSize"], 0)
-        for image in engine.api.df().get("Images") or ()
+        for image in engine.disk_usage().get("Images") or ()
         if image.get("Size", -1) >= 0 and image.get("SharedSize", -1) >= 0
     }
 

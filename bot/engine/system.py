@@ -101,14 +101,14 @@ def _disk_volume(volume: dict) -> DiskVolume:
 def volume_usage(engine: Engine) -> dict[str, DiskVolume]:
     """Each volume's links and size as `system df -v` counts them (the engine works sizes out only there)."""
     with engine.errors("volumes"):
-        volumes = engine.api.df().get("Volumes") or ()
+        volumes = engine.disk_usage().get("Volumes") or ()
     return {disk.name: disk for disk in map(_disk_volume, volumes)}
 
 
 @execute.register
 def _df(command: SystemDiskUsage, ctx: Context) -> DiskUsage:
     with ctx.engine.errors("engine"):
-        usage = ctx.engine.api.df()
+        usage = ctx.engine.disk_usage()
     images, containers = usage.get("Images") or [], usage.get("Containers") or []
     volumes, cache = usage.get("Volumes") or [], usage.get("BuildCache") or []
     rows = (

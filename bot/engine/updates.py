@@ -249,6 +249,9 @@ def _why_not_up(engine: Engine, container_id: str, timeout: float) -> str:
         health = state.get("Health") or {}
         checked = _has_health_check(data)
         restarting = bool(state.get("Restarting") or data.get("RestartCount"))
+        if state.get("Running") and not state.get("Restarting") and data.get("RestartCount"):
+            # Started again by its restart policy: the exit code of the run that ended is no longer in its state.
+            return "the new container exited at once, and its restart policy keeps restarting it"
         if restarting or state.get("Status") in ("exited", "dead"):
             error = f" ({state['Error']})" if state.get("Error") else ""
             again = ", and its restart policy keeps restarting it" if restarting else ""
