@@ -100,7 +100,9 @@ class _Pinning:
     foreign: tuple[str, ContainerFacts | ServiceFacts] | None = None
 
 
-def _pin(refs: tuple[str, ...], found: Mapping, caller: Who) -> _Pinning:
+def _pin(refs: tuple[str, ...], found: Mapping, caller: Who | None = None) -> _Pinning:
+    """Act on the very targets that were checked, so a name re-used meanwhile cannot redirect the change; with a
+    `caller`, the first target someone else owns stops it."""
     pinned: dict[str, str] = {}
     to_act_on: list[str] = []
     for ref in refs:
@@ -108,7 +110,7 @@ def _pin(refs: tuple[str, ...], found: Mapping, caller: Who) -> _Pinning:
         if facts is None:
             to_act_on.append(ref)
             continue
-        if not _owns(facts, caller):
+        if caller is not None and not _owns(facts, caller):
             return _Pinning((), {}, (ref, facts))
         pinned.setdefault(facts.id, ref)
         to_act_on.append(facts.id)
@@ -321,10 +323,9 @@ class PolicyAuthorizer:
                 )
         if own:
             return self._own_services(policy, command, caller, roles, engine, found)
-        # Act on the very services that were checked: a name re-used meanwhile cannot redirect the change.
-        pinned = {facts.id: ref for ref in refs if (facts := found.get(ref)) is not None}
-        narrowed = command.with_services(tuple(facts.id if (facts := found.get(ref)) else ref for ref in refs))
-        return Decision(True, roles=roles, command=narrowed, pinned=pinned, run=policy.run)
+        pinning = _pin(refs, found)
+        narrowed = command.with_services(pinning.to_act_on)
+        return Decision(True, roles=roles, command=narrowed, pinned=pinning.pinned, run=policy.run)
 
     def _kept_config(
         self, policy: Policy, command: Command, caller: Who, roles: tuple[str, ...], engine: str, own: bool
@@ -350,10 +351,9 @@ class PolicyAuthorizer:
                 return Decision(False, f"{described(facts.name, facts.holds)}: only admins may recreate it", roles)
         if own:
             return self._own_only(policy, command, caller, roles, engine, found)
-        # Act on the very containers that were checked: a name re-used meanwhile cannot redirect the change.
-        pinned = {facts.id: ref for ref in refs if (facts := found.get(ref)) is not None}
-        narrowed = command.with_targets(tuple(facts.id if (facts := found.get(ref)) else ref for ref in refs))
-        return Decision(True, roles=roles, command=narrowed, pinned=pinned, targets=found, run=policy.run)
+        pinning = _pin(refs, found)
+        narrowed = command.with_targets(pinning.to_act_on)
+        return Decision(True, roles=roles, command=narrowed, pinned=pinning.pinned, targets=found, run=policy.run)
 
     @staticmethod
     def _not_yours(
