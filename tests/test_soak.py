@@ -321,7 +321,7 @@ def _refuses(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         return False
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):  # a reset: the listener closed while our SYN waited
         return True
 
 
