@@ -10,6 +10,9 @@ records every request in arrival order, and can be told to misbehave (HTTP error
         ...
         slack.wait_for_call("chat.postMessage", count=2)
 
+Views (views.publish/open/update/push) are kept in `views` by id (a Home tab's id is "VHOME<user>"); a
+trigger_id opens one view only. functions.completeSuccess/completeError answer ok when given an execution id.
+
 Names for recording and faults: the Web API method ("chat.update"), "response/<name>" for a response_url,
 "upload" for a file upload to the URL that files.getUploadURLExternal hands out.
 """
@@ -205,6 +208,8 @@ class SlackStandin:
             self._faults: dict[str, deque[Fault]] = {}
             self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → latest message
             self.uploads: list[Upload] = []
+            self.views: dict[str, dict[str, Any]] = {}  # view id → the latest view published, opened or updated
+            self.used_triggers: set[str] = set()
             self.acks: list[Ack] = []
             self._sent_envelopes: dict[str, float] = {}
             self._ts = itertools.count(1)
@@ -390,6 +395,12 @@ class SlackStandin:
             "conversations.info": self._conversation_info,
             "conversations.open": self._open_dm,
             "apps.connections.open": lambda _: {"url": self.socket_url},
+            "views.publish": self._publish_view,
+            "views.open": self._open_view,
+            "views.update": self._update_view,
+            "views.push": self._open_view,
+            "functions.completeSuccess": self._complete_function,
+            "functions.completeError": self._complete_function,
         }
 
     def _next_ts(self) -> str:
@@ -514,6 +525,57 @@ class SlackStandin:
         if not users or "," in users:
             return self._error("user_not_found" if not users else "not_implemented")
         return {"channel": {"id": f"D{users.removeprefix('U').removeprefix('W')}", "is_im": True}}
+
+    def _view(self, body: dict[str, Any], view_id: str) -> dict[str, Any] | None:
+        """The view as Slack keeps it, or None when it is not JSON (Slack: invalid_arguments)."""
+        view = body.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return None
+        if not isinstance(view, dict) or view.get("type") not in ("home", "modal"):
+            return None
+        stored = view | {"id": view_id, "hash": secrets.token_hex(8)}
+        self.views[view_id] = stored
+        return stored
+
+    def _publish_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """views.publish: the user's Home tab (one per user)."""
+        user_id = body.get("user_id", "")
+        if not user_id:
+            return self._error("user_not_found")
+        view = self._view(body, f"VHOME{user_id}")
+        if view is None or view.get("type") != "home":
+            return self._error("invalid_arguments")
+        return {"view": view}
+
+    def _open_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """views.open / views.push: a modal, for a trigger_id (Slack: valid 3 s, used once)."""
+        trigger = body.get("trigger_id", "")
+        if not trigger:
+            return self._error("invalid_trigger_id")
+        if trigger in self.used_triggers:
+            return self._error("expired_trigger_id")
+        self.used_triggers.add(trigger)
+        view = self._view(body, f"V{next(self._file_ids):08d}")
+        if view is None or view.get("type") != "modal":
+            return self._error("invalid_arguments")
+        return {"view": view}
+
+    def _update_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        view_id = body.get("view_id", "")
+        if view_id not in self.views:
+            return self._error("not_found")
+        view = self._view(body, view_id)
+        if view is None:
+            return self._error("invalid_arguments")
+        return {"view": view}
+
+    @staticmethod
+    def _complete_function(body: dict[str, Any]) -> dict[str, Any]:
+        """functions.completeSuccess / completeError: the execution's id is required."""
+        return {} if body.get("function_execution_id") else {"ok": False, "error": "invalid_arguments"}
 
     # -- Socket Mode --------------------------------------------------------------------
 
