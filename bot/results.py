@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,49 @@ class Notice(Result):
     lines: tuple[str, ...] = field(default_factory=tuple)
 
 
+class VerdictKind(Enum):
+    """What would become of a change asked for now: its mark and its words."""
+
+    ALLOWED = ("✅", "would run")
+    ASKS_FIRST = ("⚠️", "would ask you to confirm first")
+    REFUSED = ("⛔", "would be refused")
+
+    @property
+    def mark(self) -> str:
+        return self.value[0]
+
+    @property
+    def words(self) -> str:
+        return self.value[1]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: VerdictKind
+    reason: str  # which rule allows it, why it is refused, or what it would ask
+
+
+@dataclass(frozen=True)
+class PreviewTarget:
+    """One thing a change would act on, as the engine knows it now."""
+
+    name: str  # as the caller named it
+    id: str  # "" when the engine knows nothing by that name
+    state: str  # "running", "exited", "3 replicas", … ("" when unknown)
+
+
+@dataclass(frozen=True)
+class Preview(Result):
+    """`--dry-run`: what a change would do and whether this caller may run it here; nothing was done. Also shown in
+    a confirmation request (without its verdict): what people confirm is what runs."""
+
+    command: str  # as typed
+    engine: str  # "" when Shipmate has only its one engine
+    targets: tuple[PreviewTarget, ...]
+    changes: tuple[tuple[str, str], ...]  # (what, how) in docker-CLI terms: ("image", "nginx:1.27 @ sha256:…")
+    verdict: Verdict
+
+
 @dataclass(frozen=True)
 class ConfirmationRequest(Result):
     """A destructive command waits for its requester's Confirm click; nothing has been done yet."""
@@ -194,6 +238,7 @@ class ConfirmationRequest(Result):
     command: str  # what Confirm runs, e.g. "/docker rm -f web1"
     token: str  # signed; both buttons carry it
     expires_in: int  # seconds
+    preview: Preview | None = None  # what it would do, as a dry run shows it
 
 
 @dataclass(frozen=True)
@@ -816,7 +861,6 @@ class ImageUpdate:
 @dataclass(frozen=True)
 class UpdateOutcomes(Result):
     updates: tuple[ImageUpdate, ...]
-    dry_run: bool = False
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def _cycle(waiting: Mapping[str, set[str]]) -> str:
         path.append(step)
 
 
-def _ordered(ctx: Context, project: str, chosen: tuple[str, ...] = (), reverse: bool = False) -> list[dict]:
+def ordered_containers(ctx: Context, project: str, chosen: tuple[str, ...] = (), reverse: bool = False) -> list[dict]:
     """The project's containers in dependency order (then by container number), narrowed to the services chosen;
     `reverse`: dependents first."""
     containers = _project_containers(ctx, project)
@@ -178,7 +178,7 @@ def sortable_time(stamp: str) -> str:
 def _logs(command: ComposeLogs, ctx: Context) -> LogText:
     """Every container's last lines, merged in time order and prefixed by the container as `docker compose logs`
     does (`shop-db-1   | …`, names padded to the widest); no more than MAX_LOG_BYTES in all, the newest kept."""
-    containers = _ordered(ctx, command.project, command.services)
+    containers = ordered_containers(ctx, command.project, command.services)
     width = max(len(_name(item)) for item in containers)
     stamped: list[tuple[str, int, str]] = []
     cut = False
@@ -205,7 +205,7 @@ def _logs(command: ComposeLogs, ctx: Context) -> LogText:
 @execute.register
 def _top(command: ComposeTop, ctx: Context) -> ComposeProcesses:
     tables = []
-    for item in _ordered(ctx, command.project):
+    for item in ordered_containers(ctx, command.project):
         if item.get("State") != "running":
             continue  # as `docker compose top`: a stopped container has no processes
         with ctx.engine.errors(_name(item)):
@@ -226,7 +226,7 @@ _ACTS: dict[type[ComposeLifecycle], tuple[str, Callable[..., None]]] = {
 @execute.register
 def _lifecycle(command: ComposeLifecycle, ctx: Context) -> Outcomes:
     verb, act = _ACTS[type(command)]
-    containers = _ordered(ctx, command.project, command.services, reverse=isinstance(command, ComposeStop))
+    containers = ordered_containers(ctx, command.project, command.services, reverse=isinstance(command, ComposeStop))
     done: list[Outcome] = []
     failed: str | None = None
     for step, item in enumerate(containers, start=1):

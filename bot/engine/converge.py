@@ -150,7 +150,9 @@ def _scale(command: ServiceScale, ctx: Context) -> Convergences:
     )
 
 
-def _updated(command: ServiceUpdate) -> Callable[[dict], None]:
+def updated_by(command: ServiceUpdate) -> Callable[[dict], None]:
+    """The edit `service update` makes to a spec (a dry run applies it to a copy, to show what would change)."""
+
     def edit(spec: dict) -> None:
         template = spec.setdefault("TaskTemplate", {})
         container = template.setdefault("ContainerSpec", {})
@@ -170,7 +172,7 @@ def _updated(command: ServiceUpdate) -> Callable[[dict], None]:
 
 @execute.register
 def _update(command: ServiceUpdate, ctx: Context) -> Convergences:
-    return Convergences((_change(ctx, command.service, "updated", _updated(command)),))
+    return Convergences((_change(ctx, command.service, "updated", updated_by(command)),))
 
 
 @execute.register

@@ -277,23 +277,42 @@ def _pull(ctx: Context, reference: str) -> None:
                 ctx.report(progress)
 
 
-def _update_one(ctx: Context, target: str, dry_run: bool) -> ImageUpdate:
-    api = ctx.engine.api
-    with ctx.engine.errors(target):
+def _unchanged(engine: Engine, target: str) -> tuple[dict, dict, ImageUpdate, bool]:
+    """(the container, its image, what an update leaves it at before pulling, whether an update can go on)."""
+    api = engine.api
+    with engine.errors(target):
         old = api.inspect_container(target)
         old_image = api.inspect_image(old["Image"])
     name = old.get("Name", "").lstrip("/")
     reference = str((old.get("Config") or {}).get("Image", ""))
-    old_digest, old_digests = _digests(old_image, reference)
+    old_digest, _ = _digests(old_image, reference)
     done = ImageUpdate(name, reference, NOT_UPDATED, old_digest, kept=kept_summary(old))
     cannot = _no_registry_reason(reference)
     if cannot:
-        return _with(done, reason=cannot)
+        return old, old_image, _with(done, reason=cannot), False
     if not (old.get("State") or {}).get("Running"):
-        return _with(done, reason="it is not running: start it first (an update waits for the new one to come up)")
-    if dry_run:
-        available = registry_digest(ctx.engine, reference)
-        return _with(done, outcome=UP_TO_DATE if available in old_digests else UPDATED, new_digest=available)
+        why = "it is not running: start it first (an update waits for the new one to come up)"
+        return old, old_image, _with(done, reason=why), False
+    return old, old_image, done, True
+
+
+def planned_update(engine: Engine, target: str) -> ImageUpdate:
+    """What update-image would do to `target` now, from the registry's digest (a dry run: nothing is pulled):
+    UPDATED when the registry holds another image, UP_TO_DATE when not, NOT_UPDATED with the reason it cannot."""
+    _, old_image, done, can = _unchanged(engine, target)
+    if not can:
+        return done
+    available = registry_digest(engine, done.image)
+    _, every = _digests(old_image, done.image)
+    return _with(done, outcome=UP_TO_DATE if available in every else UPDATED, new_digest=available)
+
+
+def _update_one(ctx: Context, target: str) -> ImageUpdate:
+    api = ctx.engine.api
+    old, old_image, done, can = _unchanged(ctx.engine, target)
+    if not can:
+        return done
+    reference = done.image
     _pull(ctx, reference)
     with ctx.engine.errors(reference):
         new_image = api.inspect_image(reference)
@@ -356,9 +375,9 @@ def _update_image(command: ContainerUpdateImage, ctx: Context) -> UpdateOutcomes
     updates = []
     for target in command.containers:
         try:
-            updates.append(_update_one(ctx, target, command.dry_run))
+            updates.append(_update_one(ctx, target))
         except EngineUnreachable:
             raise
         except EngineError as error:
             updates.append(ImageUpdate(target, "", NOT_UPDATED, reason=str(error)))
-    return UpdateOutcomes(updates=tuple(updates), dry_run=command.dry_run)
+    return UpdateOutcomes(updates=tuple(updates))

@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot.grammar.clean import clean_slack_text
 from bot.grammar.commands import Command, Help, declared
 from bot.grammar.errors import ParseError
+from bot.grammar.options import Parsed
 from bot.grammar.spec import CommandSpec, registered
 
 # Each command family registers its specs as it is imported: help lists them in this order.
@@ -156,18 +157,31 @@ def _parse_words(words: list[str], implied: tuple[str, ...], slash: str) -> Comm
         spec = _BY_SPELLING.get(tuple(words[:size]))
         if spec is not None:
             prefix = " ".join([slash, *words[len(implied) : size]])
-            return _parse_spec(spec, words[size:], prefix)
+            return _parse_spec(spec, words[size:], prefix, " ".join(words[:size]))
     raise _unknown_command(words, implied, slash)
 
 
-def _parse_spec(spec: CommandSpec, tokens: list[str], prefix: str) -> Command:
+def _parse_spec(spec: CommandSpec, tokens: list[str], prefix: str, typed: str) -> Command:
     try:
         parsed = spec.options.parse(tokens)
         if parsed.flag("help"):
             return Help(topic=spec.name)
-        return spec.build(parsed)
+        return _shipmate_options(spec.build(parsed), parsed, typed)
     except ParseError as error:
         raise error.with_usage(spec.usage_line(prefix)) from None
+
+
+def _shipmate_options(command: Command, parsed: Parsed, name: str) -> Command:
+    """`--dry-run` and `--break-glass REASON`: for a change only (a read has nothing to preview or to let through)."""
+    dry_run, reason = parsed.flag("dry_run"), parsed.value("break_glass")
+    if not dry_run and reason is None:
+        return command
+    if not command.changes:
+        option = "--dry-run" if dry_run else "--break-glass"
+        raise ParseError(f"`{name}` changes nothing: {option} is for commands that change something")
+    if reason is not None and not reason.strip():
+        raise ParseError('`--break-glass` needs a reason: e.g. `--break-glass "INC-4411: the site is down"`')
+    return replace(command, dry_run=dry_run, break_glass=reason.strip() if reason is not None else None)
 
 
 def _unknown_command(words: list[str], implied: tuple[str, ...], slash: str) -> ParseError:

@@ -7,7 +7,9 @@ one engine); `ownable` whether `:own` can narrow its action to what the caller c
 standard role gets the action; `engine_free` whether it is answered without an engine (help, policy, audit);
 `fans_out` whether it may run on several engines at once; `asks_first` whether it may wait for a confirmation.
 
-`context` is the engine(s) the command named with `--context` (None: the default engine); `slow` says the command routinely outlives a
+`context` is the engine(s) the command named with `--context` (None: the default engine); `dry_run` (`--dry-run`) asks
+what a change would do instead of doing it, and `break_glass` (`--break-glass REASON`) why a change must run despite
+a freeze: Shipmate's own options, accepted by every change-making command; `slow` says the command routinely outlives a
 chat client's patience (pull, a foreground run, stop's grace period), and `pending` is the line shown meanwhile.
 
 Every concrete command registers itself as it is defined (`declared()`); a base that only shares code between
@@ -40,6 +42,8 @@ def declared() -> tuple[type["Command"], ...]:
 @dataclass(frozen=True)
 class Command:
     context: str | None = field(default=None, kw_only=True)
+    dry_run: bool = field(default=False, kw_only=True)
+    break_glass: str | None = field(default=None, kw_only=True)
     action: ClassVar[str] = ""
     changes: ClassVar[bool] = False
     ownable: ClassVar[bool] = False

@@ -43,6 +43,9 @@ class Flag:
 
 
 HELP_FLAG = Flag(("-h", "--help"))
+# Shipmate's own options, understood wherever a command's options are (bot.grammar refuses them on a read).
+DRY_RUN_FLAG = Flag(("--dry-run",))
+BREAK_GLASS_FLAG = Flag(("--break-glass",), takes_value=True)
 
 
 @dataclass
@@ -74,7 +77,7 @@ def _unknown(flag: str) -> ParseError:
 class OptionParser:
     def __init__(self, flags: tuple[Flag, ...], interspersed: bool = True) -> None:
         # interspersed=False stops at the first argument, as `docker run` does (the rest is the container's command).
-        self._flags = (*flags, HELP_FLAG)
+        self._flags = (*flags, HELP_FLAG, DRY_RUN_FLAG, BREAK_GLASS_FLAG)
         self._by_name = {name: flag for flag in self._flags for name in flag.names}
         self._interspersed = interspersed
 

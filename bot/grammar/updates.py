@@ -1,7 +1,7 @@
 """docker updates / update-image: whether the registry holds a newer image for what runs, and rolling it out.
 
 Docker has no such commands (Watchtower did this); the spellings follow docker's style: `updates` reads,
-`update-image [--dry-run] CONTAINER…` pulls the container's own image reference again and recreates it.
+`update-image CONTAINER…` pulls the container's own image reference again and recreates it.
 """
 
 from dataclasses import dataclass, replace
@@ -10,7 +10,7 @@ from typing import ClassVar, Self
 from bot.grammar.commands import Command, DefaultRole
 from bot.grammar.containers import MAX_TARGETS
 from bot.grammar.errors import ParseError
-from bot.grammar.options import Flag, OptionParser, Parsed
+from bot.grammar.options import OptionParser, Parsed
 from bot.grammar.spec import CommandSpec, at_least_one, register
 from bot.grammar.values import container_ref
 
@@ -30,7 +30,6 @@ class ContainerUpdateImage(Command):
     against the allowlist, and what the kept config holds, from the container itself."""
 
     containers: tuple[str, ...] = ()
-    dry_run: bool = False
     action: ClassVar[str] = "container.update"
     changes: ClassVar[bool] = True
     ownable: ClassVar[bool] = True
@@ -39,7 +38,7 @@ class ContainerUpdateImage(Command):
 
     @property
     def asks_first(self) -> bool:
-        return not self.dry_run
+        return True
 
     @property
     def slow(self) -> bool:
@@ -47,8 +46,7 @@ class ContainerUpdateImage(Command):
 
     @property
     def pending(self) -> str:
-        doing = "checking" if self.dry_run else "updating"
-        return f"⏳ {doing} the image of {', '.join(self.containers)}…"
+        return f"⏳ updating the image of {', '.join(self.containers)}…"
 
     def targets(self) -> tuple[str, ...]:
         return self.containers
@@ -68,7 +66,7 @@ def _update_image(parsed: Parsed) -> ContainerUpdateImage:
     if len(names) > MAX_TARGETS:
         raise ParseError(f"too many containers ({len(names)}); name at most {MAX_TARGETS} at a time")
     containers = tuple(dict.fromkeys(container_ref(name) for name in names))
-    return ContainerUpdateImage(containers=containers, dry_run=parsed.flag("dry_run"))
+    return ContainerUpdateImage(containers=containers)
 
 
 SPECS = register(
@@ -85,7 +83,7 @@ SPECS = register(
         aliases=("container update-image",),
         usage="[--dry-run] CONTAINER…",
         summary="pull a container's image again and recreate it with the same config (rolled back if it fails)",
-        options=OptionParser((Flag(("--dry-run",)),)),
+        options=OptionParser(()),
         build=_update_image,
     ),
 )

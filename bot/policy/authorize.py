@@ -8,7 +8,7 @@ recreated with its config (update-image) costs one inspect per target besides.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
@@ -63,6 +63,7 @@ class Decision:
     pinned: Mapping[str, str] = field(default_factory=dict)  # container id -> the name asked for
     targets: Mapping[str, ContainerFacts | None] | None = None  # looked up for the decision, when it had to be
     run: RunDefaults = field(default_factory=RunDefaults)
+    because: str = ""  # for an allowed decision, which rule allowed it (dry runs and approval requests show it)
 
 
 def _listed(items: list[str]) -> str:
@@ -374,10 +375,45 @@ class PolicyAuthorizer:
             f"you are {you}; `{command.action}` on `{ref}` {need} — you may act only on {kind}s you {verb}, and {whose}"
         )
 
+    @staticmethod
+    def _because(
+        policy: Policy, command: Command, roles: tuple[str, ...], entries: tuple[str, ...], engine: str, own: bool
+    ) -> str:
+        """Which rule allows the command: the role and its grant (and who the members entry is), the image
+        allowlist entry each image matched, the exec rule the command line matched."""
+        granting = [role for role in roles if command.action in policy.grants((role,))]
+        grant = f"`{command.action}:own`" if own else f"`{command.action}`"
+        listed = ", ".join("everyone (`*`)" if entry == EVERYONE else entry for entry in entries)
+        because = [f"role {' and '.join(granting)}{_on(engine)} grants {grant} (members: {listed})"]
+        for reference in command.images():
+            pattern = policy.images.matching(reference) if policy.images is not None else None
+            if pattern is not None:
+                because.append(f"`{reference}` is on the image allowlist as `{pattern}`")
+        if isinstance(command, ContainerExec):
+            holders = tuple(
+                dict.fromkeys([*roles, *(inner for role in roles for inner in policy.roles[role].includes)])
+            )
+            matched = policy.execs.matching(holders, command.argv)
+            if matched is not None:
+                because.append(f"exec rule `{matched[1].text}` of role {matched[0]} allows this command line")
+        return "; ".join(because)
+
+    @staticmethod
+    def _owned(decision: Decision, command: Command) -> str:
+        """For an `:own` grant: what the command was narrowed to, or the caller's targets it was checked on."""
+        if command.only_owned("") is not None:
+            return ": the listing is narrowed to what you started"
+        if not decision.pinned:
+            return ""
+        kind = "created" if isinstance(command, ServiceCommand) else "started"
+        return f", and you {kind} {', '.join(f'`{name}`' for name in dict.fromkeys(decision.pinned.values()))}"
+
     def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
         policy = self.source.current()
         if command.action in OPEN_ACTIONS:
-            return Decision(True, run=policy.run if policy else RunDefaults())
+            return Decision(
+                True, run=policy.run if policy else RunDefaults(), because=f"`{command.action}` is open to everyone"
+            )
         if policy is None:
             return Decision(
                 False,
@@ -386,7 +422,7 @@ class PolicyAuthorizer:
             )
         refusal = channel_refusal(policy, caller.channel_id)
         try:
-            roles, _ = self._membership(policy, caller.user_id, engine)
+            roles, entries = self._membership(policy, caller.user_id, engine)
         except GroupLookupFailed:
             return Decision(False, GROUPS_UNCHECKED)
         if refusal:
@@ -398,12 +434,17 @@ class PolicyAuthorizer:
         if refusal:
             return Decision(False, refusal, roles=roles)
         if isinstance(command, ServiceCommand) and command.keeps_spec:
-            return self._kept_spec(policy, command, caller, roles, engine, own)
-        if isinstance(command, ContainerUpdateImage):
-            return self._kept_config(policy, command, caller, roles, engine, own)
-        if own:
-            return self._own_only(policy, command, caller, roles, engine)
-        return Decision(True, roles=roles, run=policy.run)
+            decision = self._kept_spec(policy, command, caller, roles, engine, own)
+        elif isinstance(command, ContainerUpdateImage):
+            decision = self._kept_config(policy, command, caller, roles, engine, own)
+        elif own:
+            decision = self._own_only(policy, command, caller, roles, engine)
+        else:
+            decision = Decision(True, roles=roles, run=policy.run)
+        if not decision.allowed:
+            return decision
+        because = self._because(policy, command, roles, entries, engine, own)
+        return replace(decision, because=because + (self._owned(decision, command) if own else ""))
 
     def identity(self, caller: Who, engines: tuple[str, ...] = (IMPLICIT,)) -> Identity:
         """Who the caller is; roles and actions on the first engine given, and roles on each when several."""
@@ -471,7 +512,8 @@ class LocalAdmin:
 
     def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
         policy = self._policy()
-        return Decision(True, roles=(self.ROLE,), run=policy.run if policy else RunDefaults())
+        because = "local mode without --user: the person at the terminal acts as the local admin"
+        return Decision(True, roles=(self.ROLE,), run=policy.run if policy else RunDefaults(), because=because)
 
     def has_a_role(self, caller: Who) -> bool:
         return True

@@ -83,7 +83,11 @@ class ExecAllowlist:
     rules: Mapping[str, tuple[ExecRule, ...]]  # role -> its rules
 
     def allows(self, roles: tuple[str, ...], argv: tuple[str, ...]) -> bool:
-        return any(rule.allows(argv) for role in roles for rule in self.rules.get(role, ()))
+        return self.matching(roles, argv) is not None
+
+    def matching(self, roles: tuple[str, ...], argv: tuple[str, ...]) -> tuple[str, ExecRule] | None:
+        """The first role and rule that allow argv (a dry run names them), or None."""
+        return next(((role, rule) for role in roles for rule in self.rules.get(role, ()) if rule.allows(argv)), None)
 
     def refusal(self, roles: tuple[str, ...], holders: tuple[str, ...], argv: tuple[str, ...], path_name: str) -> str:
         """Why the caller (with `roles`) may not run argv: the rules of `holders` (the roles and those they include)."""

@@ -59,10 +59,14 @@ class ImageAllowlist:
             self._compiled.append((_glob(repository), _glob(tag) if tag else None, digest))
 
     def allows(self, reference: str) -> bool:
+        return self.matching(reference) is not None
+
+    def matching(self, reference: str) -> str | None:
+        """The first entry that allows `reference` (a dry run names it), or None."""
         repository, tag, digest = split_reference(reference)
         if not digest:
             tag = tag or "latest"  # docker's own default
-        for repo_glob, tag_glob, wanted_digest in self._compiled:
+        for pattern, (repo_glob, tag_glob, wanted_digest) in zip(self.patterns, self._compiled, strict=True):
             if not repo_glob.fullmatch(repository):
                 continue
             if wanted_digest and wanted_digest != digest:
@@ -71,5 +75,5 @@ class ImageAllowlist:
                 continue
             if tag_glob and not (tag and tag_glob.fullmatch(tag)):
                 continue
-            return True
-        return False
+            return pattern
+        return None

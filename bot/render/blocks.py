@@ -50,7 +50,6 @@ from bot.render.update_lines import (
     UPDATES_HEADER,
     alert_cells,
     answered_rows,
-    kept_line,
     problem_lines,
     update_cells,
     update_line,
@@ -1005,11 +1004,7 @@ def _updates(result: UpdateTable) -> Message:
 
 @to_message.register
 def _update_outcomes(result: UpdateOutcomes) -> Message:
-    lines = []
-    for update in result.updates:
-        lines.append(escape(update_line(update, result.dry_run)))
-        if result.dry_run and update.kept:
-            lines.append(f"    _{escape(kept_line(update))}_")
+    lines = [escape(update_line(update)) for update in result.updates]
     failed = any(update.outcome in (ROLLED_BACK, NOT_UPDATED) for update in result.updates)
     return Message(text=to_text(result), blocks=[section("\n".join(lines))], is_error=failed)
 

@@ -33,7 +33,6 @@ from bot.render.update_lines import (
     UPDATES_HEADER,
     alert_cells,
     answered_rows,
-    kept_line,
     problem_lines,
     update_cells,
     update_line,
@@ -492,12 +491,7 @@ def _updates(result: UpdateTable) -> str:
 
 @to_text.register
 def _update_outcomes(result: UpdateOutcomes) -> str:
-    lines = []
-    for update in result.updates:
-        lines.append(update_line(update, result.dry_run))
-        if result.dry_run and update.kept:
-            lines.append(f"   {kept_line(update)}")
-    return "\n".join(lines)
+    return "\n".join(update_line(update) for update in result.updates)
 
 
 @to_text.register

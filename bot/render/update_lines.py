@@ -57,24 +57,19 @@ def updates_title(result: UpdateTable) -> str:
 _MARK = {UPDATED: "✅", UP_TO_DATE: "✅", ROLLED_BACK: "↩️", NOT_UPDATED: "❌"}
 
 
-def update_line(update: ImageUpdate, dry_run: bool) -> str:
-    """'web: updated app:1 sha256:aaa → sha256:bbb', or what a dry run would do, or why not."""
+def update_line(update: ImageUpdate) -> str:
+    """'web: updated app:1 sha256:aaa → sha256:bbb', or why not."""
     old, new = short_digest(update.old_digest), short_digest(update.new_digest)
     reason = mask_text(update.reason)
     if update.outcome == UP_TO_DATE:
         said = f"{update.image} is up to date ({new})"
     elif update.outcome == UPDATED:
-        said = f"{'would update' if dry_run else 'updated'} {update.image} {old} → {new}"
+        said = f"updated {update.image} {old} → {new}"
     elif update.outcome == ROLLED_BACK:
         said = f"rolled back: the old container ({old}) runs again — the new image ({new}) failed: {reason}"
     else:
         said = f"not updated: {reason}"
-    mark = "🔎" if dry_run and update.outcome == UPDATED else _MARK[update.outcome]
-    return f"{mark} {update.container}: {said}"
-
-
-def kept_line(update: ImageUpdate) -> str:
-    return f"kept: {', '.join(update.kept)}" if update.kept else ""
+    return f"{_MARK[update.outcome]} {update.container}: {said}"
 
 
 def updates_alert_title(result: UpdatesAlert) -> str:
