@@ -31,6 +31,7 @@ from bot.results import (
     FollowedLogs,
     FromEngine,
     Outcomes,
+    Preview,
     PullDone,
     Result,
     RunDone,
@@ -63,6 +64,8 @@ def describe(result: Result) -> tuple[str, str]:
         return "failed", result.reason
     if isinstance(result, ConfirmationRequest):
         return "pending", result.summary
+    if isinstance(result, Preview):
+        return "ok", f"{result.verdict.kind.words}: {result.verdict.reason}"
     if isinstance(result, Outcomes):
         done = [o.target for o in result.outcomes if o.ok]
         failed = [f"{o.target}: {o.detail}" for o in result.outcomes if not o.ok]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from bot.audit import AuditLog
 from bot.confirm.clicks import Clicks, is_requester
+from bot.confirm.preview import DryRun
 from bot.confirm.tokens import Confirmation, Confirmer
 from bot.engine import Engine, RunLimits
 from bot.engine.running_follows import Follows
@@ -25,12 +26,12 @@ from bot.fleet.engines import Fleet, Selection, UnknownEngine
 from bot.fleet.spec import ALL
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
-from bot.pipeline import Authorizer, Pipeline, Refused
+from bot.pipeline import Allowed, Authorizer, Pipeline, Refused
 from bot.policy import LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
-from bot.results import Failure, FromEngine, Notice, Progress, Result
+from bot.results import Failure, FromEngine, Notice, Preview, Progress, Result
 from bot.secrets import mask_text
-from bot.store.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, INVALID, REFUSED, REJECTED
+from bot.store.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, DRY_RUN, INVALID, REFUSED, REJECTED
 from bot.trail import DATABASE_DOWN, Trail
 
 __all__ = ["DATABASE_DOWN", "Authorizer", "Caller", "Dispatcher", "Reply", "Request"]
@@ -102,7 +103,7 @@ class Dispatcher:
     def pending(self, request: Request) -> str | None:
         """The "working on it" line when the request is for slow work (pull, foreground run, stop), else None."""
         command = self.parse(request)
-        if not isinstance(command, Command) or not command.slow:
+        if not isinstance(command, Command) or not command.slow or command.dry_run:
             return None
         if self.confirmer is not None and command.asks_first:
             return None  # the first answer is a quick confirmation request; the slow part comes after the click
@@ -122,6 +123,10 @@ class Dispatcher:
             return Reply(render(fanned.result), fanned.result, command)
         engine = selection.engines[0]
         verdict = self.pipeline.decide(command, request.caller, engine)
+        if command.dry_run:  # nothing runs: the answer is for the requester only, like a read's
+            return _stop(
+                trail, command, DRY_RUN, self._dry_run(command, verdict, request, engine), render, engine=engine
+            )
         if isinstance(verdict, Refused):
             return _stop(trail, command, REFUSED, verdict.failure, render, command, engine=engine)
         asked = self.clicks.ask(command, verdict.decision, request.caller, engine)
@@ -207,6 +212,19 @@ class Dispatcher:
                 f" — e.g. `--context {selection.engines[0]}`"
             )
         return selection
+
+    def _dry_run(self, command: Command, verdict: Allowed | Refused, request: Request, engine: str) -> Preview:
+        """What the command would do and the verdict; on an engine where the caller has no role at all, only the
+        refusal (nothing there is looked up for them)."""
+        dry = DryRun(_line(request.slash, request.text), engine if self.fleet.several else "")
+        if isinstance(verdict, Allowed):
+            ctx = self.pipeline.context(verdict.decision, request.caller, engine)
+            return dry.allowed(command, ctx, verdict.decision, confirms=self.confirmer is not None)
+        decision = verdict.decision
+        if decision is None or not decision.roles:
+            return dry.refused(verdict.failure.reason)
+        ctx = self.pipeline.context(decision, request.caller, engine)
+        return dry.refused(verdict.failure.reason, command, ctx, decision.targets)
 
     def _claim(self, trail: Trail, confirmation: Confirmation, state: str, command: Command) -> Result | None:
         """Use the token once: None when this click won it, else the (recorded) answer why not."""

@@ -43,6 +43,7 @@ class Refused:
     """By the policy (or its targets could not be looked up), or because the audit database is not answering."""
 
     failure: Failure
+    decision: Decision | None = None  # the policy's, when it refused (a dry run reads the caller's roles from it)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Pipeline:
                 Failure("Shipmate hit an internal error while checking permissions; the details are in its log")
             )
         if not decision.allowed:
-            return Refused(Failure(decision.reason))
+            return Refused(Failure(decision.reason), decision)
         if command.changes and self.audit is not None and self.audit.ping() is not None:
             return Refused(Failure(DATABASE_DOWN))
         return Allowed(decision)
@@ -152,25 +153,29 @@ class Pipeline:
         try:
             if isinstance(command, AboutShipmate):
                 return answer(command, caller, self.authorizer, self.audit, engines)
-            labels = {OWNER_LABEL: caller.user_id, TEAM_LABEL: caller.team_id}
-            limits = replace(
-                self.limits,
-                memory=decision.run.memory or self.limits.memory,
-                cpus=decision.run.cpus or self.limits.cpus,
-            )
-            context = Context(
-                engine=self.fleet.engine(engines[0]),
-                labels=labels,
-                progress=progress,
-                limits=limits,
-                follows=self.follows,
-            )
+            context = self.context(decision, caller, engines[0], progress)
             return _unpin(execute(decision.command or command, context), decision.pinned)
         except EngineError as error:
             return _unpin(Failure(str(error)), decision.pinned)
         except Exception:  # a bug must cost one reply, never the bot or a traceback in chat
             log.exception("command failed unexpectedly: %s", type(command).__name__)
             return Failure("Shipmate hit an internal error; the details are in its log")
+
+    def context(
+        self, decision: Decision, caller: Caller, engine: str, progress: Callable[[Progress], None] | None = None
+    ) -> Context:
+        """What a command runs with on `engine`: who asked (the labels on what it creates) and the policy's limits."""
+        return Context(
+            engine=self.fleet.engine(engine),
+            labels={OWNER_LABEL: caller.user_id, TEAM_LABEL: caller.team_id},
+            progress=progress,
+            limits=replace(
+                self.limits,
+                memory=decision.run.memory or self.limits.memory,
+                cpus=decision.run.cpus or self.limits.cpus,
+            ),
+            follows=self.follows,
+        )
 
     def fan_out(
         self, command: Command, caller: Caller, progress: Callable[[Progress], None] | None, selection: Selection

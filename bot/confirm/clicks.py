@@ -5,9 +5,10 @@ bot/confirm.py says which commands ask first and signs the tokens; this is the c
 
 from dataclasses import dataclass, replace
 
+from bot.confirm.preview import asked_preview
 from bot.confirm.questions import Pending, confirmation_for, wants_plan, wants_targets
 from bot.confirm.tokens import Confirmation, Confirmer, InvalidToken, TokenTooLong
-from bot.engine import EngineError
+from bot.engine import Context, EngineError
 from bot.engine.prune import prune_plan
 from bot.engine.targets import find_containers
 from bot.engine.volumes import removal_refused
@@ -16,7 +17,7 @@ from bot.grammar import Command, ParseError, parse
 from bot.grammar.volume_commands import VolumeRemove
 from bot.policy import Decision
 from bot.request import Caller
-from bot.results import ConfirmationRequest, Failure, Notice, Result
+from bot.results import ConfirmationRequest, Failure, Notice, Preview, Result
 from bot.store import Claim, StoreUnavailable
 from bot.store.audit import CANCELLED, REFUSED, REJECTED
 from bot.trail import DATABASE_DOWN
@@ -74,12 +75,14 @@ class Clicks:
         # The click runs on the engine it was asked for, whatever the default is by then (even with one engine:
         # an engines file may appear before the click).
         summary = f"{pending.summary} on `{engine}`" if self.fleet.several else pending.summary
-        return self._question(
-            self.confirmer, replace(pending, summary=summary, text=f"--context {engine} {pending.text}"), caller
-        )
+        text = f"--context {engine} {pending.text}"
+        ctx = Context(engine=self.fleet.engine(engine))
+        shown_engine = engine if self.fleet.several else ""
+        preview = asked_preview(command, ctx, targets, plan, decision.because, f"/docker {text}", shown_engine)
+        return self._question(self.confirmer, replace(pending, summary=summary, text=text), caller, preview)
 
     @staticmethod
-    def _question(confirmer: Confirmer, pending: Pending, caller: Caller) -> Result:
+    def _question(confirmer: Confirmer, pending: Pending, caller: Caller, preview: Preview | None) -> Result:
         try:
             token = confirmer.issue("/docker", pending.text, caller.user_id, caller.team_id)
         except TokenTooLong:
@@ -90,6 +93,7 @@ class Clicks:
             command=f"/docker {pending.text}",
             token=token,
             expires_in=int(confirmer.ttl),
+            preview=preview,
         )
 
     def open(self, token: str) -> tuple[Confirmation, Command] | Failure:

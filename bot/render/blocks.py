@@ -45,6 +45,7 @@ from bot.render.lines import (
     stats_problems,
     version_lines,
 )
+from bot.render.preview_lines import preview_change_lines, preview_target_lines, preview_title, verdict_line
 from bot.render.terminal import to_text
 from bot.render.update_lines import (
     UPDATES_HEADER,
@@ -104,6 +105,7 @@ from bot.results import (
     Outcomes,
     PolicySummary,
     PortList,
+    Preview,
     ProcessTable,
     PullDone,
     PullProgress,
@@ -426,6 +428,8 @@ def _confirmation(result: ConfirmationRequest) -> Message:
     blocks = [section(f"⚠️ *Confirm:* {escape(result.summary)}")]
     if result.details:
         blocks.append(section("\n".join(f"• {escape(detail)}" for detail in result.details)))
+    if result.preview is not None:
+        blocks += _preview_blocks(result.preview)
     minutes = max(1, round(result.expires_in / 60))
     blocks.append(context(f"Confirm runs `{escape(result.command)}` · only you can confirm · expires in {minutes} min"))
     blocks.append(
@@ -436,6 +440,23 @@ def _confirmation(result: ConfirmationRequest) -> Message:
         )
     )
     return Message(text=f"Confirm: {result.summary}", blocks=blocks)
+
+
+def _preview_blocks(preview: Preview) -> list[dict]:
+    """The targets and what would be done, as a dry run and a confirmation request both show them."""
+    blocks = []
+    if preview.targets:
+        blocks.append(section("*Targets*\n" + "\n".join(f"• {escape(line)}" for line in preview_target_lines(preview))))
+    if preview.changes:
+        blocks.append(section("*Would*\n" + "\n".join(f"• {escape(line)}" for line in preview_change_lines(preview))))
+    return blocks
+
+
+@to_message.register
+def _preview(result: Preview) -> Message:
+    title = preview_title(result)
+    blocks = [section(escape(title)), *_preview_blocks(result), section(escape(verdict_line(result.verdict)))]
+    return Message(text=title, blocks=blocks)
 
 
 def _mention(user_id: str) -> str:

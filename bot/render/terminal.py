@@ -29,6 +29,7 @@ from bot.render.lines import (
     stats_problems,
     version_lines,
 )
+from bot.render.preview_lines import preview_change_lines, preview_target_lines, preview_title, verdict_line
 from bot.render.update_lines import (
     UPDATES_HEADER,
     alert_cells,
@@ -74,6 +75,7 @@ from bot.results import (
     Outcomes,
     PolicySummary,
     PortList,
+    Preview,
     ProcessTable,
     PullDone,
     PullProgress,
@@ -258,8 +260,20 @@ def _notice(result: Notice) -> str:
 @to_text.register
 def _confirmation(result: ConfirmationRequest) -> str:
     lines = [f"needs confirmation: {result.summary}", *(f"  {detail}" for detail in result.details)]
+    if result.preview is not None:
+        lines += _preview_body(result.preview)
     lines.append(f"confirming runs {result.command} — nothing was done yet; add --yes to confirm")
     return "\n".join(lines)
+
+
+def _preview_body(preview: Preview) -> list[str]:
+    lines = ["targets:", *(f"  {line}" for line in preview_target_lines(preview))] if preview.targets else []
+    return lines + (["would:", *(f"  {line}" for line in preview_change_lines(preview))] if preview.changes else [])
+
+
+@to_text.register
+def _preview(result: Preview) -> str:
+    return "\n".join([preview_title(result), *_preview_body(result), verdict_line(result.verdict)])
 
 
 @to_text.register

@@ -18,6 +18,7 @@ REJECTED = "rejected"  # a click that could not count: someone else's, expired, 
 INVALID = "invalid"  # the text did not parse
 ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
 STARTED = "started"  # the outcome of a change's first record, stored before the change reaches Docker
+DRY_RUN = "dry-run"  # a change's `--dry-run`: what it would do was shown, nothing was done
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class AuditRecord:
     command: str  # as typed (or clicked), secret-looking values masked
     action: str  # e.g. "container.run"; "" when the text did not parse
     changes: bool  # the command alters Docker's state
-    decision: str  # ALLOWED, REFUSED, CONFIRM, CONFIRMED, CANCELLED, REJECTED or INVALID
+    decision: str  # ALLOWED, REFUSED, CONFIRM, CONFIRMED, CANCELLED, REJECTED, INVALID or DRY_RUN
     outcome: str  # ok, failed, refused, pending, cancelled
     detail: str = ""  # the refusal or error, or what was done
     duration_ms: int = 0

@@ -1,0 +1,99 @@
+"""A dry run's answer: what a change would do (bot/engine/preview.py, reads only) and the verdict for this caller on
+this engine — allowed by which rule, refused and why, or asked first and what. A confirmation request shows the same
+preview, so what people confirm is what runs."""
+
+from dataclasses import dataclass
+
+from bot.confirm.questions import Pending, confirmation_for, wants_plan, wants_targets
+from bot.engine import Context, EngineError
+from bot.engine.preview import Foreseen, Known, foresee
+from bot.engine.prune import PruneItem, prune_plan
+from bot.engine.targets import find_containers
+from bot.grammar.commands import Command, Prune
+from bot.policy import Decision
+from bot.render.format import size
+from bot.results import Notice, Preview, PreviewTarget, Verdict, VerdictKind
+from bot.secrets import mask_text
+
+
+def _planned(command: Prune, plan: tuple[PruneItem, ...]) -> Foreseen:
+    """The exact list a confirmation shows (and a confirmed prune removes: those ids, no others)."""
+    question = confirmation_for(command, None, plan)
+    if not isinstance(question, Pending):
+        return Foreseen((), (("prune", question.title if isinstance(question, Notice) else "nothing to remove"),))
+    targets = tuple(
+        PreviewTarget(item.name, item.id, ", ".join([*([item.state] if item.state else []), size(item.size)]))
+        for item in plan
+    )
+    return Foreseen(targets, (("prune", question.summary),))
+
+
+@foresee.register
+def _prune(command: Prune, ctx: Context, known: Known = None) -> Foreseen:
+    return _planned(command, prune_plan(ctx.engine, command))
+
+
+def _question(command: Command, ctx: Context, decision: Decision) -> Pending | None:
+    """What a confirmation would ask before this command runs (None: it would run at once)."""
+    targets = decision.targets
+    if targets is None and wants_targets(command):
+        targets = find_containers(ctx.engine, command.targets())
+    plan = prune_plan(ctx.engine, command) if wants_plan(command) else None
+    question = confirmation_for(command, targets, plan)
+    return question if isinstance(question, Pending) else None
+
+
+def asked_preview(
+    command: Command,
+    ctx: Context,
+    known: Known,
+    plan: tuple[PruneItem, ...] | None,
+    because: str,
+    line: str,
+    engine: str,
+) -> Preview | None:
+    """What a confirmation request shows of the command it asks about, from the targets and the prune plan the
+    question looked at (None when the engine cannot say now: the question itself still stands)."""
+    try:
+        seen = (
+            _planned(command, plan) if isinstance(command, Prune) and plan is not None else foresee(command, ctx, known)
+        )
+    except EngineError:
+        return None
+    return DryRun(line, engine).shown(seen, Verdict(VerdictKind.ASKS_FIRST, because))
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """One dry run: the command as typed, and the engine it names ("" when Shipmate has only the one)."""
+
+    line: str
+    engine: str
+
+    def refused(
+        self, reason: str, command: Command | None = None, ctx: Context | None = None, known: Known = None
+    ) -> Preview:
+        """The refusal as the verdict; with `ctx` (the caller has a role on the engine) also what it would do."""
+        seen = self._seen(command, ctx, known) if command is not None and ctx is not None else Foreseen()
+        return self.shown(seen, Verdict(VerdictKind.REFUSED, reason))
+
+    def allowed(self, command: Command, ctx: Context, decision: Decision, confirms: bool) -> Preview:
+        """Allowed by `decision.because`; `confirms`: this Shipmate asks first where a command may need it."""
+        seen = self._seen(command, ctx, decision.targets)
+        try:
+            question = _question(command, ctx, decision) if confirms else None
+        except EngineError as error:
+            return self.shown(seen, Verdict(VerdictKind.REFUSED, str(error)))
+        if question is not None:
+            return self.shown(seen, Verdict(VerdictKind.ASKS_FIRST, f"{question.summary} — {decision.because}"))
+        return self.shown(seen, Verdict(VerdictKind.ALLOWED, decision.because))
+
+    @staticmethod
+    def _seen(command: Command, ctx: Context, known: Known) -> Foreseen:
+        try:
+            return foresee(command, ctx, known)
+        except EngineError as error:
+            return Foreseen((), (("engine", str(error)),))
+
+    def shown(self, seen: Foreseen, verdict: Verdict) -> Preview:
+        return Preview(mask_text(self.line), self.engine, seen.targets, seen.changes, verdict)
