@@ -143,7 +143,7 @@ def _asked_first_until_now(command: Command) -> bool:
         or (isinstance(command, ContainerStop) and len(command.containers) > 1)
         or (isinstance(command, ServiceScale) and any(count == 0 for _, count in command.scales))
         or (isinstance(command, ServiceUpdate) and command.replicas == 0)
-        or (isinstance(command, ContainerUpdateImage) and not command.dry_run)  # new with issue 17
+        or isinstance(command, ContainerUpdateImage)  # new with issue 17 (its dry run, as any, asks nothing)
     )
 
 

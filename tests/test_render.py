@@ -82,6 +82,8 @@ from bot.results import (
     Outcomes,
     PolicySummary,
     PortList,
+    Preview,
+    PreviewTarget,
     ProcessTable,
     PullDone,
     PullProgress,
@@ -103,6 +105,8 @@ from bot.results import (
     UpdateRow,
     UpdatesAlert,
     UpdateTable,
+    Verdict,
+    VerdictKind,
     VolumeDetails,
     VolumeFacts,
     VolumeRow,
@@ -698,18 +702,46 @@ EXAMPLES: dict[str, Result] = {
             ImageUpdate("db", "postgres@sha256:" + "1" * 64, NOT_UPDATED, reason="pinned to a digest"),
         )
     ),
-    "update dry run": UpdateOutcomes(
-        (
-            ImageUpdate(
-                "web",
-                "nginx:1.25",
-                UPDATED,
-                "sha256:" + "a" * 64,
-                "sha256:" + "b" * 64,
-                kept=("name web", "env (3)", "labels (4, 3 of Compose)", f"networks {HOSTILE}"),
-            ),
+    "dry run": Preview(
+        command=f"/run --dry-run -d --name {HOSTILE} -e DB_PASSWORD=hunter2 nginx:1.27",
+        engine="prod-1",
+        targets=(PreviewTarget(HOSTILE, "3f2a" * 16, "exited: the name is taken, docker would refuse"),),
+        changes=(
+            ("image", "nginx:1.27 — present locally: sha256:" + "a" * 64),
+            ("env", "DB_PASSWORD=••••, COLOR=blue"),
+            ("-p", "8080→80/tcp"),
+            ("--memory", "512m"),
+            ("--label", "io.shipmate.user=U0OPER, io.shipmate.team=T0TEAM"),
         ),
-        dry_run=True,
+        verdict=Verdict(VerdictKind.ALLOWED, f"role operator on prod-1 grants `container.run` (members: {HOSTILE})"),
+    ),
+    "dry run refused": Preview(
+        command="/docker rm -f --dry-run web",
+        engine="",
+        targets=(),
+        changes=(),
+        verdict=Verdict(VerdictKind.REFUSED, "you have no Shipmate role on prod-1"),
+    ),
+    "dry run 300 pruned": Preview(
+        command="/docker image prune --dry-run -a",
+        engine="",
+        targets=tuple(PreviewTarget(f"app-{i}:1", f"{i:012x}", "12.5 MB") for i in range(300)),
+        changes=(("prune", "remove 300 unused images, freeing about 3.7 GB"),),
+        verdict=Verdict(VerdictKind.ASKS_FIRST, "remove 300 unused images — role admin grants `image.prune`"),
+    ),
+    "confirmation with preview": ConfirmationRequest(
+        summary="remove container `web1`, which is running: it will be stopped first",
+        details=(),
+        command="/docker --context prod-1 rm -f web1",
+        token="t" * 300,
+        expires_in=120,
+        preview=Preview(
+            command="/docker --context prod-1 rm -f web1",
+            engine="prod-1",
+            targets=(PreviewTarget("web1", "9" * 64, "running"),),
+            changes=(("rm -f web1", "stopped (SIGKILL), then removed"),),
+            verdict=Verdict(VerdictKind.ASKS_FIRST, "role operator grants `container.rm:own`, and you started `web1`"),
+        ),
     ),
     "updates alert": UpdatesAlert(
         "prod-1",
@@ -1330,11 +1362,31 @@ def test_update_outcomes_say_what_happened_and_mask_what_a_failure_quotes() -> N
     assert "api: app:1 is up to date" in text
     assert "rolled back: the old container" in text and "db: not updated: pinned to a digest" in text
     assert message(EXAMPLES["update outcomes"]).is_error
-    dry = to_text(EXAMPLES["update dry run"])
-    assert "would update nginx:1.25" in dry and "kept: name web, env (3)" in dry
-    assert not message(EXAMPLES["update dry run"]).is_error
     leaked = UpdateOutcomes((ImageUpdate("web", "app:1", ROLLED_BACK, reason="unhealthy: API_TOKEN=hunter2 rejected"),))
     assert "hunter2" not in to_text(leaked) and "hunter2" not in str(message(leaked).payload())
+
+
+def test_a_dry_run_shows_targets_changes_and_the_verdict_masked_in_both_renderers() -> None:
+    preview = EXAMPLES["dry run"]
+    text = to_text(preview)
+    assert text.splitlines()[0].startswith("🔎 dry run of `/run --dry-run -d --name") and "on prod-1" in text
+    assert "DB_PASSWORD=••••" in text and "hunter2" not in text
+    assert "--memory: 512m" in text and "io.shipmate.user=U0OPER" in text
+    assert f"({'3f2a' * 3})" in text  # the target's short id
+    assert text.splitlines()[-1].startswith("✅ would run: role operator on prod-1 grants `container.run`")
+    rendered = message(preview)
+    assert not rendered.is_error and "hunter2" not in str(rendered.payload())
+    refused = to_text(EXAMPLES["dry run refused"])
+    assert refused.splitlines() == [
+        "🔎 dry run of `/docker rm -f --dry-run web`: nothing was done",
+        "⛔ would be refused: you have no Shipmate role on prod-1",
+    ]
+    assert "… and 260 more" in to_text(EXAMPLES["dry run 300 pruned"])
+    confirmation = to_text(EXAMPLES["confirmation with preview"])
+    assert confirmation.startswith("needs confirmation: remove container `web1`, which is running")
+    assert (
+        f"web1 ({'9' * 12}): running" in confirmation and "rm -f web1: stopped (SIGKILL), then removed" in confirmation
+    )
 
 
 def test_the_updates_alert_has_an_update_button_per_container_and_update_all_on_its_engine() -> None:

@@ -9,7 +9,7 @@ MAX_LISTED = 40  # targets or changes shown; a prune may name hundreds
 
 def preview_title(preview: Preview) -> str:
     where = f" on {preview.engine}" if preview.engine else ""
-    return f"🔎 dry run of `{preview.command}`{where}: nothing was done"
+    return f"🔎 dry run of `{mask_text(preview.command)}`{where}: nothing was done"
 
 
 def target_line(target: PreviewTarget) -> str:
