@@ -3,13 +3,29 @@ and the verdict for this caller; reads refuse the option. Against the real priva
 dry run makes goes through a counting proxy: only GET and HEAD, and the engine's state is unchanged."""
 
 import shlex
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import docker
+import docker.errors
+import docker.types
 import pytest
 
+from bot.assembly import make_dispatcher
+from bot.audit import AuditLog
+from bot.config import CoreSettings
+from bot.dispatcher import Caller, Dispatcher, Reply, Request
+from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.grammar import SLASH_COMMANDS, Command, Help, ParseError, parse
 from bot.grammar.commands import ContainerRemove
 from bot.grammar.spec import registered
+from bot.render.blocks import to_message
+from bot.render.terminal import to_text
+from bot.results import ConfirmationRequest, Preview, PreviewTarget, Verdict, VerdictKind
+from tests.blockkit import assert_valid_message
+from tests.counting_proxy import CountingProxy
+from tests.private_engine import PrivateEngine
 from tests.test_grammar import SPELLINGS
 
 _SPELLED = {words for spec in registered() for words in spec.spellings}
@@ -76,3 +92,211 @@ def test_break_glass_needs_a_reason() -> None:
     with pytest.raises(ParseError) as missing:
         parse("rm web --break-glass", "/docker")
     assert missing.value.reason == "`--break-glass` needs a value"
+
+
+# -- against the real private engine, every Engine API call counted -------------------------------------------
+
+POLICY = """\
+roles:
+  viewer: [image.ls, container.ls, container.inspect]
+  operator: [viewer, container.run, container.start, container.stop, container.rm:own, service.update]
+  admin: ["*"]
+members:
+  U0ADMIN: admin
+  U0OPER: operator
+  U0VIEW: viewer
+channels: [C0OPS]
+images: [nginx, busybox]
+run:
+  memory: 64m
+  cpus: 0.5
+"""
+TEAM = "T0TEAM"
+
+
+@dataclass
+class DryBot:
+    dispatcher: Dispatcher
+    proxy: CountingProxy
+    api: docker.APIClient
+    audit_db: Path
+
+    def do(self, user: str, line: str) -> Reply:
+        slash, _, text = line.partition(" ")
+        caller = Caller(user_id=user, team_id=TEAM, channel_id="C0OPS", user_name=user.lower())
+        self.proxy.reset()
+        reply = self.dispatcher.handle(Request(text=text, slash=slash, caller=caller), to_message)
+        assert_valid_message(reply.message)
+        assert self.proxy.unframed == 0
+        return reply
+
+    def preview(self, user: str, line: str) -> Preview:
+        """A dry run's answer, with proof that it changed nothing: only GET and HEAD reached the engine."""
+        reply = self.do(user, line)
+        assert isinstance(reply.result, Preview), reply.result
+        assert reply.command is None  # answered like a read: to the requester, not the channel
+        assert self.proxy.calls and self.proxy.changing() == [], self.proxy.calls
+        return reply.result
+
+    def decisions(self) -> list[tuple[str, str, str]]:
+        assert self.dispatcher.audit is not None and self.dispatcher.audit.flush()
+        reopened = AuditLog(self.audit_db)
+        try:
+            return [(r.user_id, r.command, r.decision) for r in reversed(reopened.latest(limit=200))]
+        finally:
+            reopened.close()
+
+
+def _make_bot(engine: PrivateEngine, tmp_path: Path, policy: str = POLICY) -> DryBot:
+    (tmp_path / "policy.yml").write_text(policy)
+    proxy = CountingProxy(engine.docker_host.removeprefix("unix://"), tmp_path / "counted.sock").start()
+    settings = CoreSettings(
+        docker_host=proxy.docker_host,
+        docker_timeout=30,
+        run_timeout=20,
+        policy_path=tmp_path / "policy.yml",
+        audit_db=tmp_path / "audit.db",
+        confirm_secret=b"test-confirmation-secret-0123456789",
+        confirm_ttl=90,
+    )
+    return DryBot(make_dispatcher(settings), proxy, engine.api(), settings.audit_db)
+
+
+@pytest.fixture
+def bot(clean_engine: PrivateEngine, tmp_path: Path) -> Iterator[DryBot]:
+    made = _make_bot(clean_engine, tmp_path)
+    yield made
+    made.dispatcher.close()
+    made.proxy.close()
+    made.api.close()
+
+
+def _start(api: docker.APIClient, name: str, owner: str = "U0OPER") -> str:
+    labels = {OWNER_LABEL: owner, TEAM_LABEL: TEAM}
+    created = api.create_container("nginx:latest", name=name, labels=labels)
+    api.start(created["Id"])
+    return created["Id"]
+
+
+def _changes(preview: Preview) -> dict[str, str]:
+    return dict(preview.changes)
+
+
+@pytest.mark.engine
+def test_a_dry_run_of_run_names_image_digest_masked_env_limits_and_labels_and_creates_nothing(bot: DryBot) -> None:
+    line = "/run --dry-run -d --name web -e DB_PASSWORD=hunter2 -e COLOR=blue -p 8080:80 nginx"
+    preview = bot.preview("U0OPER", line)
+    local = bot.api.inspect_image("nginx:latest")
+    digest = local["RepoDigests"][0].partition("@")[2]
+    changes = _changes(preview)
+    assert changes["image"] == f"nginx — present locally: {digest}"
+    assert changes["env"] == "DB_PASSWORD=••••, COLOR=blue"
+    assert changes["-p"] == "8080→80/tcp"
+    assert (changes["--memory"], changes["--cpus"]) == ("64m", "0.5")
+    assert changes["--label"] == f"{OWNER_LABEL}=U0OPER, {TEAM_LABEL}={TEAM}"
+    assert preview.verdict == Verdict(
+        VerdictKind.ALLOWED,
+        "role operator grants `container.run` (members: U0OPER); `nginx` is on the image allowlist as `nginx`",
+    )
+    assert "hunter2" not in to_text(preview) and "hunter2" not in str(to_message(preview).payload())
+    assert bot.api.containers(all=True) == []
+    assert any(path.endswith("/images/nginx/json") for path in bot.proxy.paths()), bot.proxy.calls
+    # an image not here yet: the registry's digest, asked without pulling
+    elsewhere = _changes(bot.preview("U0OPER", "/run --dry-run --name web nginx:1.25"))
+    assert elsewhere["image"].startswith("nginx:1.25 — pulled first: the registry serves sha256:"), elsewhere
+    with pytest.raises(docker.errors.ImageNotFound):
+        bot.api.inspect_image("nginx:1.25")
+    assert [decision for _, _, decision in bot.decisions()] == ["dry-run", "dry-run"]
+
+
+@pytest.mark.engine
+def test_a_dry_run_of_rm_f_and_stop_names_the_ids_and_leaves_them_running(bot: DryBot) -> None:
+    web = _start(bot.api, "web")
+    removal = bot.preview("U0OPER", "/docker rm -f --dry-run web")
+    assert removal.targets == (PreviewTarget("web", web, "running"),)
+    assert removal.changes == (("rm -f web", "stopped (SIGKILL), then removed"),)
+    assert removal.verdict.kind is VerdictKind.ASKS_FIRST
+    assert removal.verdict.reason == (
+        "remove container `web`, which is running: it will be stopped first"
+        " — role operator grants `container.rm:own` (members: U0OPER), and you started `web`"
+    )
+    stop = bot.preview("U0OPER", "/docker stop --dry-run web")
+    assert stop.targets == (PreviewTarget("web", web, "running"),)
+    assert stop.verdict == Verdict(VerdictKind.ALLOWED, "role operator grants `container.stop` (members: U0OPER)")
+    data = bot.api.inspect_container("web")
+    assert data["Id"] == web and data["State"]["Running"]
+    # confirming shows the same preview: what people confirm is what runs
+    asked = bot.do("U0OPER", "/docker rm -f web")
+    assert isinstance(asked.result, ConfirmationRequest) and asked.result.preview is not None
+    assert asked.result.preview.targets == removal.targets and asked.result.preview.changes == removal.changes
+    assert f"web ({web[:12]}): running" in to_text(asked.result)
+    assert bot.api.inspect_container("web")["State"]["Running"]
+
+
+@pytest.mark.engine
+def test_a_refused_caller_sees_the_refusal_as_the_verdict(bot: DryBot, tmp_path: Path) -> None:
+    web = _start(bot.api, "web", owner="U0ADMIN")
+    mine_not = bot.preview("U0OPER", "/docker rm -f --dry-run web")
+    assert mine_not.verdict.kind is VerdictKind.REFUSED
+    assert "you may act only on containers you started, and `web` was started by U0ADMIN" in mine_not.verdict.reason
+    assert mine_not.targets == (PreviewTarget("web", web, "running"),)
+    viewer = bot.preview("U0VIEW", "/docker stop --dry-run web")
+    assert viewer.verdict == Verdict(VerdictKind.REFUSED, "you are viewer; `container.stop` needs operator")
+    # no role at all on this engine: only the refusal, and nothing looked up on the engine for them
+    bot.proxy.reset()
+    nobody = bot.do("U0NOBODY", "/docker rm -f --dry-run web").result
+    assert isinstance(nobody, Preview) and nobody.targets == () and nobody.changes == ()
+    assert nobody.verdict.kind is VerdictKind.REFUSED and nobody.verdict.reason.startswith("you have no Shipmate role")
+    assert not any("/containers" in path for path in bot.proxy.paths()), bot.proxy.calls
+    assert bot.api.inspect_container("web")["State"]["Running"]
+    assert [decision for _, _, decision in bot.decisions()] == ["dry-run", "dry-run", "dry-run"]
+
+
+@pytest.mark.engine
+def test_a_dry_run_of_prunes_lists_exactly_what_would_go_and_removes_nothing(bot: DryBot) -> None:
+    bot.api.create_volume("dry-data")
+    stopped = bot.api.create_container("busybox:latest", name="stopped-one")["Id"]
+    images = {image["Id"] for image in bot.api.images()}
+    container_prune = bot.preview("U0ADMIN", "/docker container prune --dry-run")
+    assert [(t.name, t.id) for t in container_prune.targets] == [("stopped-one", stopped[:12])]
+    assert container_prune.verdict.kind is VerdictKind.ASKS_FIRST
+    volumes = bot.preview("U0ADMIN", "/docker volume prune --dry-run -a")
+    assert "dry-data" in [target.name for target in volumes.targets]
+    assert _changes(volumes)["prune"].startswith("remove ")
+    pruned_images = bot.preview("U0ADMIN", "/docker image prune --dry-run -a")
+    assert pruned_images.targets and pruned_images.verdict.kind is VerdictKind.ASKS_FIRST
+    assert "role admin grants `image.prune`" in pruned_images.verdict.reason
+    assert {image["Id"] for image in bot.api.images()} == images
+    assert bot.api.inspect_volume("dry-data")["Name"] == "dry-data"
+    assert bot.api.inspect_container("stopped-one")["Id"] == stopped
+
+
+@pytest.mark.engine
+def test_a_dry_run_of_service_update_shows_old_to_new_and_changes_no_spec(swarm: PrivateEngine, tmp_path: Path) -> None:
+    bot = _make_bot(swarm, tmp_path)
+    try:
+        service = bot.api.create_service(
+            docker.types.TaskTemplate(
+                docker.types.ContainerSpec("nginx:latest", env=["MODE=blue", "API_TOKEN=old-secret"])
+            ),
+            name="dry-web",
+            mode=docker.types.ServiceMode("replicated", 0),
+            labels={OWNER_LABEL: "U0OPER", TEAM_LABEL: TEAM},
+        )
+        version = bot.api.inspect_service(service["ID"])["Version"]["Index"]
+        line = "/service update --dry-run --image busybox:latest --env-add API_TOKEN=new-secret --replicas 2 dry-web"
+        preview = bot.preview("U0ADMIN", line)
+        assert preview.targets == (PreviewTarget("dry-web", service["ID"], "0 replicas"),)
+        assert preview.changes == (
+            ("--image", "nginx:latest → busybox:latest"),
+            ("env API_TOKEN", "•••• → ••••"),
+            ("--replicas", "0 → 2"),
+        )
+        assert preview.verdict == Verdict(VerdictKind.ALLOWED, "role admin grants `service.update` (members: U0ADMIN)")
+        assert "secret" not in to_text(preview)
+        after = bot.api.inspect_service(service["ID"])
+        assert after["Version"]["Index"] == version and "PreviousSpec" not in after
+    finally:
+        bot.dispatcher.close()
+        bot.proxy.close()
+        bot.api.close()
