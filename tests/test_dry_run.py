@@ -292,7 +292,10 @@ def test_a_dry_run_of_service_update_shows_old_to_new_and_changes_no_spec(swarm:
             ("env API_TOKEN", "•••• → ••••"),
             ("--replicas", "0 → 2"),
         )
-        assert preview.verdict == Verdict(VerdictKind.ALLOWED, "role admin grants `service.update` (members: U0ADMIN)")
+        assert preview.verdict == Verdict(
+            VerdictKind.ALLOWED,
+            "role admin grants `service.update` (members: U0ADMIN); `busybox:latest` is on the image allowlist as `busybox`",
+        )
         assert "secret" not in to_text(preview)
         after = bot.api.inspect_service(service["ID"])
         assert after["Version"]["Index"] == version and "PreviousSpec" not in after
