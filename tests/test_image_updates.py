@@ -29,10 +29,13 @@ from bot.results import (
     ConfirmationRequest,
     FleetAnswer,
     FromEngine,
+    Preview,
+    PreviewTarget,
     Result,
     UpdateOutcomes,
     UpdatesAlert,
     UpdateTable,
+    VerdictKind,
 )
 from bot.store.alerts import AlertState
 from tests import test_privilege
@@ -205,11 +208,13 @@ def test_a_newer_image_is_found_rolled_out_with_the_config_kept_and_a_broken_one
     assert isinstance(again, UpdateTable) and again.asked == 0 and again.rows == listed.rows  # from the cache
 
     # a dry run says what would happen and changes nothing
-    dry = _unwrapped(bot.do("U0OPER", "/docker update-image --dry-run shop-api-1").result)
-    assert isinstance(dry, UpdateOutcomes) and dry.dry_run, dry
-    (planned,) = dry.updates
-    assert (planned.outcome, planned.old_digest, planned.new_digest) == (UPDATED, old_digest, new_digest)
-    assert any("3 of Compose" in item for item in planned.kept) and "restart unless-stopped" in planned.kept
+    dry = bot.do("U0OPER", "/docker update-image --dry-run shop-api-1").result
+    assert isinstance(dry, Preview), dry
+    planned = dict(dry.changes)
+    assert planned["update-image shop-api-1"] == f"recreated on {reference} {old_digest} → {new_digest}"
+    assert "3 of Compose" in planned["keeps"] and "restart unless-stopped" in planned["keeps"]
+    assert dry.targets == (PreviewTarget("shop-api-1", old_id, "running"),)
+    assert dry.verdict.kind is VerdictKind.ASKS_FIRST
     assert "s3cr3t-value" not in to_text(dry)
     assert api.inspect_container("shop-api-1")["Id"] == old_id
 
@@ -289,14 +294,15 @@ def test_what_a_container_holds_and_its_image_are_checked_before_an_update(clean
     ), refused.result
     api.start(api.create_container(reference, name="someone-elses")["Id"])  # holds nothing, started by no one here
     foreign = bot.do("U0OPER", "/docker update-image --dry-run someone-elses").result
+    assert isinstance(foreign, Preview) and foreign.verdict.kind is VerdictKind.REFUSED, foreign
     assert "you may act only on containers you started, and `someone-elses` was not started through Shipmate" in (
-        getattr(foreign, "reason", "")
+        foreign.verdict.reason
     ), foreign
-    admin = _unwrapped(bot.do("U0ADMIN", "/docker update-image --dry-run holder").result)
-    assert isinstance(admin, UpdateOutcomes) and admin.updates[0].outcome == UP_TO_DATE, admin
+    admin = bot.do("U0ADMIN", "/docker update-image --dry-run holder").result
+    assert isinstance(admin, Preview) and dict(admin.changes)["update-image holder"].endswith("nothing changes"), admin
     strict = make_bot(clean_engine, "members:\n  U0ADMIN: admin\nimages: [busybox]\n")
     outside = strict.do("U0ADMIN", "/docker update-image --dry-run holder").result
-    assert getattr(outside, "reason", "") == (
+    assert isinstance(outside, Preview) and outside.verdict.reason == (
         f"`holder` would be recreated from its own image: `{reference}` is not on the image allowlist (busybox)"
     ), outside
     assert api.inspect_container("holder")["Id"] == held["Id"]
