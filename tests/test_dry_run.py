@@ -3,6 +3,7 @@ and the verdict for this caller; reads refuse the option. Against the real priva
 dry run makes goes through a counting proxy: only GET and HEAD, and the engine's state is unchanged."""
 
 import shlex
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +27,9 @@ from bot.results import ConfirmationRequest, Preview, PreviewTarget, Verdict, Ve
 from tests.blockkit import assert_valid_message
 from tests.counting_proxy import CountingProxy
 from tests.private_engine import PrivateEngine
+from tests.signed_client import SignedClient
 from tests.test_grammar import SPELLINGS
+from tests.test_slack_e2e import Conversation, text_of
 
 _SPELLED = {words for spec in registered() for words in spec.spellings}
 
@@ -303,3 +306,34 @@ def test_a_dry_run_of_service_update_shows_old_to_new_and_changes_no_spec(swarm:
         bot.dispatcher.close()
         bot.proxy.close()
         bot.api.close()
+
+
+# -- over signed HTTP, the real server ---------------------------------------------------------------------------
+
+
+@pytest.mark.engine
+def test_run_dry_run_over_signed_http_answers_ephemerally_and_is_audited(
+    bot_server, signing_secret, slack, clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    (tmp_path / "policy.yml").write_text(POLICY)
+    server = bot_server(SHIPMATE_POLICY=str(tmp_path / "policy.yml"), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"))
+    chat = Conversation(SignedClient(server.url, signing_secret), slack)
+    answer = chat.answer("/run", "--dry-run -d --name web -e API_TOKEN=hunter2 nginx", user_id="U0OPER")
+    assert answer["response_type"] == "ephemeral"
+    shown = text_of(answer)
+    assert "dry run of" in shown and "nothing was done" in shown and "would run" in shown
+    assert "API_TOKEN=••••" in shown and "hunter2" not in shown
+    assert f"{OWNER_LABEL}=U0OPER" in shown and "--memory: 64m" in shown
+    assert clean_engine.api().containers(all=True) == []
+    assert slack.calls("chat.postMessage") == []  # not posted to the channel, nor to an audit channel
+    reopened = AuditLog(tmp_path / "audit.db")
+    try:
+        deadline = time.monotonic() + 10
+        while not (records := reopened.latest(limit=10)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        reopened.close()
+    assert [(r.user_id, r.action, r.decision, r.outcome) for r in records] == [
+        ("U0OPER", "container.run", "dry-run", "ok")
+    ]
+    assert "hunter2" not in records[0].command and records[0].detail.startswith("would run: role operator grants")
