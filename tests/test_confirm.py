@@ -73,6 +73,12 @@ class FakeDockerAPI:
         self.calls.append(("stop", item["Names"][0][1:]))
         item["State"] = "exited"
 
+    def inspect_image(self, image: str) -> dict:
+        """What a confirmation's preview reads of an image."""
+        if image not in self.images:
+            raise docker.errors.ImageNotFound(f"No such image: {image}")
+        return {"Id": "sha256:" + image.encode().hex().ljust(64, "0")[:64], "RepoTags": [image]}
+
     def remove_image(self, image: str, force: bool = False) -> None:
         if image not in self.images:
             raise docker.errors.ImageNotFound(f"No such image: {image}")
