@@ -18,9 +18,11 @@ from bot.audit import AuditLog
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
-from bot.grammar import SLASH_COMMANDS, Command, Help, ParseError, parse
+from bot.engine.targets import ContainerFacts
+from bot.grammar import SLASH_COMMANDS, Command, Help, ParseError, parse, parse_line
 from bot.grammar.commands import ContainerRemove
 from bot.grammar.spec import registered
+from bot.policy import LocalAdmin, PolicyAuthorizer, PolicySource
 from bot.render.blocks import to_message
 from bot.render.terminal import to_text
 from bot.results import ConfirmationRequest, Preview, PreviewTarget, Verdict, VerdictKind
@@ -95,6 +97,56 @@ def test_break_glass_needs_a_reason() -> None:
     with pytest.raises(ParseError) as missing:
         parse("rm web --break-glass", "/docker")
     assert missing.value.reason == "`--break-glass` needs a value"
+
+
+BECAUSE_POLICY = """\
+roles:
+  viewer: [container.ls, container.inspect]
+  operator: [viewer, container.run, container.stop, container.rm:own, container.exec, container.ls:own]
+  admin: ["*"]
+members:
+  U0ADMIN: admin
+  S0ONCALL: operator
+  "*": viewer
+channels: [C0OPS]
+images: [busybox, "nginx:1.*"]
+exec:
+  operator: ["nginx -t"]
+"""
+
+
+class _Groups:
+    def members_of(self, group_id: str) -> frozenset[str]:
+        return frozenset({"U0PAGER"}) if group_id == "S0ONCALL" else frozenset()
+
+
+def _because(tmp_path: Path, user: str, line: str, *containers: ContainerFacts) -> str:
+    (tmp_path / "policy.yml").write_text(BECAUSE_POLICY)
+    by_name = {facts.name: facts for facts in containers}
+    authorizer = PolicyAuthorizer(
+        PolicySource(tmp_path / "policy.yml"), _Groups(), lambda engine, refs: {ref: by_name.get(ref) for ref in refs}
+    )
+    decision = authorizer.authorize(parse_line(line), Caller(user_id=user, team_id=TEAM, channel_id="C0OPS"))
+    assert decision.allowed, decision.reason
+    return decision.because
+
+
+def test_an_allowed_decision_says_which_rule_allowed_it(tmp_path: Path) -> None:
+    mine = ContainerFacts("c0ffee" * 10 + "abcd", "web1", "running", "U0PAGER", TEAM, ("web1",))
+    assert _because(tmp_path, "U0PAGER", "/run -d nginx:1.27") == (
+        "role operator grants `container.run` (members: S0ONCALL); `nginx:1.27` is on the image allowlist as `nginx:1.*`"
+    )
+    assert _because(tmp_path, "U0PAGER", "/rm -f web1", mine) == (
+        "role operator grants `container.rm:own` (members: S0ONCALL), and you started `web1`"
+    )
+    assert _because(tmp_path, "U0PAGER", "/docker exec web1 nginx -t", mine) == (
+        "role operator grants `container.exec` (members: S0ONCALL); exec rule `nginx -t` of role operator allows"
+        " this command line"
+    )
+    assert _because(tmp_path, "U0ADMIN", "/rm -f web1", mine) == "role admin grants `container.rm` (members: U0ADMIN)"
+    assert _because(tmp_path, "U0NEW", "/ps") == "role viewer grants `container.ls` (members: everyone (`*`))"
+    assert _because(tmp_path, "U0NEW", "/docker help") == "`help` is open to everyone"
+    assert LocalAdmin().authorize(parse_line("/rm -f web1"), Caller()).because.startswith("local mode without --user")
 
 
 # -- against the real private engine, every Engine API call counted -------------------------------------------
