@@ -2,6 +2,7 @@
 and the verdict for this caller; reads refuse the option. Against the real private engine, every Engine API call a
 dry run makes goes through a counting proxy: only GET and HEAD, and the engine's state is unchanged."""
 
+import contextlib
 import shlex
 import time
 from collections.abc import Iterator
@@ -167,6 +168,7 @@ run:
   cpus: 0.5
 """
 TEAM = "T0TEAM"
+VOLUMES = ("dry-data", "kept-data", "free-data")
 
 
 @dataclass
@@ -223,6 +225,10 @@ def bot(clean_engine: PrivateEngine, tmp_path: Path) -> Iterator[DryBot]:
     yield made
     made.dispatcher.close()
     made.proxy.close()
+    clean_engine.reset()
+    for volume in VOLUMES:  # the rest of the suite expects no volumes of ours
+        with contextlib.suppress(docker.errors.NotFound):
+            made.api.remove_volume(volume)
     made.api.close()
 
 
@@ -324,6 +330,24 @@ def test_a_dry_run_of_prunes_lists_exactly_what_would_go_and_removes_nothing(bot
     assert {image["Id"] for image in bot.api.images()} == images
     assert bot.api.inspect_volume("dry-data")["Name"] == "dry-data"
     assert bot.api.inspect_container("stopped-one")["Id"] == stopped
+
+
+@pytest.mark.engine
+def test_a_dry_run_of_volume_rm_says_a_volume_in_use_would_be_refused(bot: DryBot) -> None:
+    bot.api.create_volume("kept-data")
+    bot.api.create_container(
+        "busybox:latest", name="holder", host_config=bot.api.create_host_config(binds=["kept-data:/data"])
+    )
+    bot.api.create_volume("free-data")
+    preview = bot.preview("U0ADMIN", "/docker volume rm --dry-run kept-data")
+    assert preview.targets == (
+        PreviewTarget("kept-data", "kept-data", "local volume, used by holder (created): refused"),
+    )
+    assert preview.verdict.kind is VerdictKind.REFUSED and "holder" in preview.verdict.reason
+    free = bot.preview("U0ADMIN", "/docker volume rm --dry-run free-data")
+    assert free.changes == (("volume rm free-data", "removed with the data in it"),)
+    assert free.verdict.kind is VerdictKind.ASKS_FIRST
+    assert {v["Name"] for v in bot.api.volumes()["Volumes"]} >= {"kept-data", "free-data"}
 
 
 @pytest.mark.engine

@@ -9,10 +9,12 @@ from bot.engine import Context, EngineError
 from bot.engine.preview import Foreseen, Known, foresee
 from bot.engine.prune import PruneItem, prune_plan
 from bot.engine.targets import find_containers
+from bot.engine.volumes import removal_refused
 from bot.grammar.commands import Command, Prune
+from bot.grammar.volume_commands import VolumeRemove
 from bot.policy import Decision
 from bot.render.format import size
-from bot.results import Notice, Preview, PreviewTarget, Verdict, VerdictKind
+from bot.results import Failure, Notice, Preview, PreviewTarget, Verdict, VerdictKind
 from bot.secrets import mask_text
 
 
@@ -33,13 +35,21 @@ def _prune(command: Prune, ctx: Context, known: Known = None) -> Foreseen:
     return _planned(command, prune_plan(ctx.engine, command))
 
 
-def _question(command: Command, ctx: Context, decision: Decision) -> Pending | None:
-    """What a confirmation would ask before this command runs (None: it would run at once)."""
-    targets = decision.targets
-    if targets is None and wants_targets(command):
-        targets = find_containers(ctx.engine, command.targets())
-    plan = prune_plan(ctx.engine, command) if wants_plan(command) else None
-    question = confirmation_for(command, targets, plan)
+def _question(
+    command: Command, ctx: Context, known: Known, plan: tuple[PruneItem, ...] | None, confirms: bool
+) -> Pending | Failure | None:
+    """What a confirmation would ask before this command runs (None: it would run at once; `confirms`: this
+    Shipmate asks at all), or why it would be refused first: a volume in use, as the confirmation and the executor
+    both refuse it."""
+    if isinstance(command, VolumeRemove):
+        refused = removal_refused(ctx.engine, command.names)
+        if refused is not None:
+            return refused
+    if not confirms:
+        return None
+    if known is None and wants_targets(command):
+        known = find_containers(ctx.engine, command.targets())
+    question = confirmation_for(command, known, plan)
     return question if isinstance(question, Pending) else None
 
 
@@ -78,12 +88,19 @@ class DryRun:
         return self.shown(seen, Verdict(VerdictKind.REFUSED, reason))
 
     def allowed(self, command: Command, ctx: Context, decision: Decision, confirms: bool) -> Preview:
-        """Allowed by `decision.because`; `confirms`: this Shipmate asks first where a command may need it."""
-        seen = self._seen(command, ctx, decision.targets)
+        """Allowed by `decision.because`; `confirms`: this Shipmate asks first where a command may need it. A prune's
+        list is worked out once: the preview and the question show the same one."""
         try:
-            question = _question(command, ctx, decision) if confirms else None
+            plan = prune_plan(ctx.engine, command) if wants_plan(command) else None
+        except EngineError as error:
+            return self.shown(Foreseen(), Verdict(VerdictKind.REFUSED, str(error)))
+        seen = _planned(command, plan) if plan is not None else self._seen(command, ctx, decision.targets)
+        try:
+            question = _question(command, ctx, decision.targets, plan, confirms)
         except EngineError as error:
             return self.shown(seen, Verdict(VerdictKind.REFUSED, str(error)))
+        if isinstance(question, Failure):
+            return self.shown(seen, Verdict(VerdictKind.REFUSED, question.reason))
         if question is not None:
             return self.shown(seen, Verdict(VerdictKind.ASKS_FIRST, f"{question.summary} — {decision.because}"))
         return self.shown(seen, Verdict(VerdictKind.ALLOWED, decision.because))
