@@ -18,6 +18,7 @@ from bot.assembly import make_dispatcher
 from bot.audit import AuditLog
 from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
+from bot.engine import Context, Engine, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.targets import ContainerFacts
 from bot.grammar import SLASH_COMMANDS, Command, Help, ParseError, parse, parse_line
@@ -84,6 +85,11 @@ def test_the_briefs_spellings() -> None:
     with pytest.raises(ParseError) as refused:
         parse("-a --dry-run", "/ps")
     assert refused.value.reason == "`ps` changes nothing: --dry-run is for commands that change something"
+
+
+def test_help_tells_of_dry_run() -> None:
+    overview = to_text(execute(Help(), Context(engine=Engine("unix:///nonexistent/docker.sock"))))  # never called
+    assert "COMMAND --dry-run …" in overview and "nothing is done" in overview
 
 
 def test_after_runs_image_the_words_are_the_containers_command() -> None:
