@@ -1,5 +1,5 @@
 """parse → choose engine(s) → authorize → confirm → execute → render, with an audit record of each request: the
-only place that knows the order.
+only place that knows the order. A dry run (`--dry-run`) stops after authorize and answers what would happen.
 
 The engine is chosen right after parsing (the command's `--context`, else the request's, else the fleet's
 default), so authorization, confirmation, execution, the audit record and the reply's buttons all see it. A read
