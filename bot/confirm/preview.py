@@ -2,6 +2,7 @@
 this engine — allowed by which rule, refused and why, or asked first and what. A confirmation request shows the same
 preview, so what people confirm is what runs."""
 
+import logging
 from dataclasses import dataclass
 
 from bot.confirm.questions import Pending, confirmation_for, wants_plan, wants_targets
@@ -16,6 +17,8 @@ from bot.policy import Decision
 from bot.render.format import size
 from bot.results import Failure, Notice, Preview, PreviewTarget, Verdict, VerdictKind
 from bot.secrets import mask_text
+
+log = logging.getLogger(__name__)
 
 
 def _planned(command: Prune, plan: tuple[PruneItem, ...]) -> Foreseen:
@@ -111,6 +114,9 @@ class DryRun:
             return foresee(command, ctx, known)
         except EngineError as error:
             return Foreseen((), (("engine", str(error)),))
+        except Exception:  # a bug costs the preview's details, never the answer or a traceback in chat
+            log.exception("dry run failed unexpectedly: %s", type(command).__name__)
+            return Foreseen((), (("shipmate", "an internal error kept it from working this out; see its log"),))
 
     def shown(self, seen: Foreseen, verdict: Verdict) -> Preview:
         return Preview(mask_text(self.line), self.engine, seen.targets, seen.changes, verdict)
