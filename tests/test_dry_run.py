@@ -21,7 +21,7 @@ from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine import Context, Engine, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.targets import ContainerFacts
-from bot.grammar import SLASH_COMMANDS, Command, Help, ParseError, parse, parse_line
+from bot.grammar import COMMANDS, SLASH_COMMANDS, Command, Help, ParseError, parse, parse_line
 from bot.grammar.commands import ContainerRemove
 from bot.grammar.spec import registered
 from bot.policy import LocalAdmin, PolicyAuthorizer, PolicySource
@@ -32,6 +32,7 @@ from tests.blockkit import assert_valid_message
 from tests.counting_proxy import CountingProxy
 from tests.private_engine import PrivateEngine
 from tests.signed_client import SignedClient
+from tests.swarm import remove_services
 from tests.test_grammar import SPELLINGS
 from tests.test_slack_e2e import Conversation, text_of
 
@@ -419,3 +420,68 @@ def test_run_dry_run_over_signed_http_answers_ephemerally_and_is_audited(
         ("U0OPER", "container.run", "dry-run", "ok")
     ]
     assert "hunter2" not in records[0].command and records[0].detail.startswith("would run: role operator grants")
+
+
+EVERY_CHANGE = (
+    "/img pull --dry-run nginx:1.25",
+    "/img rm --dry-run nginx:latest",
+    "/run --dry-run busybox echo hi",
+    "/docker start --dry-run web",
+    "/docker stop --dry-run web",
+    "/docker restart --dry-run web",
+    "/rm --dry-run -f web",
+    "/docker exec --dry-run web nginx -t",
+    "/docker container prune --dry-run",
+    "/docker image prune --dry-run -a",
+    "/docker volume prune --dry-run -a",
+    "/docker volume rm --dry-run dry-data",
+    "/service create --dry-run --name dry-api -e API_KEY=k busybox",
+    "/service scale --dry-run dry-web=3",
+    "/service update --dry-run --force dry-web",
+    "/service rollback --dry-run dry-web",
+    "/service rm --dry-run dry-web",
+    "/docker update-image --dry-run web",
+    "/compose restart --dry-run shop",
+    "/compose stop --dry-run shop",
+    "/compose start --dry-run shop",
+)
+
+
+def _state(api: docker.APIClient) -> tuple[object, ...]:
+    """Everything a change could alter, as the engine reports it."""
+    containers = sorted((c["Id"], c["State"], c["Status"].split()[0]) for c in api.containers(all=True))
+    images = sorted(image["Id"] for image in api.images(all=True))
+    volumes = sorted(volume["Name"] for volume in api.volumes()["Volumes"] or ())
+    services = sorted((s["ID"], s["Version"]["Index"]) for s in api.services())
+    return containers, images, volumes, services
+
+
+@pytest.mark.engine
+def test_every_change_commands_dry_run_makes_only_reads_and_changes_nothing(
+    swarm: PrivateEngine, tmp_path: Path
+) -> None:
+    assert {type(parse_line(line)) for line in EVERY_CHANGE} == {c for c in COMMANDS if c.changes}
+    bot = _make_bot(swarm, tmp_path)
+    try:
+        _start(bot.api, "web")
+        compose = {"com.docker.compose.project": "shop", "com.docker.compose.service": "api"}
+        bot.api.start(bot.api.create_container("nginx:latest", name="shop-api-1", labels=compose)["Id"])
+        bot.api.create_volume("dry-data")
+        bot.api.create_service(
+            docker.types.TaskTemplate(docker.types.ContainerSpec("nginx:latest")),
+            name="dry-web",
+            mode=docker.types.ServiceMode("replicated", 0),
+        )
+        before = _state(bot.api)
+        for line in EVERY_CHANGE:
+            preview = bot.preview("U0ADMIN", line)
+            assert preview.verdict.reason, line
+            assert preview.targets or preview.changes, line
+        assert _state(bot.api) == before
+    finally:
+        bot.dispatcher.close()
+        bot.proxy.close()
+        swarm.reset()
+        remove_services(bot.api)
+        bot.api.remove_volume("dry-data")
+        bot.api.close()
