@@ -465,6 +465,7 @@ def test_every_change_commands_dry_run_makes_only_reads_and_changes_nothing(
     try:
         _start(bot.api, "web")
         compose = {"com.docker.compose.project": "shop", "com.docker.compose.service": "api"}
+        compose["com.docker.compose.oneoff"] = "False"
         bot.api.start(bot.api.create_container("nginx:latest", name="shop-api-1", labels=compose)["Id"])
         bot.api.create_volume("dry-data")
         bot.api.create_service(
@@ -477,6 +478,13 @@ def test_every_change_commands_dry_run_makes_only_reads_and_changes_nothing(
             preview = bot.preview("U0ADMIN", line)
             assert preview.verdict.reason, line
             assert preview.targets or preview.changes, line
+            assert "engine" not in dict(preview.changes), (line, preview.changes)  # the engine answered every read
+        shop = bot.preview("U0ADMIN", "/compose stop --dry-run shop")
+        assert [target.name for target in shop.targets] == ["shop-api-1"]
+        image = bot.preview("U0ADMIN", "/img rm --dry-run nginx:latest")
+        assert image.changes == (
+            ("image rm nginx:latest", "refused by docker: containers use it (-f removes it anyway)"),
+        )
         assert _state(bot.api) == before
     finally:
         bot.dispatcher.close()

@@ -195,7 +195,7 @@ def _pull(command: ImagePull, ctx: Context, known: Known = None) -> Foreseen:
 @foresee.register
 def _image_remove(command: ImageRemove, ctx: Context, known: Known = None) -> Foreseen:
     engine = ctx.engine
-    targets = []
+    targets, changes = [], []
     for ref in command.image_refs:
         image = _local_image(engine, ref)
         if image is None:
@@ -203,10 +203,13 @@ def _image_remove(command: ImageRemove, ctx: Context, known: Known = None) -> Fo
             continue
         with engine.errors(ref):
             users = engine.api.containers(all=True, filters={"ancestor": image["Id"]})
-        used = f", used by {len(users)} container{'s' * (len(users) != 1)}" if users else ", used by no container"
-        targets.append(PreviewTarget(ref, image["Id"], ", ".join(image.get("RepoTags") or ["untagged"]) + used))
-    forced = " -f: even if containers use them" if command.force else ": refused by docker for an image in use"
-    return Foreseen(tuple(targets), (("image rm", f"{len(targets)} image reference(s) removed{forced}"),))
+        used = f"used by {len(users)} container{'s' * (len(users) != 1)}" if users else "used by no container"
+        targets.append(PreviewTarget(ref, image["Id"], ", ".join([*(image.get("RepoTags") or ["untagged"]), used])))
+        if users and not command.force:
+            changes.append((f"image rm {ref}", "refused by docker: containers use it (-f removes it anyway)"))
+        else:
+            changes.append((f"image rm {ref}", "untagged; the image goes once no other tag names it"))
+    return Foreseen(tuple(targets), tuple(changes))
 
 
 def _service(engine: Engine, ref: str) -> dict | None:
@@ -307,7 +310,7 @@ def _service_remove(command: ServiceRemove, ctx: Context, known: Known = None) -
 def _service_create(command: ServiceCreate, ctx: Context, known: Known = None) -> Foreseen:
     labels = ", ".join(f"{key}={value}" for key, value in command.labels)
     changes = [
-        ("create", f"service {command.name or '(a name docker picks)'}, {command.replicas} replicas"),
+        ("create", f"service {command.name or '(a name docker picks)'}, replicas {command.replicas}"),
         ("image", _image_line(ctx.engine, command.image)),
         *((("command", shlex.join(command.command)),) if command.command else ()),
         *_env(command.env),
