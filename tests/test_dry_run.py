@@ -20,6 +20,7 @@ from bot.config import CoreSettings
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.engine import Context, Engine, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
+from bot.engine.preview import foresee
 from bot.engine.targets import ContainerFacts
 from bot.grammar import COMMANDS, SLASH_COMMANDS, Command, Help, ParseError, parse, parse_line
 from bot.grammar.commands import ContainerRemove
@@ -86,6 +87,12 @@ def test_the_briefs_spellings() -> None:
     with pytest.raises(ParseError) as refused:
         parse("-a --dry-run", "/ps")
     assert refused.value.reason == "`ps` changes nothing: --dry-run is for commands that change something"
+
+
+def test_every_change_making_command_has_a_preview_of_its_own() -> None:
+    """A new change needs a `@foresee.register` (bot/engine/preview.py) saying what it would create or change."""
+    for command in (c for c in COMMANDS if c.changes):
+        assert foresee.dispatch(command) is not foresee.registry[object], f"no preview for {command.__name__}"
 
 
 def test_help_tells_of_dry_run() -> None:
