@@ -395,6 +395,7 @@ def test_a_dry_run_of_service_update_shows_old_to_new_and_changes_no_spec(swarm:
     finally:
         bot.dispatcher.close()
         bot.proxy.close()
+        remove_services(bot.api)  # the swarm lives on for the module's next test
         bot.api.close()
 
 

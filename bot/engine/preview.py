@@ -66,8 +66,7 @@ def foresee(command: Command, ctx: Context, known: Known = None) -> Foreseen:
 
 
 def _containers(engine: Engine, refs: tuple[str, ...], known: Known) -> tuple[PreviewTarget, ...]:
-    if not refs:
-        return ()
+    """Each named container as authorization found it, else as one listing finds it now."""
     found = known if known is not None and all(ref in known for ref in refs) else find_containers(engine, refs)
     return tuple(
         PreviewTarget(ref, facts.id, facts.state) if facts else PreviewTarget(ref, "", NOT_FOUND)
