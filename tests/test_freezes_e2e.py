@@ -90,7 +90,7 @@ def test_a_freeze_from_chat_refuses_changes_keeps_reads_and_ends_when_lifted(
     tmp_path: Path,
 ) -> None:
     admin, operator, viewer = users(start_bot(), slack, signing_secret)
-    sleeper(api, "web1")
+    assert "web1" in said(operator.answer("/run", "-d --name web1 busybox sleep 600"))  # the operator's own
 
     refused = said(operator.answer("/docker", 'freeze --context default 1h "not mine to freeze"'))
     assert "`freeze.set` needs admin" in refused
