@@ -25,7 +25,7 @@ from tests.private_engine import PrivateEngine
 from tests.private_postgres import PrivatePostgres
 from tests.signed_client import SignedClient
 from tests.slack_standin import SlackStandin
-from tests.slack_user import SlackUser, audit_records, text_of, wait_until
+from tests.slack_user import CONFIRM_ACTION, SlackUser, asks_to_confirm, audit_records, text_of, wait_until
 
 ADMIN, OPERATOR, VIEWER = "U0ADMIN", "U0OPS", "U0VIEW"
 MEMBERS = f"""members:
@@ -97,8 +97,11 @@ def test_a_freeze_from_chat_refuses_changes_keeps_reads_and_ends_when_lifted(
     assert "`freeze.set` needs admin" in refused
     assert "default is frozen" not in said(viewer.answer("/docker", "freezes"))
 
+    asked_before = operator.answer("/rm", "-f web1")
+    assert asks_to_confirm(asked_before)
     frozen = said(admin.answer("/docker", "freeze --context 'def*' 1h \"release 4.2\""))
     assert "def* frozen until" in frozen and "release 4.2" in frozen
+    assert "default is frozen until" in said(operator.click(asked_before, CONFIRM_ACTION))  # decided again at the click
 
     ends = (datetime.now(UTC) + timedelta(hours=1)).strftime("%H:%M UTC")
     for user, slash, text in [
