@@ -200,6 +200,31 @@ def test_a_freeze_typed_on_one_replica_holds_on_another_on_the_same_postgresql(
         second.close()
 
 
+def test_two_replicas_on_one_postgresql_agree_on_a_freeze_typed_on_either(
+    bot_server: Callable[..., BotProcess],
+    running_postgres: PrivatePostgres,
+    api: docker.APIClient,
+    slack: SlackStandin,
+    signing_secret: str,
+    tmp_path: Path,
+) -> None:
+    url = running_postgres.new_database()
+    policy = tmp_path / "policy.yml"
+    policy.write_text(MEMBERS)
+    settings = {"SHIPMATE_POLICY": str(policy), "SHIPMATE_DATABASE_URL": url}
+    first, second = bot_server(**settings), bot_server(**settings)
+    admin_first, _, _ = users(first, slack, signing_secret)
+    admin_second, operator_second, _ = users(second, slack, signing_secret)
+
+    said(admin_first.answer("/docker", 'freeze --context all 1h "release 4.2"'))
+    refusal = said(operator_second.answer("/run", "-d --name web1 busybox sleep 30"))
+    assert "default is frozen until" in refusal and f"frozen by @{ADMIN}" in refusal
+    assert "web1" not in names(api)
+    said(admin_second.answer("/docker", "unfreeze --context all"))
+    assert "frozen" not in said(admin_first.answer("/run", "-d --name web1 busybox sleep 30"))
+    assert api.inspect_container("web1")["State"]["Running"]
+
+
 @pytest.fixture
 def alert_bot(start_bot: Callable[..., BotProcess], tmp_path: Path) -> Callable[[], BotProcess]:
     alerts = tmp_path / "alerts.yml"
