@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import DATABASE_DOWN, Dispatcher
 from bot.engine import Engine
 from bot.freezes import Freezes, Silences, refusal
 from bot.grammar import parse
@@ -15,6 +15,7 @@ from bot.pipeline import Allowed, Refused
 from bot.policy import PolicyError, parse_policy
 from bot.request import Caller, Request
 from bot.results import FreezeList, Notice
+from bot.store import StoreUnavailable
 from bot.store.freezes import FreezeRecords
 from bot.store.silences import SilenceRecords
 from bot.store.sqlite import SqliteStore
@@ -162,6 +163,21 @@ def test_the_pipeline_refuses_only_changes_on_a_frozen_engine(database: SqliteSt
     assert isinstance(decide(parse("ps", "/docker"), ADMIN, "default"), Allowed)
     assert isinstance(decide(parse("rm web1", "/docker"), ADMIN, "other"), Allowed)
     assert isinstance(decide(parse("unfreeze --context default", "/docker"), ADMIN, "default"), Allowed)
+
+
+class _SilentDatabase:
+    """A database that stopped answering."""
+
+    def run(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        raise StoreUnavailable("connection refused")
+
+
+def test_a_change_waits_when_the_database_cannot_say_whether_it_is_frozen() -> None:
+    freezes = Freezes(lambda: None, FreezeRecords(_SilentDatabase()))  # type: ignore[arg-type]
+    dispatcher = Dispatcher(Engine("unix:///nonexistent.sock"), freezes=freezes)
+    refused = dispatcher.pipeline.decide(parse("rm web1", "/docker"), ADMIN, "default")
+    assert isinstance(refused, Refused) and refused.failure.reason == DATABASE_DOWN
+    assert isinstance(dispatcher.pipeline.decide(parse("ps", "/docker"), ADMIN, "default"), Allowed)
 
 
 def test_freeze_commands_answer_through_the_dispatcher_whatever_engines_their_context_names(
