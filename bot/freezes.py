@@ -54,22 +54,23 @@ class Freezes:
         self.policy = policy  # the policy in force now (it is reloaded on change)
         self.records = records  # None: no database, only the policy's freezes
 
-    def _from_policy(self, now: datetime, days_ahead: int) -> list[Freeze]:
+    def _from_policy(self, now: datetime, days_ahead: int | None) -> list[Freeze]:
+        """Each policy window's turn in force at `now` (`days_ahead` None), or its next one within `days_ahead`."""
         policy = self.policy()
         if policy is None:
             return []
         found = []
         for window in policy.freezes:
-            for starts, ends in window.turns(now, days_ahead)[:1]:
+            turn = window.covering(now) if days_ahead is None else next(iter(window.turns(now, days_ahead)), None)
+            if turn is not None:
                 engines = ",".join(window.engines)
-                found.append(Freeze(f"policy {window.number}", engines, starts, ends, window.reason, policy.path.name))
+                found.append(Freeze(f"policy {window.number}", engines, *turn, window.reason, policy.path.name))
         return found
 
     def covering(self, engine: str, now: float) -> Freeze | None:
         """The freeze holding changes on `engine` at `now` (the one ending last, when several do), or None.
         StoreUnavailable when the database does not answer: a change must then wait, not guess."""
-        moment = _at(now)
-        found = [freeze for freeze in self._from_policy(moment, 0) if freeze.starts <= moment]
+        found = self._from_policy(_at(now), None)
         if self.records is not None:
             found += self.records.active(now)
         holding = [freeze for freeze in found if covers(freeze.engines, engine)]
