@@ -17,10 +17,13 @@ from bot.engine import RunLimits
 from bot.engine.running_follows import Follows
 from bot.engine.targets import find_containers, find_kept_containers, find_services
 from bot.fleet.engines import Fleet
+from bot.freezes import Freezes, Silences
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
 from bot.store.claims import Confirmations
 from bot.store.follows import FollowState
+from bot.store.freezes import FreezeRecords
+from bot.store.silences import SilenceRecords
 from bot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -90,7 +93,16 @@ def make_dispatcher(
     )
     # A Stop following click on any replica reaches the follow, through the database.
     follows = Follows(FollowState(database), per_user=settings.follow_per_user, at_once=follows_at_once)
-    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer, follows=follows)
+    return Dispatcher(
+        fleet,
+        authorizer,
+        limits,
+        audit=audit,
+        confirmer=confirmer,
+        follows=follows,
+        freezes=Freezes(source.current, FreezeRecords(database)),
+        silences=Silences(SilenceRecords(database)),
+    )
 
 
 class AlertWatch:
@@ -127,7 +139,14 @@ def start_alerts(settings: CoreSettings, audit: AuditLog, fleet: Fleet, delivery
     state = AlertState(audit.store)
     watches = FleetWatch(fleet, state)
     alerter = Alerter(
-        source.rules, state, audit, delivery, watches.engine, window=settings.alert_window, settle=settings.alert_settle
+        source.rules,
+        state,
+        audit,
+        delivery,
+        watches.engine,
+        window=settings.alert_window,
+        settle=settings.alert_settle,
+        silences=Silences(SilenceRecords(audit.store)),
     )
     update_checks = UpdateChecks(source.rules, state, audit, delivery, fleet).start()
     return AlertWatch(alerter, watches.start(alerter.handle), update_checks)

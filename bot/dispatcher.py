@@ -24,6 +24,7 @@ from bot.engine import Engine, RunLimits
 from bot.engine.running_follows import Follows
 from bot.fleet.engines import Fleet, Selection, UnknownEngine
 from bot.fleet.spec import ALL
+from bot.freezes import Freezes, Silences
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
 from bot.pipeline import Allowed, Authorizer, Pipeline, Refused
@@ -81,17 +82,20 @@ class Dispatcher:
         audit: AuditLog | None = None,
         confirmer: Confirmer | None = None,
         follows: Follows | None = None,
+        freezes: Freezes | None = None,
+        silences: Silences | None = None,
     ) -> None:
         """Without an authorizer everything is allowed (the local admin); without a confirmer nothing waits for a click.
         One Engine is a fleet of one, named `default`. `follows` on the shared store lets a Stop following click
-        reach a follow running on another replica; by default only this process's follows are known."""
+        reach a follow running on another replica; by default only this process's follows are known. `freezes`:
+        when changes wait (None: never); `silences`: the alerts muted, kept by `/docker silence`."""
         self.fleet = engines if isinstance(engines, Fleet) else Fleet.single(engines)
         self.authorizer: Authorizer = authorizer or LocalAdmin()
         self.limits = limits or RunLimits()
         self.audit = audit
         self.confirmer = confirmer
         self.follows = follows if follows is not None else Follows()  # the `logs -f` running, for their Stop buttons
-        self.pipeline = Pipeline(self.fleet, self.authorizer, self.limits, audit, self.follows)
+        self.pipeline = Pipeline(self.fleet, self.authorizer, self.limits, audit, self.follows, freezes, silences)
         self.clicks = Clicks(confirmer, self.fleet)
 
     def parse(self, request: Request) -> Command | Failure:
@@ -196,7 +200,8 @@ class Dispatcher:
     def _select(self, command: Command, default: str | None, caller: Caller) -> Selection | Failure:
         """The engines the request names; a change (or slow work such as `logs -f`) must name exactly one. The
         engines' names are told only to a caller with a role somewhere: this runs before any role is checked."""
-        pattern = command.context or default
+        # An engine-free command's `--context` is what it is about (a freeze's engines), not where it runs.
+        pattern = (None if command.engine_free else command.context) or default
         if pattern is None and command.every_engine_by_default:
             pattern = ALL
         try:

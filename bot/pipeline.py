@@ -3,6 +3,7 @@ for typed commands, clicks, confirmations and every engine of a fan-out; `carry_
 record → execute → the outcome's record); and the fan-out of one read over several engines."""
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -14,12 +15,16 @@ from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.running_follows import Follows
 from bot.fleet.engines import Fleet, Selection
 from bot.fleet.fanout import context_table, merge, run_on_each
+from bot.freezes import Freezes, Silences, refusal
+from bot.freezes import answer as answer_change_safety
 from bot.grammar import Command
 from bot.grammar.commands import ContextList, Help
+from bot.grammar.freezes import ChangeSafety
 from bot.grammar.shipmate import AboutShipmate
 from bot.policy import Decision
 from bot.request import Caller
 from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
+from bot.store import StoreUnavailable
 from bot.store.audit import ALLOWED, REFUSED
 from bot.trail import DATABASE_DOWN, Trail
 
@@ -88,6 +93,8 @@ class Pipeline:
     limits: RunLimits
     audit: AuditLog | None
     follows: Follows
+    freezes: Freezes | None = None  # None: nothing is ever frozen
+    silences: Silences | None = None
 
     def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused:
         """Whether `caller` may run `command` on `engine` now: the policy, ownership and state of now; and a
@@ -103,9 +110,23 @@ class Pipeline:
             )
         if not decision.allowed:
             return Refused(Failure(decision.reason), decision)
+        frozen = self._frozen(command, engine)
+        if frozen is not None:
+            return Refused(frozen, decision)
         if command.changes and self.audit is not None and self.audit.ping() is not None:
             return Refused(Failure(DATABASE_DOWN))
         return Allowed(decision)
+
+    def _frozen(self, command: Command, engine: str) -> Failure | None:
+        """Why a change must wait now on `engine` (a freeze, or a database that cannot say), else None."""
+        if not command.changes or self.freezes is None:
+            return None
+        now = time.time()
+        try:
+            freeze = self.freezes.covering(engine, now)
+        except StoreUnavailable:
+            return Failure(DATABASE_DOWN)
+        return None if freeze is None else Failure(refusal(engine, freeze, now))
 
     def carry_out(
         self,
@@ -137,7 +158,7 @@ class Pipeline:
     ) -> Result:
         """Run on the one engine chosen; the result names it when there are several to choose from."""
         result = self._run_on(command, decision, caller, progress, engines)
-        if isinstance(command, AboutShipmate | Help) or not self.fleet.several:
+        if isinstance(command, AboutShipmate | ChangeSafety | Help) or not self.fleet.several:
             return result
         return FromEngine(engines[0], result)
 
@@ -153,6 +174,9 @@ class Pipeline:
         try:
             if isinstance(command, AboutShipmate):
                 return answer(command, caller, self.authorizer, self.audit, engines)
+            if isinstance(command, ChangeSafety):
+                freezes = self.freezes or Freezes(lambda: None, None)
+                return answer_change_safety(command, caller, freezes, self.silences, time.time())
             context = self.context(decision, caller, engines[0], progress)
             return _unpin(execute(decision.command or command, context), decision.pinned)
         except EngineError as error:

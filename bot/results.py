@@ -809,6 +809,7 @@ class Alert(Result):
     count: int = 1  # occurrences within the window, all in this one message
     first_at: datetime | None = None  # the first occurrence, when there were several
     resolved: str = ""  # why it is over: "healthy again", "running again"
+    silenced: str = ""  # "silenced by @U… until 18:00 UTC: reason": later occurrences are muted meanwhile
 
 
 # -- image updates (`updates`, `update-image`) ------------------------------------------------
@@ -876,3 +877,52 @@ class UpdatesAlert(Result):
     @property
     def outdated(self) -> tuple[UpdateRow, ...]:
         return tuple(row for row in self.rows if row.outdated)
+
+
+# -- freezes and silences (`freeze`, `freezes`, `silence`, `silences`) ---------------------------------
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A time when changes on some engines wait: from the policy's `freezes:` (a window, or this week's turn of a
+    weekly one) or from `/docker freeze` (stored in the database)."""
+
+    id: str  # "7" for one from `/docker freeze` (what `unfreeze` takes), "policy 2" for the policy's second entry
+    engines: str  # a name, a glob or a comma list of them
+    starts: datetime
+    ends: datetime
+    reason: str
+    by: str  # the admin's user id, or the policy file's name
+
+    @property
+    def from_policy(self) -> bool:
+        return self.id.startswith("policy")
+
+
+@dataclass(frozen=True)
+class FreezeList(Result):
+    """`/docker freezes`: the freezes in force and the ones to come, soonest first."""
+
+    freezes: tuple[Freeze, ...]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Alerts muted for the containers matching `containers` on `engines` (every engine: "*") until `ends`."""
+
+    id: str
+    engines: str
+    containers: str  # a glob of container names
+    starts: datetime
+    ends: datetime
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class SilenceList(Result):
+    """`/docker silences`: the silences in force."""
+
+    silences: tuple[Silence, ...]
+    now: datetime

@@ -15,6 +15,7 @@ import yaml
 import bot.engine  # noqa: F401 - registers every executor
 from bot.about_shipmate import answer
 from bot.engine import execute
+from bot.freezes import answer as answer_change_safety
 from bot.grammar import COMMANDS, SPECS, ParseError, parse, spec_for
 from bot.grammar.commands import (
     Command,
@@ -25,6 +26,7 @@ from bot.grammar.commands import (
     Prune,
 )
 from bot.grammar.compose import ComposeRestart, ComposeStop
+from bot.grammar.freezes import ChangeSafety
 from bot.grammar.service_commands import ServiceRemove, ServiceScale, ServiceUpdate
 from bot.grammar.shipmate import AboutShipmate
 from bot.grammar.spec import register, registered
@@ -45,6 +47,12 @@ OTHER_LINES = [
     ("/docker", "policy"),
     ("/docker", "audit"),
     ("/docker", "context ls"),
+    ("/docker", "freeze --context 'prod-*' 2h \"release 4.2\""),
+    ("/docker", "unfreeze --context 'prod-*'"),
+    ("/docker", "freezes"),
+    ("/docker", "silence 'web*' 1h \"deploying web\""),
+    ("/docker", "unsilence 3"),
+    ("/docker", "silences"),
 ]
 LINES = [(slash, text) for slash, text, _ in SPELLINGS] + OTHER_LINES
 # What the dispatcher itself answers with, whatever the command: refusals, questions, one engine's or several's.
@@ -70,8 +78,10 @@ def _name(command: type) -> str:
 
 
 def _answerer(command: type[Command]) -> Callable[..., Result]:
-    """What answers the command: its executor, or (a command about Shipmate itself) bot.about_shipmate's answer."""
+    """What answers the command: its executor, or (a command about Shipmate itself) bot.about_shipmate's answer,
+    or (freezes and silences) bot.freezes' answer."""
     registry = answer if issubclass(command, AboutShipmate) else execute
+    registry = answer_change_safety if issubclass(command, ChangeSafety) else registry
     found = registry.dispatch(command)
     assert found is not registry.registry[object], f"nothing answers {command.__name__}"
     return found

@@ -58,6 +58,7 @@ from bot.grammar.compose import (
     ComposeStop,
     ComposeTop,
 )
+from bot.grammar.freezes import FreezeEngines, ShowFreezes, ShowSilences, SilenceAlerts, Unfreeze, Unsilence
 from bot.grammar.images import ImageHistory
 from bot.grammar.options import DANGEROUS_FLAGS
 from bot.grammar.service_commands import (
@@ -312,6 +313,28 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ("/docker", "update-image web1", ContainerUpdateImage(containers=("web1",))),
     ("/docker", "update-image --dry-run web1 web2", ContainerUpdateImage(containers=("web1", "web2"), dry_run=True)),
     ("/container", "update-image web1", ContainerUpdateImage(containers=("web1",))),
+    # freezes and silences
+    (
+        "/docker",
+        "freeze --context 'prod-*' 2h \"release 4.2\"",
+        FreezeEngines(context="prod-*", seconds=7200, reason="release 4.2"),
+    ),
+    ("/docker", "--context prod-1 freeze 2s quick fix", FreezeEngines(context="prod-1", seconds=2, reason="quick fix")),
+    ("/docker", "unfreeze --context 'prod-*'", Unfreeze(context="prod-*")),
+    ("/docker", "unfreeze 7", Unfreeze(freeze_id=7)),
+    ("/docker", "freezes", ShowFreezes()),
+    (
+        "/docker",
+        "silence 'web*' 1h30m \"deploying web\"",
+        SilenceAlerts(containers="web*", seconds=5400, reason="deploying web"),
+    ),
+    (
+        "/docker",
+        "silence --context prod-1 api 10m noisy",
+        SilenceAlerts(context="prod-1", containers="api", seconds=600, reason="noisy"),
+    ),
+    ("/docker", "unsilence #3", Unsilence(silence_id=3)),
+    ("/docker", "silences", ShowSilences()),
 ]
 
 
@@ -445,6 +468,12 @@ MEANINGS = [
     ("/docker", "container prune", "container.prune", True, False, (), ()),
     ("/logs", "-f a", "container.logs", False, True, ("a",), ()),
     ("/docker", "image prune -a", "image.prune", True, False, (), ()),
+    ("/docker", "freeze --context prod-1 1h x", "freeze.set", False, False, (), ()),
+    ("/docker", "unfreeze 1", "freeze.set", False, False, (), ()),
+    ("/docker", "freezes", "freeze.ls", False, False, (), ()),
+    ("/docker", "silence web1 1h x", "alert.silence", False, False, (), ()),
+    ("/docker", "unsilence 1", "alert.silence", False, False, (), ()),
+    ("/docker", "silences", "alert.silences", False, False, (), ()),
 ]
 
 

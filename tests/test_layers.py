@@ -28,6 +28,7 @@ LAYERS = (
     "policy",  # who may do what, where; reads ownership facts from the engine
     "render",  # Result -> Block Kit and terminal text
     "about_shipmate",  # Shipmate's own commands (whoami, policy, audit)
+    "freezes",  # when changes wait (the policy's freezes and /docker freeze) and which alerts are silenced
     "request",  # Caller, Request, Reply: what every way in hands the dispatcher and gets back
     "trail",  # one request's audit records (its "started" record before a change)
     "confirm",  # ask first: which commands, what they ask, the signed tokens, and what a click may do

@@ -62,6 +62,8 @@ from bot.results import (
     FileChanges,
     FleetAnswer,
     FollowedLogs,
+    Freeze,
+    FreezeList,
     FromEngine,
     Identity,
     ImageDetails,
@@ -94,6 +96,8 @@ from bot.results import (
     ServiceProgress,
     ServiceRow,
     ServiceTable,
+    Silence,
+    SilenceList,
     StackRow,
     StackTable,
     StatsRow,
@@ -628,6 +632,17 @@ EXAMPLES: dict[str, Result] = {
         first_at=NOW - timedelta(minutes=6),
         resolved="running again",
     ),
+    "alert silenced": Alert(
+        engine="prod-1",
+        container="web1",
+        short_id="0123456789ab",
+        image="nginx:1.25",
+        kind="die",
+        what="died with exit code 1",
+        at=NOW,
+        state="exited",
+        silenced=f"silenced by @U0OPS until 18:00 UTC: {HOSTILE}",
+    ),
     "alert about a container removed since": Alert(
         engine="default",
         container="job-7",
@@ -802,6 +817,29 @@ VOLUME_EXAMPLES: dict[str, Result] = {
     ),
 }
 EXAMPLES.update(VOLUME_EXAMPLES)
+
+FREEZE_EXAMPLES: dict[str, Result] = {
+    "freezes": FreezeList(
+        (
+            Freeze("policy 1", "prod-*", NOW - timedelta(hours=1), NOW + timedelta(hours=2), "friday", "policy.yml"),
+            Freeze("7", "prod-1,prod-2", NOW, NOW + timedelta(minutes=30), "release 4.2", "U0ADMIN"),
+            Freeze("policy 2", "prod-*", NOW + timedelta(days=3), NOW + timedelta(days=4), "year end", "policy.yml"),
+        ),
+        NOW,
+    ),
+    "freezes none": FreezeList((), NOW),
+    "freezes hostile": FreezeList(
+        tuple(Freeze(str(i), HOSTILE, NOW, NOW + timedelta(hours=i), HOSTILE, "U0ADMIN") for i in range(1, 400)),
+        NOW,
+    ),
+    "silences": SilenceList((Silence("3", "*", "web*", NOW, NOW + timedelta(hours=1), "deploying web", "U0OPS"),), NOW),
+    "silences none": SilenceList((), NOW),
+    "silences hostile": SilenceList(
+        tuple(Silence(str(i), HOSTILE, HOSTILE, NOW, NOW + timedelta(days=2), HOSTILE, "W0X") for i in range(400)),
+        NOW,
+    ),
+}
+EXAMPLES.update(FREEZE_EXAMPLES)
 
 
 def message(result: Result) -> Message:

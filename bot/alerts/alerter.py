@@ -23,7 +23,8 @@ from bot.alerts.rules import AlertRule, AlertRules
 from bot.audit import AuditLog
 from bot.engine import Context, Engine, EngineError
 from bot.engine.containers import read_logs
-from bot.results import Alert
+from bot.freezes import Silences, silence_note
+from bot.results import Alert, Silence
 from bot.secrets import mask_text
 from bot.store.alerts import AlertState, Incident
 
@@ -90,6 +91,7 @@ class Alerter:
         *,
         window: float = 600.0,
         settle: float = 30.0,
+        silences: Silences | None = None,
     ) -> None:
         self.rules = rules
         self.store = store  # claims and incidents, shared by the replicas
@@ -98,6 +100,7 @@ class Alerter:
         self.engine = engine  # the client an engine's events come from, by name (None: no longer watched)
         self.window = window  # repeats within this many seconds of the first update its message
         self.settle = settle  # a container started again and still up after this long resolves its crash alert
+        self.silences = silences  # `/docker silence`: alerts muted for a while (None: never)
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipmate-alerts")
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
@@ -150,9 +153,14 @@ class Alerter:
         return f"{event.engine}:{event.container_id}:{kind}:{channel}"
 
     def _alert(self, event: ContainerEvent, rule: AlertRule) -> None:
-        alert = self._describe(event, rule)
         key = self._incident_key(event, event.kind, rule.channel)
         now = time.time()
+        if self.silences is not None:
+            silence = self.silences.covering(event.engine, event.name, now)
+            if silence is not None:
+                self._mute(self.silences, silence, event, rule, key, now)
+                return
+        alert = self._describe(event, rule)
         if self.store.open_incident(key, rule.channel, now, self.window):
             ts = self.delivery.post(rule.channel, alert)
             self.store.incident_posted(key, ts or NOT_POSTED, _dump(alert))
@@ -169,6 +177,29 @@ class Alerter:
         self.store.incident_posted(key, incident.ts, _dump(alert))
         ok = self.delivery.update(rule.channel, incident.ts, alert)
         self._audit(rule.channel, alert, f"updated (occurrence {alert.count})", ok=ok)
+
+    def _mute(
+        self, silences: Silences, silence: Silence, event: ContainerEvent, rule: AlertRule, key: str, now: float
+    ) -> None:
+        """Post nothing while a silence lasts; the incident's message, if there is one, says so once."""
+        note = silence_note(silence, now)
+        incident = self.store.incident(key)
+        if incident is not None and incident.ts not in ("", NOT_POSTED) and silences.note_once(silence, key):
+            noted = replace(_load(incident.alert), silenced=note)
+            self.store.incident_posted(key, incident.ts, _dump(noted))
+            ok = self.delivery.update(rule.channel, incident.ts, noted)
+            self._audit(rule.channel, noted, "marked silenced", ok=ok)
+        muted = Alert(
+            engine=event.engine,
+            container=event.name,
+            short_id=event.container_id[:12],
+            image=event.image,
+            kind=event.kind,
+            what=_what(event, {}),
+            at=event.at,
+            state="",
+        )
+        self._audit(rule.channel, muted, f"muted: {note}", ok=True)
 
     def _posted(self, key: str) -> Incident | None:
         """The incident once its first message is posted (another replica may be posting it right now)."""

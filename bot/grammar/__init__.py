@@ -19,6 +19,7 @@ from bot.grammar.spec import CommandSpec, registered
 # isort: off
 from bot.grammar import images, containers, diagnostics, prune, system, run, services, updates  # noqa: F401
 from bot.grammar import volumes, compose, shipmate, context_list  # noqa: F401
+from bot.grammar import freezes  # noqa: F401
 # isort: on
 
 __all__ = ["COMMANDS", "SLASH_COMMANDS", "SPECS", "Command", "ParseError", "parse", "parse_line", "spec_for"]

@@ -5,12 +5,14 @@ their lines, and because duplicate keys — which yaml.safe_load silently merges
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from bot.policy.execs import ExecAllowlist, ExecRule
+from bot.policy.freeze_windows import DAYS, END_OF_DAY, FreezeWindow, Weekly
 from bot.policy.images import ImageAllowlist, check_pattern
 from bot.policy.model import (
     ACTIONS,
@@ -28,13 +30,17 @@ from bot.policy.model import (
 from bot.words import suggest
 from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
-KEYS = ("roles", "members", "channels", "images", "run", "exec")
+KEYS = ("roles", "members", "channels", "images", "run", "exec", "freezes")
+FREEZE_KEYS = ("engines", "from", "until", "weekly", "reason")
+WEEKLY_KEYS = ("days", "from", "until", "tz")
 RUN_KEYS = ("memory", "cpus")
 _ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)$", re.I)
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_ENGINE_PATTERN = re.compile(r"^[A-Za-z0-9._*?\[\]-]+$")
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd refuses less
 
@@ -248,6 +254,112 @@ def _execs(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> ExecAllo
     return ExecAllowlist(rules)
 
 
+def _scalar(reader: _Reader, node: yaml.Node, what: str, example: str) -> str:
+    """A value as written (`16:00` and a date are not strings to YAML, but are read as typed here)."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag == NULL_TAG or not str(node.value).strip():
+        raise reader.error(node, f"{what} needs a value, e.g. `{example}`")
+    return str(node.value).strip()
+
+
+def _moment(reader: _Reader, node: yaml.Node, what: str) -> datetime:
+    example = "2026-12-20T18:00:00+01:00"
+    raw = _scalar(reader, node, what, example)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise reader.error(node, f"{what} `{raw}` is not a date and time: write ISO 8601, e.g. `{example}`") from None
+    if moment.tzinfo is None:
+        raise reader.error(node, f"{what} `{raw}` has no UTC offset: add one, e.g. `{example}` (or `Z` for UTC)")
+    return moment
+
+
+def _clock(reader: _Reader, node: yaml.Node, what: str, ends: str = "") -> time:
+    raw = _scalar(reader, node, what, '"16:00"')
+    match = _CLOCK.match(raw)
+    if not match:
+        raise reader.error(node, f'{what} `{raw}` is not a time of day: write HH:MM in quotes, e.g. `"16:00"`{ends}')
+    return time(int(match[1]), int(match[2]))
+
+
+def _end_clock(reader: _Reader, node: yaml.Node, what: str) -> time | None:
+    """A weekly window's end; None for `24:00`, the end of the day."""
+    if isinstance(node, yaml.ScalarNode) and str(node.value).strip() == END_OF_DAY:
+        return None
+    return _clock(reader, node, what, f", or `{END_OF_DAY}` for the end of the day")
+
+
+def _weekly(reader: _Reader, node: yaml.Node, where: str) -> Weekly:
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, f"{where}.weekly")}
+    for key, (key_node, _) in written.items():
+        if key not in WEEKLY_KEYS:
+            raise reader.error(
+                key_node,
+                f"unknown key `{key}` in {where}.weekly: use {', '.join(WEEKLY_KEYS)}{suggest(key, WEEKLY_KEYS)}",
+            )
+    missing = [key for key in WEEKLY_KEYS if key not in written]
+    if missing:
+        example = '{days: [fri], from: "16:00", until: "24:00", tz: Europe/Berlin}'
+        raise reader.error(node, f"{where}.weekly needs {', '.join(missing)}: e.g. `weekly: {example}`")
+    days = set()
+    for item in reader.sequence(written["days"][1], f"{where}.weekly.days", "days: [fri, sat]"):
+        day = reader.string(item, f"a day of {where}.weekly").lower()[:3]
+        if day not in DAYS:
+            raise reader.error(item, f"`{item.value}` is not a day: use {', '.join(DAYS)}")
+        days.add(DAYS.index(day))
+    zone_node = written["tz"][1]
+    zone_name = reader.string(zone_node, f"{where}.weekly.tz")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reader.error(
+            zone_node, f"`{zone_name}` is not a time zone: write an IANA name, e.g. `Europe/Berlin` or `UTC`"
+        ) from None
+    starts = _clock(reader, written["from"][1], f"{where}.weekly.from")
+    ends = _end_clock(reader, written["until"][1], f"{where}.weekly.until")
+    return Weekly(frozenset(days), starts, ends, zone)
+
+
+def _freeze_window(reader: _Reader, node: yaml.Node, number: int) -> FreezeWindow:
+    where = f"freezes entry {number}"
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
+    for key, (key_node, _) in written.items():
+        if key not in FREEZE_KEYS:
+            raise reader.error(
+                key_node, f"unknown key `{key}` in {where}: use {', '.join(FREEZE_KEYS)}{suggest(key, FREEZE_KEYS)}"
+            )
+    if "engines" not in written or "reason" not in written:
+        raise reader.error(node, f'{where} needs `engines` and `reason`, e.g. `engines: ["prod-*"]`')
+    engines = []
+    for item in reader.sequence(written["engines"][1], f"{where}.engines", 'engines: ["prod-*"]'):
+        pattern = reader.string(item, f"an engine of {where}")
+        if not _ENGINE_PATTERN.match(pattern):
+            raise reader.error(item, f"`{pattern}` is not an engine name or pattern: e.g. `prod-1` or `prod-*`")
+        engines.append(pattern)
+    reason = reader.string(written["reason"][1], f"{where}.reason").strip()
+    if not reason:
+        raise reader.error(written["reason"][1], f"{where}.reason is empty: say why changes wait")
+    dated = "from" in written or "until" in written
+    if dated == ("weekly" in written):
+        raise reader.error(
+            node, f"{where} needs either `from` and `until` (dates) or `weekly` (days, times and a time zone)"
+        )
+    if "weekly" in written:
+        return FreezeWindow(number, tuple(engines), reason, weekly=_weekly(reader, written["weekly"][1], where))
+    if "from" not in written or "until" not in written:
+        raise reader.error(node, f"{where} needs both `from` and `until`, e.g. `from: 2026-12-20T18:00:00+01:00`")
+    starts = _moment(reader, written["from"][1], f"{where}.from")
+    ends = _moment(reader, written["until"][1], f"{where}.until")
+    if ends <= starts:
+        raise reader.error(written["until"][1], f"{where}.until is not after its `from`")
+    return FreezeWindow(number, tuple(engines), reason, dates=(starts, ends))
+
+
+def _freezes(reader: _Reader, node: yaml.Node) -> tuple[FreezeWindow, ...]:
+    example = '[{engines: ["prod-*"], weekly: {...}, reason: "..."}]'
+    items = reader.sequence(node, "`freezes`", example)
+    return tuple(_freeze_window(reader, item, number) for number, item in enumerate(items, 1))
+
+
 def parse_policy(text: str, path: Path) -> Policy:
     reader = _Reader(path)
     root = reader.compose(text)
@@ -269,6 +381,7 @@ def parse_policy(text: str, path: Path) -> Policy:
         images=_images(reader, sections["images"]) if "images" in sections else None,
         run=_run(reader, sections["run"]) if "run" in sections else RunDefaults(),
         execs=_execs(reader, sections["exec"], roles) if "exec" in sections else ExecAllowlist({}),
+        freezes=_freezes(reader, sections["freezes"]) if "freezes" in sections else (),
         loaded_at=datetime.now(UTC),
     )
 

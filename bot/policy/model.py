@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.grammar import COMMANDS
 from bot.grammar.commands import DefaultRole
 from bot.policy.execs import ExecAllowlist
+from bot.policy.freeze_windows import FreezeWindow
 from bot.policy.images import ImageAllowlist
 
 # What a role can list, as the commands declare it (bot.grammar.commands), in the order they are defined: Docker's
@@ -102,6 +103,7 @@ class Policy:
     run: RunDefaults = field(default_factory=RunDefaults)
     loaded_at: datetime | None = None
     execs: ExecAllowlist = field(default_factory=lambda: ExecAllowlist({}))  # nothing may be executed by default
+    freezes: tuple[FreezeWindow, ...] = ()  # when changes on some engines wait (`freezes:`)
 
     @property
     def groups(self) -> tuple[str, ...]:

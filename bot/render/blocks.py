@@ -9,6 +9,7 @@ from functools import singledispatch
 
 from bot.render import compose_lines, kit, swarm_lines
 from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
+from bot.render.freeze_lines import freeze_lines, freeze_title, silence_lines, silence_title
 from bot.render.kit import (
     MAX_FIELDS,
     Attachment,
@@ -91,6 +92,7 @@ from bot.results import (
     FileChanges,
     FleetAnswer,
     FollowedLogs,
+    FreezeList,
     FromEngine,
     HelpText,
     Identity,
@@ -115,6 +117,7 @@ from bot.results import (
     ServiceProgress,
     ServiceRow,
     ServiceTable,
+    SilenceList,
     StackTable,
     StatsTable,
     TaskTable,
@@ -847,6 +850,22 @@ def alert_buttons(result: Alert) -> dict:
 
 
 @to_message.register
+def _freezes(result: FreezeList) -> Message:
+    title = f"🧊 {freeze_title(result)}"
+    if not result.freezes:
+        return Message(text=title, blocks=[section(escape(title))])
+    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *_table(freeze_lines(result), max_blocks=10)])
+
+
+@to_message.register
+def _silences(result: SilenceList) -> Message:
+    title = f"🔕 {silence_title(result)}"
+    if not result.silences:
+        return Message(text=title, blocks=[section(escape(title))])
+    return Message(text=title, blocks=[section(f"*{escape(title)}*"), *_table(silence_lines(result), max_blocks=10)])
+
+
+@to_message.register
 def _alert(result: Alert) -> Message:
     headline = alert_headline(result)
     icon = "" if result.resolved else f"{ALERT_EMOJI.get(result.kind, '✅')} "
@@ -868,6 +887,8 @@ def _alert(result: Alert) -> Message:
     if result.log_lines:
         blocks.append(context(f"last {result.log_lines} log lines"))
         blocks += code_sections(mask_text(result.logs) or "(no output)", max_blocks=MAX_ALERT_LOG_BLOCKS)[0]
+    if result.silenced:
+        blocks.append(context(f"🔕 {escape(result.silenced)}"))
     if result.state:
         blocks += on_engine(result.engine, [alert_buttons(result)])
     # The mention lives in the blocks (it notifies from there); the fallback text is escaped, so it stays out of it.

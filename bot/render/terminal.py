@@ -4,6 +4,7 @@ from functools import singledispatch
 
 from bot.render import compose_lines, swarm_lines
 from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
+from bot.render.freeze_lines import freeze_lines, freeze_title, silence_lines, silence_title
 from bot.render.lines import (
     STATS_HEADER,
     alert_headline,
@@ -61,6 +62,7 @@ from bot.results import (
     FileChanges,
     FleetAnswer,
     FollowedLogs,
+    FreezeList,
     FromEngine,
     HelpText,
     Identity,
@@ -84,6 +86,7 @@ from bot.results import (
     ServiceDetails,
     ServiceProgress,
     ServiceTable,
+    SilenceList,
     StackTable,
     StatsTable,
     TaskTable,
@@ -404,6 +407,18 @@ def _service(result: ServiceDetails) -> str:
 
 
 @to_text.register
+def _freezes(result: FreezeList) -> str:
+    title = freeze_title(result)
+    return "\n".join((title, *freeze_lines(result))) if result.freezes else title
+
+
+@to_text.register
+def _silences(result: SilenceList) -> str:
+    title = silence_title(result)
+    return "\n".join((title, *silence_lines(result))) if result.silences else title
+
+
+@to_text.register
 def _alert(result: Alert) -> str:
     lines = [
         alert_headline(result),
@@ -413,6 +428,8 @@ def _alert(result: Alert) -> str:
     ]
     if result.log_lines:
         lines += [f"last {result.log_lines} log lines:", mask_text(result.logs.rstrip("\n")) or "(no output)"]
+    if result.silenced:
+        lines.append(f"🔕 {result.silenced}")
     return "\n".join(lines)
 
 

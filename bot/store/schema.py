@@ -96,6 +96,32 @@ STEPS: tuple[tuple[str, ...], ...] = (
             at {real} NOT NULL
         )""",
     ),
+    # freezes from `/docker freeze` and silences from `/docker silence`: lifted early, or ended by their time
+    (
+        """CREATE TABLE freezes (
+            id {id},
+            engines TEXT NOT NULL,
+            starts_at {real} NOT NULL,
+            ends_at {real} NOT NULL,
+            reason TEXT NOT NULL,
+            frozen_by TEXT NOT NULL,
+            lifted_by TEXT NOT NULL DEFAULT '',
+            lifted_at {real}
+        )""",
+        "CREATE INDEX freezes_by_end ON freezes (ends_at)",
+        """CREATE TABLE silences (
+            id {id},
+            engines TEXT NOT NULL,
+            containers TEXT NOT NULL,
+            starts_at {real} NOT NULL,
+            ends_at {real} NOT NULL,
+            reason TEXT NOT NULL,
+            silenced_by TEXT NOT NULL,
+            lifted_by TEXT NOT NULL DEFAULT '',
+            lifted_at {real}
+        )""",
+        "CREATE INDEX silences_by_end ON silences (ends_at)",
+    ),
 )
 VERSION = len(STEPS)
 
