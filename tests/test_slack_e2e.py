@@ -159,9 +159,11 @@ def test_a_slow_pull_acks_at_once_and_shows_progress(client, slack, clean_engine
     final = slack.wait_for(finished, timeout=120)[0]
     assert_valid_message(final)
     assert "<@U0ALICE>" in text_of(final)
-    posts = slack.calls("chat.postMessage")
+    posts = [call for call in slack.calls("chat.postMessage") if "thread_ts" not in call.body]
     assert len(posts) == 1 and "⏳ pulling" in text_of(posts[0].body) and "%" in text_of(posts[0].body)
     assert final["ts"] == posts[0].reply["ts"]  # one message, updated in place
+    (outcome,) = slack.wait_for(lambda: [c.body for c in slack.calls("chat.postMessage") if "thread_ts" in c.body])
+    assert outcome["thread_ts"] == final["ts"] and "pulled bigimage:latest" in outcome["text"]  # in its thread
     for call in [*posts, *slack.calls("chat.update")]:
         assert_valid_message(call.body)
     assert api.inspect_image("bigimage:latest")
