@@ -26,15 +26,8 @@ from bot.results import EngineStatuses, Home, OwnedContainers
 from tests.blockkit import block_problems
 from tests.bot_process import BotProcess
 from tests.private_engine import PrivateEngine
-from tests.signed_client import (
-    EVENTS_PATH,
-    USER_AGENT,
-    VERIFICATION_TOKEN,
-    SignedClient,
-    SignedRequest,
-    find_button,
-    signature,
-)
+from tests.signed_client import VERIFICATION_TOKEN, SignedClient, find_button
+from tests.slack_events import app_home_opened, signed_event
 from tests.slack_standin import APP_ID, TEAM_DOMAIN, TEAM_ID, SlackStandin
 from tests.slack_user import audit_records, wait_until
 from tests.test_render import EXAMPLES
@@ -155,36 +148,6 @@ def test_owned_containers_are_the_viewers_own(clean_engine: PrivateEngine, tmp_p
 # -- the real server over signed HTTP ----------------------------------------------------------------------
 
 
-def home_opened(secret: str, user: str) -> SignedRequest:
-    """An `app_home_opened` event as Slack's Events API sends it: JSON, signed."""
-    payload = {
-        "token": VERIFICATION_TOKEN,
-        "team_id": TEAM_ID,
-        "api_app_id": APP_ID,
-        "event": {
-            "type": "app_home_opened",
-            "user": user,
-            "channel": f"D{user}",
-            "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        },
-        "type": "event_callback",
-        "event_id": f"Ev{secrets.token_hex(5).upper()}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}],
-        "is_ext_shared_channel": False,
-    }
-    body = json.dumps(payload).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature(secret, timestamp, body),
-    }
-    return SignedRequest(EVENTS_PATH, body, headers)
-
-
 def click_in_home(view: dict[str, Any], action_id: str, user: str) -> dict[str, Any]:
     """A `block_actions` payload for a button of a Home tab: no response_url, the view instead."""
     button, block_id = find_button(view["blocks"], action_id)
@@ -245,7 +208,7 @@ def test_home_over_signed_http_shows_what_each_viewer_may_read_and_refresh_publi
     api.start(crashed["Id"])
     slack.wait_for(lambda: [c for c in slack.calls("chat.postMessage") if "crash-home" in c.body.get("text", "")])
 
-    opened = client.send(home_opened(signing_secret, "U0ALICE"))
+    opened = client.send(signed_event(signing_secret, app_home_opened("U0ALICE")))
     assert opened.status == 200 and opened.elapsed < 1.5, opened.elapsed  # acked at once, built later
     alice = published(slack, "U0ALICE")
     assert_valid_home(alice)
@@ -255,7 +218,7 @@ def test_home_over_signed_http_shows_what_each_viewer_may_read_and_refresh_publi
     find_button(alice["blocks"], "shipmate.command:--context alpha logs homeweb")  # the rows' own buttons
     find_button(alice["blocks"], "shipmate.command:--context beta restart crash-home")  # the alert's, on its engine
 
-    assert client.send(home_opened(signing_secret, "U0BOB")).status == 200
+    assert client.send(signed_event(signing_secret, app_home_opened("U0BOB"))).status == 200
     bob = published(slack, "U0BOB")
     assert "✓ alpha" in text_of(bob) and "beta" not in text_of(bob)  # no role on beta: not shown at all
     assert "homeweb" not in text_of(bob)  # not his

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.grammar import SLASH_COMMANDS
+from bot.slack.app import EVENTS
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
 from tests.slack_standin import envelope
@@ -223,6 +224,8 @@ def test_manifest_declares_exactly_the_commands_the_app_serves(chat):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "files:write"} <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == set(EVENTS)
+    assert manifest["features"]["app_home"]["home_tab_enabled"]  # app_home_opened comes only with the Home tab
     for slash in declared:  # each one is really registered: the app answers it with its usage, not a 404
         answer = chat.answer(slash, "--help" if slash != "/docker" else "help")
         assert answer["response_type"] == "ephemeral" and answer["blocks"]

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT = 10
+HOME_OPENED = "app_home_opened"
+EVENTS = (HOME_OPENED,)  # the bot events the app subscribes to (manifest.yml's bot_events)
 
 
 @dataclass
@@ -92,6 +94,6 @@ def build_app(
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)
     app.action(CONFIRM_ACTION)(listeners.confirm)
     app.action(CANCEL_ACTION)(listeners.cancel)
-    app.event("app_home_opened")(listeners.home_opened)
+    app.event(HOME_OPENED)(listeners.home_opened)
     app.action(HOME_REFRESH_ACTION)(listeners.home_refresh)
     return app
