@@ -85,7 +85,7 @@ class HomeTab:
         """The viewer's Home tab, recorded in the audit as one read."""
         trail = Trail(self.audit, caller, HOME_LINE)
         inputs = HomeInputs(caller, self._readable(caller))
-        futures = [_SECTIONS.submit(section, inputs) for section in self.sections]
+        futures = [_SECTIONS.submit(_guarded, section, inputs) for section in self.sections]
         sections = tuple(section for section in (future.result() for future in futures) if section is not None)
         home = Home(caller.user_id, sections)
         trail.record(None, ALLOWED, home, detail=f"home tab: {len(inputs.engines)} engine(s) readable")
@@ -157,17 +157,19 @@ class HomeTab:
         return lambda: EngineStatuses((self.probe(engine),))
 
     def probe(self, engine: str) -> EngineStatus:
-        """The engine's status from a probe at most `probe_ttl` old. The first viewer of an interval probes (the
-        claim is shared by the replicas); the others wait for that probe, within the engine's timeout."""
+        """The engine's status from a probe at most `probe_ttl` old. Of the viewers who find the last probe stale
+        (on any replica), the one who claims the next probe takes it; the others wait for it, within the engine's
+        timeout."""
         if self.probes is None or self.probe_ttl <= 0:
             return self._probed(engine)
-        now = time.time()
         try:
-            cached = self.probes.fresh(engine, now - self.probe_ttl)
-            if cached is not None:
-                return cached
-            if not self.probes.claim(engine, int(now // self.probe_ttl), now + 2 * self.probe_ttl):
-                waited = self._wait_for_probe(engine, now)
+            latest = self.probes.latest(engine)
+            last = latest[1] if latest is not None else 0.0
+            if latest is not None and last >= time.time() - self.probe_ttl:
+                return latest[0]
+            timeout = self.fleet.engine(engine).timeout
+            if not self.probes.claim(engine, last, time.time() + timeout + self.probe_ttl):
+                waited = self._wait_for_probe(engine, last, timeout)
                 if waited is not None:
                     return waited
         except (StoreUnavailable, StoreRejected) as error:
@@ -180,14 +182,15 @@ class HomeTab:
             log.warning("home: the probe of %s could not be kept (%s)", engine, error)
         return status
 
-    def _wait_for_probe(self, engine: str, since: float) -> EngineStatus | None:
+    def _wait_for_probe(self, engine: str, after: float, timeout: float) -> EngineStatus | None:
+        """The probe taken after `after` by the viewer who claimed it; None when it did not come in `timeout`."""
         assert self.probes is not None
-        deadline = time.monotonic() + self.fleet.engine(engine).timeout
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(PROBE_WAIT_STEP)
-            found = self.probes.fresh(engine, since - self.probe_ttl)
-            if found is not None:
-                return found
+            latest = self.probes.latest(engine)
+            if latest is not None and latest[1] > after:
+                return latest[0]
         return None
 
     def _probed(self, engine: str) -> EngineStatus:
@@ -198,3 +201,12 @@ class HomeTab:
         if not isinstance(info, EngineInfo):
             return EngineStatus(engine, False, problem="the engine gave no information")
         return EngineStatus(engine, True, info.server_version, info.running, info.containers)
+
+
+def _guarded(section: SectionBuilder, inputs: HomeInputs) -> Result | None:
+    """A section's result; a bug in one costs that section (logged), never the whole tab."""
+    try:
+        return section(inputs)
+    except Exception:
+        log.exception("home: the section %s failed", getattr(section, "__name__", section))
+        return None

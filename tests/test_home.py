@@ -136,6 +136,17 @@ def test_many_viewers_on_two_replicas_cost_one_probe_per_engine(engine: PrivateE
     assert len(records) == 20 and {r.decision for r in records} == {"allowed"}  # one record per view
 
 
+def test_a_probe_serves_until_it_is_older_than_the_ttl(engine: PrivateEngine, tmp_path: Path) -> None:
+    tab = HomeTab(Dispatcher(Fleet(None, engine.docker_host), audit=AuditLog(tmp_path / "audit.db")), probe_ttl=0.5)
+    probed: list[str] = []
+    probe = tab._probed
+    tab._probed = lambda name: probed.append(name) or probe(name)  # type: ignore[method-assign]
+    first, again = tab.probe("default"), tab.probe("default")
+    assert probed == ["default"] and first == again and first.answering
+    time.sleep(0.6)
+    assert tab.probe("default").answering and probed == ["default", "default"]
+
+
 def test_owned_containers_are_the_viewers_own(clean_engine: PrivateEngine, tmp_path: Path) -> None:
     api = clean_engine.api()
     for name, owner in (("mine", "U0ME"), ("theirs", "U0THEM")):

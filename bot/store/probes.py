@@ -7,9 +7,9 @@ Each method is one atomic statement, written once for both databases (`?` placeh
 from bot.results import EngineStatus
 from bot.store import Store
 
-PROBE_CLAIM = "engine-probe"  # the kind of claim a probe makes: one engine, one interval, probed once
+PROBE_CLAIM = "engine-probe"  # the kind of claim a probe makes: the probe that follows one seen stale, made once
 
-_READ = "SELECT answering, version, running, total, problem FROM engine_probes WHERE engine = ? AND at >= ?"
+_READ = "SELECT answering, version, running, total, problem, at FROM engine_probes WHERE engine = ?"
 _SAVE = (
     "INSERT INTO engine_probes (engine, at, answering, version, running, total, problem) VALUES (?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (engine) DO UPDATE SET at = excluded.at, answering = excluded.answering,"
@@ -22,19 +22,20 @@ class EngineProbes:
     def __init__(self, database: Store) -> None:
         self.database = database
 
-    def fresh(self, engine: str, since: float) -> EngineStatus | None:
-        """The engine's latest probe when it was taken at `since` or later, else None."""
-        rows = self.database.run(_READ, (engine, since))
+    def latest(self, engine: str) -> tuple[EngineStatus, float] | None:
+        """The engine's latest probe and when it was taken, or None before the first."""
+        rows = self.database.run(_READ, (engine,))
         if not rows:
             return None
-        answering, version, running, total, problem = rows[0]
-        return EngineStatus(engine, bool(answering), str(version), int(running), int(total), str(problem))
+        answering, version, running, total, problem, at = rows[0]
+        return EngineStatus(engine, bool(answering), str(version), int(running), int(total), str(problem)), float(at)
 
     def save(self, status: EngineStatus, at: float) -> None:
         """Keep a probe taken at `at` (an older one never replaces a newer one)."""
         row = (status.engine, at, int(status.answering), status.version, status.running, status.total, status.problem)
         self.database.run(_SAVE, row)
 
-    def claim(self, engine: str, interval: int, expires_at: float) -> bool:
-        """Claim probing `engine` in `interval`, for every replica: True for the first claim only."""
-        return self.database.claim(PROBE_CLAIM, f"{engine}:{interval}", "probing", "", expires_at) is None
+    def claim(self, engine: str, after: float, expires_at: float) -> bool:
+        """Claim the probe that replaces the one taken at `after` (0: none yet), for every replica: True for the
+        first claim only. Every viewer who found the same probe stale asks for the same claim."""
+        return self.database.claim(PROBE_CLAIM, f"{engine}:{after!r}", "probing", "", expires_at) is None
