@@ -223,6 +223,7 @@ def test_home_over_signed_http_shows_what_each_viewer_may_read_and_refresh_publi
 
     slack.wait_for(alerted, timeout=20)
 
+    assert client.send(signed_event(signing_secret, app_home_opened("U0ALICE", tab="messages"))).status == 200
     opened = client.send(signed_event(signing_secret, app_home_opened("U0ALICE")))
     assert opened.status == 200 and opened.elapsed < 1.5, opened.elapsed  # acked at once, built later
     alice = published(slack, "U0ALICE")
@@ -251,3 +252,5 @@ def test_home_over_signed_http_shows_what_each_viewer_may_read_and_refresh_publi
 
     wait_until(lambda: len(records()) == 3, 10, "a record per view of the Home tab")
     assert records() == ["U0ALICE", "U0BOB", "U0ALICE"]
+    alices = [c for c in slack.calls("views.publish") if c.body.get("user_id") == "U0ALICE"]
+    assert len(alices) == 2  # the Home tab and its refresh: opening the Messages tab publishes nothing

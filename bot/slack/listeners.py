@@ -54,7 +54,8 @@ class Listeners:
     def _submit(
         self, request: Request, origin: Origin, slow: bool, run: Callable[[Request], Reply[Message]]
     ) -> tuple[LiveMessage, "Future[Reply[Message]]"]:
-        live = LiveMessage(self.delivery, origin, in_channel=True)
+        # A click on the Home tab has no channel to show progress in: its answer goes to the user's DM at the end.
+        live = LiveMessage(self.delivery, origin, in_channel=bool(origin.channel_id))
         job = Job(
             work=lambda: self._work(request, live, run),
             interrupted=lambda: self.delivery.deliver(origin, _notice(INTERRUPTED), in_channel=False),
