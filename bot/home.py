@@ -59,7 +59,7 @@ class HomeInputs:
 
     @property
     def owner_filter(self) -> str:
-        return f"label={OWNER_LABEL}={self.caller.user_id}"
+        return _owner_filter(self.caller)
 
 
 SectionBuilder = Callable[[HomeInputs], Result | None]
@@ -91,11 +91,8 @@ class HomeTab:
         trail.record(None, ALLOWED, home, detail=f"home tab: {len(inputs.engines)} engine(s) readable")
         return home
 
-    def _listing(self, inputs: HomeInputs, verb: str) -> Command:
-        return parse(f"{verb} --filter {inputs.owner_filter}")
-
     def _readable(self, caller: Caller) -> tuple[str, ...]:
-        listing = self._listing(HomeInputs(caller, ()), "ps -a")
+        listing = _owned("ps -a", caller)
         return tuple(
             engine for engine in self.fleet.names if isinstance(self.pipeline.decide(listing, caller, engine), Allowed)
         )
@@ -150,11 +147,11 @@ class HomeTab:
         """The viewer's own `verb` on every readable engine, decided per engine by the policy."""
         if not inputs.engines:
             return None
-        fanned = self.pipeline.fan_out(self._listing(inputs, verb), inputs.caller, None, Selection(inputs.engines, "*"))
+        fanned = self.pipeline.fan_out(_owned(verb, inputs.caller), inputs.caller, None, Selection(inputs.engines, "*"))
         return fanned.result if isinstance(fanned.result, FleetAnswer) else None
 
     def _probe_job(self, engine: str) -> Callable[[], Result]:
-        return lambda: EngineStatuses((self.probe(engine),))
+        return lambda: EngineStatuses((self.probe(engine),))  # a Result, as run_on_each takes
 
     def probe(self, engine: str) -> EngineStatus:
         """The engine's status from a probe at most `probe_ttl` old. Of the viewers who find the last probe stale
@@ -210,3 +207,13 @@ def _guarded(section: SectionBuilder, inputs: HomeInputs) -> Result | None:
     except Exception:
         log.exception("home: the section %s failed", getattr(section, "__name__", section))
         return None
+
+
+def _owner_filter(caller: Caller) -> str:
+    return f"label={OWNER_LABEL}={caller.user_id}"
+
+
+def _owned(verb: str, caller: Caller) -> Command:
+    """The viewer's own listing (`ps -a`, `service ls`) of what carries their user id as its owner label, as if
+    they had typed it: the policy decides it like any read."""
+    return parse(f"{verb} --filter {_owner_filter(caller)}")
