@@ -20,6 +20,8 @@ from bench.alerts import AlertLatency, WatchCost, measure_alert_latency, measure
 from bench.compose import ComposeListing, create_projects, measure_compose_ls
 from bench.database import DatabaseFigures, measure_database
 from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
+from bench.home import ENGINES as HOME_ENGINES
+from bench.home import measure_home
 from bench.listing import bot_request_counts, cli_request_counts, reply_timings
 from bench.local import measure_local_start
 from bench.memory import CLIENTS as MEMORY_CLIENTS
@@ -74,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stats-containers", type=int, default=20, help="running containers for the stats figure")
     parser.add_argument("--stats-runs", type=int, default=5, help="timed runs of stats and of docker stats")
     parser.add_argument("--only-stats", action="store_true", help="measure only the stats figures")
+    parser.add_argument("--only-home", action="store_true", help="measure only the Home tab figures")
     parser.add_argument("--services", type=int, default=30, help="swarm services for the `/service ls` figure")
     parser.add_argument("--scale-runs", type=int, default=3, help="timed runs of `/service scale` and the CLI's")
     parser.add_argument("--compose-projects", type=int, default=20, help="Compose projects for `/compose ls`")
@@ -137,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"bench: {code} has no bot/ to run")
     if args.only_stats:
         return _stats_only(args, cli, code)
+    if args.only_home:
+        return _home_only(args, cli, code)
     with running_stack(code) as stack:
         api = stack.engine.api()
         try:
@@ -190,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             "fan-out over three engines",
             lambda: measure_fleet(stack.engine, Path(tempfile.mkdtemp(prefix="bench-fleet-")), args.runs),
         )
+        home = _step(f"the Home tab over {HOME_ENGINES} engines ×{args.runs}", lambda: measure_home(stack, args.runs))
         ssh = _step(
             f"an engine over ssh:// ×{args.runs}, shell-out vs relay",
             lambda: measure_ssh(stack.engine, Path(tempfile.mkdtemp(prefix="bench-ssh-")), args.runs),
@@ -251,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         + stats.rows()
         + _database_rows(database, args)
         + _fleet_rows(fleet)
+        + home.rows()
         + _ssh_rows(ssh)
         + _swarm_rows(args, service_ls, scale)
         + _alert_rows(latency, watch)
@@ -284,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             "stats": stats,
             "database": database,
             "fleet": fleet,
+            "home": home,
             "ssh": ssh,
             "service_ls": service_ls,
             "service_scale": scale,
@@ -308,6 +316,20 @@ def _stats_only(args: argparse.Namespace, cli: str, code: Path) -> int:
     document = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host, "stats": stats}
     write_json(args.json.with_name("stats.json"), document | {"rows": rows, "commit": _commit(code)})
     print(f"results: {args.json.with_name('stats.json')}")
+    return 0 if all(row.ok is not False for row in rows) else 1
+
+
+def _home_only(args: argparse.Namespace, cli: str, code: Path) -> int:
+    """`python -m bench --only-home`: the Home tab figures alone, on a fresh stack."""
+    with running_stack(code) as stack:
+        host = machine.describe(cli, stack.engine.docker_host)
+        home = _step(f"the Home tab over {HOME_ENGINES} engines ×{args.runs}", lambda: measure_home(stack, args.runs))
+    rows = home.rows()
+    print()
+    print(table(rows))
+    document = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host, "home": home}
+    write_json(args.json.with_name("home.json"), document | {"rows": rows, "commit": _commit(code)})
+    print(f"results: {args.json.with_name('home.json')}")
     return 0 if all(row.ok is not False for row in rows) else 1
 
 

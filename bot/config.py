@@ -147,6 +147,7 @@ class CoreSettings:
     alert_settle: float = 30  # seconds a container started again must stay up for its crash alert to be resolved
     engines_path: Path | None = None  # None: one engine, named `default`, from DOCKER_HOST
     context: str | None = None  # the engine(s) a local command uses when it names none (SHIPMATE_CONTEXT)
+    home_probe_ttl: float = 10  # seconds an engine's probe on the Home tab serves every viewer and replica
 
     @classmethod
     def from_env(cls, local: bool = False) -> "CoreSettings":
@@ -179,6 +180,7 @@ class CoreSettings:
             alert_settle=_duration("SHIPMATE_ALERT_SETTLE", 30, 1, 3600),
             engines_path=_engines_file(),
             context=os.environ.get("SHIPMATE_CONTEXT", "").strip() or None,
+            home_probe_ttl=_duration("SHIPMATE_HOME_PROBE_TTL", 10, 0, 3600),
         )
 
 

@@ -812,6 +812,66 @@ class Alert(Result):
     silenced: str = ""  # "silenced by @U… until 18:00 UTC: reason": later occurrences are muted meanwhile
 
 
+# -- the App Home tab ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """One engine as the Home tab shows it: answering or not, its version and how many containers run."""
+
+    engine: str
+    answering: bool
+    version: str = ""
+    running: int = 0
+    total: int = 0
+    problem: str = ""  # why it did not answer
+
+
+@dataclass(frozen=True)
+class EngineStatuses(Result):
+    """The engines the viewer may read."""
+
+    rows: tuple[EngineStatus, ...]
+
+
+@dataclass(frozen=True)
+class OpenAlerts(Result):
+    """The unresolved incidents on the engines the viewer may read, newest first."""
+
+    alerts: tuple[Alert, ...]
+
+
+@dataclass(frozen=True)
+class OwnedContainers(Result):
+    """The containers the viewer owns (the owner label is their user id), with the engine on each row."""
+
+    owner_filter: str  # `label=io.shipmate.user=U…`: the filter that lists them all
+    rows: tuple[ContainerRow, ...]
+    unanswered: tuple[Unanswered, ...] = ()
+
+
+@dataclass(frozen=True)
+class OwnedService:
+    engine: str
+    row: ServiceRow
+
+
+@dataclass(frozen=True)
+class OwnedServices(Result):
+    """The swarm services the viewer owns, on the engines that are swarm managers."""
+
+    owner_filter: str
+    rows: tuple[OwnedService, ...]
+
+
+@dataclass(frozen=True)
+class Home(Result):
+    """One user's App Home tab: a result per section, in the order shown."""
+
+    user_id: str
+    sections: tuple[Result, ...]
+
+
 # -- image updates (`updates`, `update-image`) ------------------------------------------------
 
 

@@ -73,7 +73,21 @@ def run(api: docker.APIClient, name: str, script: str, **options: Any) -> str:
 
 
 def posts(slack: SlackStandin, channel: str = CHANNEL) -> list[dict[str, Any]]:
-    return [c.body for c in slack.calls("chat.postMessage") if c.body.get("channel") == channel and c.reply.get("ok")]
+    """The alerts posted in `channel` (not the replies in their threads)."""
+    return [
+        c.body
+        for c in slack.calls("chat.postMessage")
+        if c.body.get("channel") == channel and c.reply.get("ok") and "thread_ts" not in c.body
+    ]
+
+
+def thread(slack: SlackStandin, ts: str, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    """The replies in the thread of the message `ts`."""
+    return [
+        c.body
+        for c in slack.calls("chat.postMessage")
+        if c.body.get("channel") == channel and c.reply.get("ok") and c.body.get("thread_ts") == ts
+    ]
 
 
 def updates(slack: SlackStandin, channel: str = CHANNEL) -> list[dict[str, Any]]:
@@ -132,6 +146,10 @@ def test_an_unhealthy_container_is_alerted_with_its_check_output_and_resolved_wh
     assert resolved["ts"] == slack.calls("chat.postMessage")[0].reply["ts"]
     assert resolved["text"].startswith("✅ resolved: sick1 unhealthy: not ready yet — healthy again")
     assert len(posts(slack)) == 1
+    replies = slack.wait_for(lambda: thread(slack, resolved["ts"]), timeout=10)
+    assert [reply["text"].split(" (")[0] for reply in replies] == ["✅ resolved: healthy again"]
+    for reply in replies:
+        assert_valid_message(reply)
 
 
 def test_a_container_that_crashes_four_times_has_one_message_that_is_updated(
@@ -145,6 +163,11 @@ def test_a_container_that_crashes_four_times_has_one_message_that_is_updated(
     assert last["text"].startswith("🚨 flap1 died 4 times in 1 min, last exit code 3")
     assert_valid_message(last)
     assert len(posts(slack)) == 1
+    ts = slack.calls("chat.postMessage")[0].reply["ts"]
+    replies = slack.wait_for(lambda: len(thread(slack, ts)) >= 3 and thread(slack, ts), timeout=10)
+    assert [reply["text"].split(" (")[0] for reply in replies] == [
+        f"🚨 occurrence {count}: died with exit code 3" for count in (2, 3, 4)
+    ]  # each repeat beneath the one message, in order
 
 
 def test_a_crash_alert_is_resolved_when_the_container_is_back_and_stays_up(
@@ -170,7 +193,8 @@ def test_out_of_memory_is_one_alert_posted_through_a_rate_limit(
     run(api, "crash-marker", "exit 1")  # handled after everything the first container caused
     posted_about(slack, "crash-marker")
     assert message["text"] == "🚨 crash-oom killed: out of memory"  # and no second alert for its exit code 137
-    assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200, 200]
+    posted = [c.status for c in slack.calls("chat.postMessage") if "thread_ts" not in c.body]  # not a repeat's reply
+    assert posted == [429, 200, 200]
     assert len(posts(slack)) == 2
 
 

@@ -35,6 +35,7 @@ LAYERS = (
     "pipeline",  # decide (authorize, audit gate) and carry out, once for commands, clicks and fan-out
     "dispatcher",  # parse -> choose engine -> authorize -> confirm -> execute -> render
     "alerts",  # engine events -> rules -> claimed once -> delivered
+    "home",  # the App Home tab of one user, as sections the policy lets them read
     "health",  # readiness and liveness over the dispatcher's engines
     "assembly",  # builds the dispatcher and alerts from the settings
     "slack",  # the Slack adapter: Bolt app, HTTP server, Socket Mode (builds its core through assembly)

@@ -318,7 +318,11 @@ def follow_message(slack, needle: str, timeout: float = 30) -> dict[str, Any]:
     """The bot's follow message (posted in the channel, then updated in place) once it shows `needle`."""
 
     def found() -> list[dict[str, Any]]:
-        return [m for m in slack.messages.values() if "logs of" in m.get("text", "") and needle in text_of(m)]
+        return [
+            m
+            for m in slack.messages.values()
+            if "logs of" in m.get("text", "") and needle in text_of(m) and "thread_ts" not in m  # not its thread
+        ]
 
     (message,) = slack.wait_for(found, timeout=timeout)
     assert_valid_message(message)

@@ -842,6 +842,45 @@ FREEZE_EXAMPLES: dict[str, Result] = {
 EXAMPLES.update(FREEZE_EXAMPLES)
 
 
+def _home_examples() -> dict[str, Result]:
+    """The Home tab's sections, at their biggest and most hostile, and the whole tab."""
+    from bot.render import home  # noqa: F401  (registers the Home tab's renderers)
+    from bot.results import EngineStatus, EngineStatuses, Home, OpenAlerts, OwnedContainers, OwnedService, OwnedServices
+
+    owner = "label=io.shipmate.user=U0ALICE"
+    engines = EngineStatuses(
+        tuple(EngineStatus(f"{HOSTILE}{i}", i % 3 != 0, "24.0.7", i, 2 * i, HOSTILE) for i in range(500))
+    )
+    alerts = OpenAlerts(tuple(replace(EXAMPLES["alert hostile"], container=f"{HOSTILE}{i}") for i in range(40)))
+    containers = OwnedContainers(
+        owner,
+        tuple(replace(row, engine=f"prod-{i % 3}") for i, row in enumerate(EXAMPLES["containers 500"].rows)),
+        (Unanswered("prod-x", HOSTILE),),
+    )
+    services = OwnedServices(
+        owner,
+        tuple(
+            OwnedService("swarm-1", ServiceRow(f"id{i}", f"{HOSTILE}{i}", "replicated", 1, 2, HOSTILE, ()))
+            for i in range(60)
+        ),
+    )
+    return {
+        "home engines 500 hostile": engines,
+        "home engines none": EngineStatuses(()),
+        "home alerts 40 hostile": alerts,
+        "home alerts none": OpenAlerts(()),
+        "home containers 500": containers,
+        "home containers none": OwnedContainers(owner, ()),
+        "home services 60 hostile": services,
+        "home services none": OwnedServices(owner, ()),
+        "home everything": Home("U0ALICE", (engines, alerts, containers, services)),
+        "home nothing readable": Home("U0ALICE", (EngineStatuses(()), OpenAlerts(()), OwnedContainers(owner, ()))),
+    }
+
+
+EXAMPLES.update(_home_examples())
+
+
 def message(result: Result) -> Message:
     rendered = to_message(result)
     assert isinstance(rendered, Message)

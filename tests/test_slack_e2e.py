@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.grammar import SLASH_COMMANDS
+from bot.slack.app import EVENTS
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
 from tests.slack_standin import envelope
@@ -159,9 +160,11 @@ def test_a_slow_pull_acks_at_once_and_shows_progress(client, slack, clean_engine
     final = slack.wait_for(finished, timeout=120)[0]
     assert_valid_message(final)
     assert "<@U0ALICE>" in text_of(final)
-    posts = slack.calls("chat.postMessage")
+    posts = [call for call in slack.calls("chat.postMessage") if "thread_ts" not in call.body]
     assert len(posts) == 1 and "⏳ pulling" in text_of(posts[0].body) and "%" in text_of(posts[0].body)
     assert final["ts"] == posts[0].reply["ts"]  # one message, updated in place
+    (outcome,) = slack.wait_for(lambda: [c.body for c in slack.calls("chat.postMessage") if "thread_ts" in c.body])
+    assert outcome["thread_ts"] == final["ts"] and "pulled bigimage:latest" in outcome["text"]  # in its thread
     for call in [*posts, *slack.calls("chat.update")]:
         assert_valid_message(call.body)
     assert api.inspect_image("bigimage:latest")
@@ -221,6 +224,8 @@ def test_manifest_declares_exactly_the_commands_the_app_serves(chat):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "files:write"} <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == set(EVENTS)
+    assert manifest["features"]["app_home"]["home_tab_enabled"]  # app_home_opened comes only with the Home tab
     for slash in declared:  # each one is really registered: the app answers it with its usage, not a 404
         answer = chat.answer(slash, "--help" if slash != "/docker" else "help")
         assert answer["response_type"] == "ephemeral" and answer["blocks"]

@@ -170,7 +170,9 @@ class Soak:
         posted = [
             call.body
             for call in self.slack.calls("chat.postMessage")
-            if call.body.get("channel") == asked.sent.channel_id and not is_pending(call.body)
+            if call.body.get("channel") == asked.sent.channel_id
+            and not is_pending(call.body)
+            and "thread_ts" not in call.body  # the outcome again, in the live message's thread
         ]
         return in_ack + asked.user.later_answers(asked.sent) + posted
 

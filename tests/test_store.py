@@ -218,3 +218,33 @@ def test_the_url_wins_over_the_audit_file_and_four_slashes_are_absolute(
     monkeypatch.delenv("SHIPMATE_DATABASE_URL")
     open_database(CoreSettings.from_env()).close()  # without the URL, SHIPMATE_AUDIT_DB keeps working
     assert (tmp_path / "audit.db").exists()
+
+
+def test_engine_probes_keep_the_newest_and_claim_the_next_once(backend: Backend, store: Store) -> None:
+    from bot.results import EngineStatus
+    from bot.store.probes import EngineProbes
+
+    probes, other = EngineProbes(store), EngineProbes(open_store(backend.url))
+    assert probes.latest("prod-1") is None
+    assert [probes.claim("prod-1", 0.0, time.time() + 60), other.claim("prod-1", 0.0, time.time() + 60)] == [
+        True,
+        False,
+    ]
+    probes.save(EngineStatus("prod-1", True, "24.0.7", 3, 5), 1000.5)
+    other.save(EngineStatus("prod-1", False, problem="late"), 999.0)  # older: never replaces a newer probe
+    assert other.latest("prod-1") == (EngineStatus("prod-1", True, "24.0.7", 3, 5), 1000.5)
+    assert other.claim("prod-1", 1000.5, time.time() + 60)  # the probe after that one is a new claim
+    other.database.close()
+
+
+def test_open_incidents_are_the_unresolved_posted_ones_latest_first(store: Store) -> None:
+    from bot.store.alerts import AlertState
+
+    state = AlertState(store)
+    for key, at in (("a", 100.0), ("b", 200.0), ("c", 300.0)):
+        assert state.open_incident(key, "C0ALERTS", at, 600)
+        state.incident_posted(key, f"{at}", f'{{"key": "{key}"}}')
+    assert state.open_incident("unposted", "C0ALERTS", 400.0, 600)  # still being posted by its replica
+    state.repeat_incident("a", 500.0)
+    state.resolve_incident("b")
+    assert [incident.alert for incident in state.open_incidents()] == ['{"key": "a"}', '{"key": "c"}']

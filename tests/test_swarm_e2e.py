@@ -94,8 +94,13 @@ def test_services_from_create_to_rm_over_signed_http(users, swarm, slack, tmp_pa
     scaler = _in(oper, "C0SCALE")
     scaled = scaler.answer("/service", "scale web=3")
     assert "web: 3/3 running ✓ scaled, converged in" in scaled["text"], text_of(scaled)
-    live = [call.body for call in slack.calls("chat.postMessage") if call.body.get("channel") == "C0SCALE"]
+    posted = [call for call in slack.calls("chat.postMessage") if call.body.get("channel") == "C0SCALE"]
+    live = [call.body for call in posted if "thread_ts" not in call.body]
     assert len(live) == 1 and "⏳" in text_of(live[0]) and "/3 running" in text_of(live[0])  # one message, updated
+    (outcome,) = slack.wait_for(  # and the outcome in its thread, posted right after the update
+        lambda: [c.body for c in slack.calls("chat.postMessage") if c.body.get("channel") == "C0SCALE"][1:]
+    )
+    assert outcome["thread_ts"] == posted[0].reply["ts"] and "converged in" in outcome["text"]
     assert api.inspect_service("web")["Spec"]["Mode"]["Replicated"]["Replicas"] == 3 and _running(api, "web") == 3
 
     listed = viewer.answer("/service", "ls")

@@ -80,6 +80,11 @@ def _load(text: str) -> Alert:
     return Alert(**fields)
 
 
+def incident_alert(incident: Incident) -> Alert:
+    """What an incident's message shows, as any replica can redraw it."""
+    return _load(incident.alert)
+
+
 class Alerter:
     def __init__(
         self,

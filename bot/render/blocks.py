@@ -895,6 +895,16 @@ def _alert(result: Alert) -> Message:
     return Message(text=f"{icon}{headline}", blocks=blocks)
 
 
+def alert_follow_up(result: Alert) -> Message:
+    """The line an alert's thread gets when its message is updated: the repeat, or how it was resolved."""
+    stamp = result.at.strftime("%H:%M:%S UTC")
+    if result.resolved:
+        line = f"✅ resolved: {result.resolved} ({stamp})"
+    else:
+        line = f"{ALERT_EMOJI.get(result.kind, '⚠️')} occurrence {result.count}: {mask_text(result.what)} ({stamp})"
+    return Message(text=line, blocks=[section(escape(line))])
+
+
 # -- volumes and networks -----------------------------------------------------------
 
 MAX_VOLUMES_SHOWN = 6  # `volume inspect`: up to six blocks each under the 50-block limit

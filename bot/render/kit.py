@@ -140,6 +140,11 @@ def _swept(value: object) -> object:
     return value
 
 
+def swept(blocks: list[dict]) -> list[dict]:
+    """Blocks as they leave for Slack outside a message (a Home tab's view): secret-shaped values masked."""
+    return [_swept(block) for block in blocks]  # type: ignore[misc]
+
+
 @dataclass(frozen=True)
 class Message:
     text: str  # the fallback: notifications and screen readers

@@ -13,7 +13,9 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.dispatcher import Dispatcher
 from bot.grammar import SLASH_COMMANDS
+from bot.home import HomeTab
 from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
+from bot.render.home import HOME_REFRESH_ACTION
 from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT = 10
+HOME_OPENED = "app_home_opened"
+EVENTS = (HOME_OPENED,)  # the bot events the app subscribes to (manifest.yml's bot_events)
 
 
 @dataclass
@@ -71,6 +75,7 @@ def build_app(
     *,
     signing_secret: str | None,
     reads_in_channel: bool,
+    home_probe_ttl: float = 10.0,
 ) -> App:
     # process_before_response: the listener runs on the request thread and returns quickly (the work goes to
     # our pools), so Bolt's own 5-thread listener executor is never what stands between Slack and its ack.
@@ -83,10 +88,12 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
     )
     app.middleware(_time_the_ack)
-    listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools)
+    listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools, HomeTab(dispatcher, home_probe_ttl))
     for slash in SLASH_COMMANDS:
         app.command(slash)(listeners.slash_command)
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)
     app.action(CONFIRM_ACTION)(listeners.confirm)
     app.action(CANCEL_ACTION)(listeners.cancel)
+    app.event(HOME_OPENED)(listeners.home_opened)
+    app.action(HOME_REFRESH_ACTION)(listeners.home_refresh)
     return app

@@ -108,15 +108,33 @@ class Delivery:
         """chat.postMessage in the origin channel; the ts, or None when the bot cannot post there."""
         return self.post_in(origin.channel_id, body, then="; falling back to response_url")
 
-    def post_in(self, channel_id: str, body: dict, then: str = "") -> str | None:
-        """chat.postMessage (retried on 429, 5xx and connection errors); the ts, or None when it failed."""
+    def post_in(self, channel_id: str, body: dict, then: str = "", thread_ts: str | None = None) -> str | None:
+        """chat.postMessage (retried on 429, 5xx and connection errors), in the thread of `thread_ts` when given;
+        the ts, or None when it failed."""
         try:
-            response = self.client.chat_postMessage(channel=channel_id, text=body["text"], blocks=body["blocks"])
+            response = self.client.chat_postMessage(
+                channel=channel_id, text=body["text"], blocks=body["blocks"], thread_ts=thread_ts
+            )
             return response["ts"]
         except (SlackClientError, OSError) as error:
             log.warning("chat.postMessage failed (%s)%s", _describe(error), then)
             metrics.slack_failure("chat.postMessage")
             return None
+
+    def reply_in_thread(self, channel_id: str, thread_ts: str, body: dict) -> str | None:
+        """A follow-up of a message (an alert's repeat or resolution, a command's outcome) in its thread, so the
+        channel keeps one line per incident or command and its history sits beneath."""
+        return self.post_in(channel_id, body, thread_ts=thread_ts)
+
+    def publish_home(self, user_id: str, view: dict) -> bool:
+        """views.publish: the user's Home tab."""
+        try:
+            self.client.views_publish(user_id=user_id, view=view)
+            return True
+        except (SlackClientError, OSError) as error:
+            log.error("views.publish failed: %s", _describe(error))
+            metrics.slack_failure("views.publish")
+            return False
 
     def update(self, origin: Origin, ts: str, body: dict) -> bool:
         return self.update_in(origin.channel_id, ts, body)
@@ -142,9 +160,21 @@ class Delivery:
             metrics.slack_failure("files.upload")
 
     def deliver(self, origin: Origin, message: Message, in_channel: bool, replace_original: bool = False) -> None:
-        self.respond(origin, self.payload(message, origin, in_channel), replace_original)
+        if origin.response_url is None:  # a click on the Home tab: the answer goes to the user's DM with Shipmate
+            self._direct(origin, self.payload(message, origin, in_channel))
+        else:
+            self.respond(origin, self.payload(message, origin, in_channel), replace_original)
         if message.attachment:
             self.upload(origin, message.attachment, in_channel)
+
+    def _direct(self, origin: Origin, body: dict) -> None:
+        try:
+            channel = self.client.conversations_open(users=origin.user_id)["channel"]["id"]
+        except (SlackClientError, OSError) as error:
+            log.error("conversations.open failed: %s", _describe(error))
+            metrics.slack_failure("conversations.open")
+            return
+        self.post_in(channel, body)
 
 
 def _describe(error: Exception) -> str:
@@ -206,6 +236,7 @@ class LiveMessage:
         with self._lock:
             ts = self.ts
         if ts is not None and self.delivery.update(self.origin, ts, self.delivery.payload(message, self.origin, True)):
+            self.delivery.reply_in_thread(self.origin.channel_id, ts, self.delivery.payload(message, self.origin, True))
             if message.attachment:
                 self.delivery.upload(self.origin, message.attachment, True)
             return

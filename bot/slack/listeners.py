@@ -12,7 +12,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
+from bot.home import HomeTab
 from bot.render.blocks import to_message
+from bot.render.home import home_view
 from bot.render.kit import Message, section
 from bot.results import Progress
 from bot.slack.delivery import Delivery, LiveMessage, Origin
@@ -31,10 +33,13 @@ def _notice(text: str) -> Message:
 
 
 class Listeners:
-    def __init__(self, dispatcher: Dispatcher, delivery: Delivery, pools: WorkPools) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, delivery: Delivery, pools: WorkPools, home: HomeTab | None = None
+    ) -> None:
         self.dispatcher = dispatcher
         self.delivery = delivery
         self.pools = pools
+        self.home = home
 
     def _in_channel(self, reply: Reply[Message]) -> bool:
         changes = reply.command is not None and reply.command.changes
@@ -49,7 +54,8 @@ class Listeners:
     def _submit(
         self, request: Request, origin: Origin, slow: bool, run: Callable[[Request], Reply[Message]]
     ) -> tuple[LiveMessage, "Future[Reply[Message]]"]:
-        live = LiveMessage(self.delivery, origin, in_channel=True)
+        # A click on the Home tab has no channel to show progress in: its answer goes to the user's DM at the end.
+        live = LiveMessage(self.delivery, origin, in_channel=bool(origin.channel_id))
         job = Job(
             work=lambda: self._work(request, live, run),
             interrupted=lambda: self.delivery.deliver(origin, _notice(INTERRUPTED), in_channel=False),
@@ -165,3 +171,31 @@ class Listeners:
         self._click(
             body, lambda request: self.dispatcher.cancel(token, request.caller, to_message), "(cancelled)", True
         )
+
+    # -- the App Home tab -------------------------------------------------------------------------
+
+    def home_opened(self, ack: Callable[..., None], event: dict, body: dict) -> None:
+        """`app_home_opened`: acked at once; the viewer's Home tab is built and published on the quick pool."""
+        ack()
+        if event.get("tab") != "home":
+            return  # the Messages tab
+        self._publish_home(Caller(user_id=event.get("user", ""), team_id=body.get("team_id", "")))
+
+    def home_refresh(self, ack: Callable[..., None], body: dict) -> None:
+        ack()
+        user = body.get("user") or {}
+        team_id = (body.get("team") or {}).get("id", "") or user.get("team_id", "")
+        self._publish_home(Caller(user_id=user.get("id", ""), team_id=team_id, user_name=user.get("username", "")))
+
+    def _publish_home(self, caller: Caller) -> None:
+        home = self.home
+        if home is None or not caller.user_id:
+            return
+        job = Job(
+            work=lambda: self.delivery.publish_home(caller.user_id, home_view(home.build(caller))),
+            interrupted=lambda: None,  # the tab keeps what it showed; the next visit draws it again
+        )
+        try:
+            self.pools.submit(job, slow=False)
+        except ShuttingDown:
+            log.warning("home tab not published: shutting down")

@@ -30,8 +30,8 @@ def _interaction_problem(raw: str) -> str | None:
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
             return "block_actions without actions"
-        if not _text(payload.get("response_url")):
-            return "block_actions without response_url"
+        if not _text(payload.get("response_url")) and not isinstance(payload.get("view"), dict):
+            return "block_actions without response_url"  # a click in a view (Home tab, modal) comes without one
     return None
 
 

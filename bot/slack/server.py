@@ -55,6 +55,7 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
             pools,
             signing_secret=slack.signing_secret or None,
             reads_in_channel=slack.reads_in_channel,
+            home_probe_ttl=core.home_probe_ttl,
         )
     except (BoltError, SlackClientError, OSError) as error:  # Bolt checks the token with auth.test at start-up
         dispatcher.close()

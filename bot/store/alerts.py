@@ -23,6 +23,10 @@ _POSTED_INCIDENT = "UPDATE alert_incidents SET ts = ?, alert = ? WHERE key = ?"
 _REPEAT_INCIDENT = (
     "UPDATE alert_incidents SET count = count + 1, last_at = ? WHERE key = ? AND resolved = 0 RETURNING count"
 )
+_OPEN_INCIDENTS = (
+    "SELECT channel, opened_at, count, ts, alert FROM alert_incidents"
+    " WHERE resolved = 0 AND ts != '' AND alert != '' ORDER BY last_at DESC"
+)
 _RESOLVE_INCIDENT = (
     "UPDATE alert_incidents SET resolved = 1 WHERE key = ? AND resolved = 0 AND ts != ''"
     " RETURNING channel, opened_at, count, ts, alert"
@@ -74,6 +78,10 @@ class AlertState:
         """Count one more occurrence of an open incident; its new count (0 when there is none open)."""
         rows = self.database.run(_REPEAT_INCIDENT, (now, key))
         return int(rows[0][0]) if rows else 0
+
+    def open_incidents(self) -> list[Incident]:
+        """The unresolved incidents whose message was posted, the latest occurrence first."""
+        return [Incident(*row) for row in self.database.run(_OPEN_INCIDENTS, ())]
 
     def resolve_incident(self, key: str) -> Incident | None:
         """Mark an open incident resolved, once: the incident when this call resolved it."""

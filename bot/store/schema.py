@@ -122,6 +122,18 @@ STEPS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX silences_by_end ON silences (ends_at)",
     ),
+    # the Home tab's engine probes, shared by the replicas for a few seconds
+    (
+        """CREATE TABLE engine_probes (
+            engine TEXT PRIMARY KEY,
+            at {real} NOT NULL,
+            answering INTEGER NOT NULL,
+            version TEXT NOT NULL,
+            running INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            problem TEXT NOT NULL
+        )""",
+    ),
 )
 VERSION = len(STEPS)
 
