@@ -15,6 +15,7 @@ from bot.dispatcher import Dispatcher
 from bot.grammar import SLASH_COMMANDS
 from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
 from bot.slack.delivery import RETRIES, Delivery
+from bot.slack.forms import Forms
 from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
 
@@ -84,6 +85,7 @@ def build_app(
     )
     app.middleware(_time_the_ack)
     listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools)
+    Forms(dispatcher, Delivery(client, reads_in_channel), pools, client).register(app)  # before `/run`: its form
     for slash in SLASH_COMMANDS:
         app.command(slash)(listeners.slash_command)
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)

@@ -30,7 +30,9 @@ def _interaction_problem(raw: str) -> str | None:
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
             return "block_actions without actions"
-        if not _text(payload.get("response_url")):
+        # A click in a message can always be answered there; one in a view (the Home tab, a modal) has no message.
+        in_view = isinstance(payload.get("container"), dict) and payload["container"].get("type") == "view"
+        if not in_view and not _text(payload.get("response_url")):
             return "block_actions without response_url"
     return None
 
