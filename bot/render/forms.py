@@ -128,8 +128,9 @@ def _modal(callback_id: str, title: str, blocks: list[dict], metadata: str, subm
         "title": _plain(title, MAX_TITLE),
         "close": _plain("Cancel" if submit else "Close", MAX_TITLE),
         "blocks": blocks,
-        "private_metadata": metadata[:MAX_METADATA],
     }
+    if metadata:
+        view["private_metadata"] = metadata[:MAX_METADATA]
     if submit:
         view["submit"] = _plain(submit, MAX_TITLE)
     return view
