@@ -5,62 +5,34 @@ limits; the end-to-end tests drive the real `shipmate serve` over signed HTTP wi
 check the views opened in the Slack stand-in and the private engine's state after each submission."""
 
 import json
-import secrets
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from slack_sdk.models.views import View
 
 from bot.render import forms
 from bot.render.blocks import service_buttons, to_message
 from bot.render.forms import FormTarget
 from bot.results import Alert, ContainerRow, ContainerTable, FromEngine, ServiceRow, ServiceTable
 from bot.slack.forms import NOT_A_CONTAINER, SHORTCUTS, RunFields, container_of
-from tests.blockkit import assert_valid_message, block_problems
-from tests.signed_client import APP_ID, TEAM_DOMAIN, TEAM_ID, VERIFICATION_TOKEN, SignedClient, block_actions
+from tests.blockkit import assert_valid_message
+from tests.signed_client import SignedClient, block_actions, find_button
+from tests.slack_forms import (
+    MAX_OPTIONS,
+    assert_valid_view,
+    block_suggestion,
+    global_shortcut,
+    message_shortcut,
+    selected,
+    submitted_run_view,
+    typed,
+    view_submission,
+)
 from tests.slack_user import SlackUser, audit_records, text_of, wait_until
 
 MANIFEST = Path(__file__).parent.parent / "manifest.yml"
-
-# -- the views, against slack_sdk's View model and Slack's modal limits ----------------------------------------
-
-MAX_MODAL_BLOCKS = 100
-MAX_TITLE = 24  # title, submit and close
-MAX_METADATA = 3000
-MAX_OPTIONS = 100
-MAX_OPTION_TEXT = 75
-MAX_OPTION_VALUE = 150
-MAX_LABEL = 2000
-MAX_PLACEHOLDER = 150
-
-
-def assert_valid_view(view: dict[str, Any]) -> None:
-    """Slack's own model accepts it unchanged, each block passes the message checks, and the modal limits hold."""
-    model = View(**view)
-    model.validate_json()
-    assert model.to_dict() == view, "slack_sdk's View drops or changes part of the view"
-    assert view["type"] == "modal" and len(view["blocks"]) <= MAX_MODAL_BLOCKS
-    for key in ("title", "submit", "close"):
-        if key in view:
-            assert view[key]["type"] == "plain_text" and 0 < len(view[key]["text"]) <= MAX_TITLE, key
-    assert len(view.get("private_metadata", "")) <= MAX_METADATA
-    block_ids = [block["block_id"] for block in view["blocks"] if "block_id" in block]
-    assert len(block_ids) == len(set(block_ids))
-    for block in view["blocks"]:
-        assert list(block_problems(block)) == [], block
-        if block["type"] != "input":
-            continue
-        assert 0 < len(block["label"]["text"]) <= MAX_LABEL
-        element = block["element"]
-        assert len(element.get("placeholder", {}).get("text", "")) <= MAX_PLACEHOLDER
-        choices = element.get("options", [])
-        assert len(choices) <= MAX_OPTIONS
-        for choice in choices:
-            assert 0 < len(choice["text"]["text"]) <= MAX_OPTION_TEXT and 0 < len(choice["value"]) <= MAX_OPTION_VALUE
 
 
 def test_every_form_is_a_valid_modal_within_slacks_limits():
@@ -151,88 +123,6 @@ def test_the_manifest_declares_the_shortcuts_the_app_registers():
     assert "message_menu_options_url" in MANIFEST.read_text()  # the image type-ahead's URL, for HTTP mode
 
 
-# -- Slack's payloads ---------------------------------------------------------------------------------------------
-
-
-def _user(user_id: str) -> dict[str, str]:
-    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID}
-
-
-def _trigger() -> str:
-    return f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**12)}.{secrets.token_hex(8)}"
-
-
-def _common(kind: str, user_id: str) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-        "user": _user(user_id),
-        "api_app_id": APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-
-
-def view_submission(view: dict[str, Any], values: dict[str, Any], user_id: str) -> dict[str, Any]:
-    """What Slack sends when the user presses the modal's submit button: the view as opened, with its state."""
-    submitted = view | {"state": {"values": values}, "team_id": TEAM_ID, "app_id": APP_ID, "bot_id": "B0BOT"}
-    return _common("view_submission", user_id) | {"trigger_id": _trigger(), "view": submitted, "response_urls": []}
-
-
-def block_suggestion(view: dict[str, Any], values: dict[str, Any], typed: str, user_id: str) -> dict[str, Any]:
-    return _common("block_suggestion", user_id) | {
-        "container": {"type": "view", "view_id": view["id"]},
-        "action_id": forms.IMAGE_SUGGESTIONS,
-        "block_id": forms.IMAGE,
-        "value": typed,
-        "view": view | {"state": {"values": values}},
-    }
-
-
-def global_shortcut(callback_id: str, user_id: str) -> dict[str, Any]:
-    return _common("shortcut", user_id) | {
-        "callback_id": callback_id,
-        "trigger_id": _trigger(),
-        "action_ts": f"{time.time():.6f}",
-    }
-
-
-def message_shortcut(message: dict[str, Any], channel_id: str, user_id: str, response_url: str) -> dict[str, Any]:
-    return _common("message_action", user_id) | {
-        "callback_id": "shipmate_logs_here",
-        "trigger_id": _trigger(),
-        "action_ts": f"{time.time():.6f}",
-        "message_ts": message["ts"],
-        "message": message,
-        "channel": {"id": channel_id, "name": channel_id.lower()},
-        "response_url": response_url,
-    }
-
-
-def _selected(value: str, kind: str = "static_select") -> dict[str, Any]:
-    return {"type": kind, "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value}}
-
-
-def _typed(value: str) -> dict[str, Any]:
-    return {"type": "plain_text_input", "value": value}
-
-
-def submitted_run_view(
-    engine: str, image: str, *, name: str = "", env: str = "", ports: str = "", detach: bool = True
-) -> dict[str, Any]:
-    detach_option = {"text": {"type": "plain_text", "text": "-d"}, "value": forms.DETACH}
-    values = {
-        forms.ENGINE: {forms.ENGINE: _selected(engine)},
-        forms.IMAGE: {forms.IMAGE_SUGGESTIONS: _selected(image, "external_select")},
-        forms.NAME: {forms.NAME: _typed(name)},
-        forms.ENV: {forms.ENV: _typed(env)},
-        forms.PORTS: {forms.PORTS: _typed(ports)},
-        forms.DETACH: {forms.DETACH: {"type": "checkboxes", "selected_options": [detach_option] if detach else []}},
-    }
-    return {"state": {"values": values}}
-
-
 # -- against the real server and engine ---------------------------------------------------------------------------
 
 POLICY = """\
@@ -287,13 +177,13 @@ def test_run_form_from_opening_to_a_running_container(client, slack, clean_engin
     engine_field = view["blocks"][0]["element"]
     assert [option["value"] for option in engine_field["options"]] == ["default"]
 
-    chosen = {forms.ENGINE: {forms.ENGINE: _selected("default")}}
+    chosen = {forms.ENGINE: {forms.ENGINE: selected("default")}}
     every = _send(client, block_suggestion(view, chosen, "", "U0OPER")).body
     offered = [option["value"] for option in every["options"]]
     assert "nginx" in offered and "nginx:latest" in offered and "devwikirepo/envnodecolorapp:latest" in offered
     assert not [image for image in offered if "busybox" in image or "bigimage" in image], offered  # not allowed
-    typed = _send(client, block_suggestion(view, chosen, "COLOR", "U0OPER")).body
-    assert [option["value"] for option in typed["options"]] == ["devwikirepo/envnodecolorapp:latest"]
+    narrowed = _send(client, block_suggestion(view, chosen, "COLOR", "U0OPER")).body
+    assert [option["value"] for option in narrowed["options"]] == ["devwikirepo/envnodecolorapp:latest"]
     viewer = _send(client, block_suggestion(view, chosen, "", "U0VIEW")).body
     assert viewer["options"] == []  # a viewer may run nothing, so no image is offered
 
@@ -366,7 +256,7 @@ def test_a_viewer_gets_no_run_form_and_the_home_button_opens_one(client, slack, 
     _send(client, home_click)
     from_home = _opened(slack, 3)
     assert from_home["callback_id"] == forms.RUN_FORM
-    assert json.loads(from_home["private_metadata"])["channel"] == "DOPER"  # answers go to the user's DM
+    assert json.loads(from_home["private_metadata"])["channel"] == "D0OPER"  # answers go to the user's DM
 
 
 def test_the_command_shortcut_runs_a_command_and_shows_a_parse_error_on_its_field(client, slack, clean_engine, bot):
@@ -374,24 +264,24 @@ def test_the_command_shortcut_runs_a_command_and_shows_a_parse_error_on_its_fiel
     _send(client, global_shortcut("shipmate_command", "U0OPER"))
     view = _opened(slack, 1)
     assert view["callback_id"] == forms.COMMAND_FORM
-    engine = {forms.ENGINE: {forms.ENGINE: _selected("default")}}
+    engine = {forms.ENGINE: {forms.ENGINE: selected("default")}}
 
     wrong = _send(
-        client, view_submission(view, {forms.COMMAND: {forms.COMMAND: _typed("frobnicate web")}} | engine, "U0OPER")
+        client, view_submission(view, {forms.COMMAND: {forms.COMMAND: typed("frobnicate web")}} | engine, "U0OPER")
     )
     assert wrong.body["response_action"] == "errors" and set(wrong.body["errors"]) == {forms.COMMAND}
     refused = _send(
-        client, view_submission(view, {forms.COMMAND: {forms.COMMAND: _typed("run -d busybox")}} | engine, "U0OPER")
+        client, view_submission(view, {forms.COMMAND: {forms.COMMAND: typed("run -d busybox")}} | engine, "U0OPER")
     )
     assert "allowlist" in refused.body["errors"][forms.COMMAND]
 
     line = "run -d --name viashortcut nginx"
-    _send(client, view_submission(view, {forms.COMMAND: {forms.COMMAND: _typed(line)}} | engine, "U0OPER"))
+    _send(client, view_submission(view, {forms.COMMAND: {forms.COMMAND: typed(line)}} | engine, "U0OPER"))
     wait_until(lambda: _runs(api, "viashortcut"), 30, "viashortcut created")
     posted = slack.wait_for(
         lambda: [c.body for c in slack.calls("chat.postMessage") if "viashortcut" in text_of(c.body)], timeout=30
     )[0]
-    assert posted["channel"] == "DOPER"  # no channel with a global shortcut: the user's DM
+    assert posted["channel"] == "D0OPER"  # no channel with a global shortcut: the user's DM
     assert_valid_message(posted)
     records = [record for record in audit_records(bot[1]) if "viashortcut" in record["command"]]
     assert records and records[-1]["command"] == "/docker --context default run -d --name viashortcut nginx"
@@ -422,3 +312,60 @@ def test_open_logs_here_posts_the_containers_logs_in_the_messages_thread(client,
     assert "not about a container" in text_of(slack.wait_for_response("not-here", timeout=30))
     threads = [c for c in slack.calls("chat.postMessage") if c.body.get("thread_ts")]
     assert len(threads) == 1  # only the allowed one was posted in the thread
+
+
+def _replicas(api, service: str) -> int:
+    return api.inspect_service(service)["Spec"]["Mode"]["Replicated"]["Replicas"]
+
+
+def _click_for_form(client: SignedClient, message: dict[str, Any], action_id: str, user_id: str) -> None:
+    button, block_id = find_button(message["blocks"], action_id)
+    _send(client, block_actions(button, block_id, response_url="http://127.0.0.1:9/unused", user_id=user_id))
+
+
+def test_scale_and_restart_forms_act_on_a_real_swarm_service(client, slack, swarm):
+    """Last in this module: the swarm fixture leaves the engine a swarm manager until the module ends."""
+    api = swarm.api()
+    oper = SlackUser(client, slack, "U0OPER")
+    created = oper.answer("/service", "create --name formsvc --replicas 1 nginx")
+    assert "formsvc: 1/1 running" in created["text"], text_of(created)
+    listed = oper.answer("/service", "ls")
+
+    _click_for_form(client, listed, forms.OPEN_SCALE_FORM, "U0OPER")
+    scale = _opened(slack, 1)
+    assert scale["callback_id"] == forms.SCALE_FORM and "formsvc" in json.dumps(scale["blocks"])
+    assert json.loads(scale["private_metadata"])["target"] == "--context default service formsvc"
+
+    def replicas(value: str) -> dict[str, Any]:
+        return {forms.REPLICAS: {forms.REPLICAS: {"type": "number_input", "value": value}}}
+
+    negative = _send(client, view_submission(scale, replicas("-1"), "U0OPER")).body
+    assert set(negative["errors"]) == {forms.REPLICAS}
+    viewer = _send(client, view_submission(scale, replicas("3"), "U0VIEW")).body
+    assert "`service.scale` needs operator" in viewer["errors"][forms.REPLICAS]
+    assert _replicas(api, "formsvc") == 1
+    _send(client, view_submission(scale, replicas("2"), "U0OPER"))
+    wait_until(lambda: _replicas(api, "formsvc") == 2, 30, "formsvc scaled to 2")
+    done = slack.wait_for(
+        lambda: [
+            c.body
+            for c in [*slack.calls("chat.postMessage"), *slack.calls("chat.update")]
+            if "2/2 running ✓" in text_of(c.body)
+        ],
+        timeout=90,
+    )[0]
+    assert done["channel"] == "C0OPS" and "<@U0OPER>" in text_of(done)
+
+    _click_for_form(client, listed, forms.OPEN_RESTART_FORM, "U0OPER")
+    restart = _opened(slack, 2)
+    assert restart["callback_id"] == forms.RESTART_FORM and "service update --force formsvc" in json.dumps(restart)
+    before = api.inspect_service("formsvc")["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+    typo = _send(client, view_submission(restart, {forms.CONFIRM: {forms.CONFIRM: typed("formsv")}}, "U0OPER")).body
+    assert set(typo["errors"]) == {forms.CONFIRM} and "formsvc" in typo["errors"][forms.CONFIRM]
+    assert api.inspect_service("formsvc")["Spec"]["TaskTemplate"].get("ForceUpdate", 0) == before
+    _send(client, view_submission(restart, {forms.CONFIRM: {forms.CONFIRM: typed("formsvc")}}, "U0OPER"))
+    wait_until(
+        lambda: api.inspect_service("formsvc")["Spec"]["TaskTemplate"].get("ForceUpdate", 0) == before + 1,
+        30,
+        "formsvc forced to update",
+    )
