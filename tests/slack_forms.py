@@ -96,9 +96,11 @@ def global_shortcut(callback_id: str, user_id: str) -> dict[str, Any]:
     }
 
 
-def message_shortcut(message: dict[str, Any], channel_id: str, user_id: str, response_url: str) -> dict[str, Any]:
+def message_shortcut(
+    message: dict[str, Any], channel_id: str, user_id: str, response_url: str, callback_id: str = "shipmate_logs_here"
+) -> dict[str, Any]:
     return _common("message_action", user_id) | {
-        "callback_id": "shipmate_logs_here",
+        "callback_id": callback_id,
         "trigger_id": _trigger(),
         "action_ts": f"{time.time():.6f}",
         "message_ts": message["ts"],
