@@ -314,6 +314,33 @@ def test_open_logs_here_posts_the_containers_logs_in_the_messages_thread(client,
     assert len(threads) == 1  # only the allowed one was posted in the thread
 
 
+def test_the_restart_form_of_a_compose_project_still_asks_first_then_restarts_it(client, slack, clean_engine):
+    api = clean_engine.api()
+    labels = {
+        "com.docker.compose.project": "formshop",
+        "com.docker.compose.service": "web",
+        "com.docker.compose.container-number": "1",
+        "com.docker.compose.project.config_files": "/srv/formshop/compose.yaml",
+        "com.docker.compose.depends_on": "",
+        "com.docker.compose.oneoff": "False",
+    }
+    command = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    api.start(api.create_container("busybox:latest", command, name="formshop-web-1", labels=labels)["Id"])
+    before = api.inspect_container("formshop-web-1")["State"]["StartedAt"]
+    oper = SlackUser(client, slack, "U0OPER")
+    listed = oper.answer("/compose", "ls")
+    _click_for_form(client, listed, forms.OPEN_RESTART_FORM, "U0OPER")
+    view = _opened(slack, 1)
+    assert "compose restart formshop" in json.dumps(view["blocks"])
+    _send(client, view_submission(view, {forms.CONFIRM: {forms.CONFIRM: typed("formshop")}}, "U0OPER"))
+    asked = slack.wait_for_call("chat.postEphemeral", timeout=30).body  # the question, to the submitter only
+    assert asked["channel"] == "C0OPS" and asked["user"] == "U0OPER" and "Confirm" in text_of(asked)
+    assert api.inspect_container("formshop-web-1")["State"]["StartedAt"] == before  # nothing before the click
+    done = oper.click(asked, "shipmate.confirm")
+    assert "restarted" in text_of(done), text_of(done)
+    assert api.inspect_container("formshop-web-1")["State"]["StartedAt"] > before
+
+
 def _replicas(api, service: str) -> int:
     return api.inspect_service(service)["Spec"]["Mode"]["Replicated"]["Replicas"]
 
