@@ -204,14 +204,10 @@ def test_run_form_from_opening_to_a_running_container(client, slack, clean_engin
     assert set(refused["errors"]) == {forms.IMAGE} and "allowlist" in refused["errors"][forms.IMAGE]
     assert api.containers(all=True) == []  # nothing was created
 
-    good = view_submission(
-        view,
-        submitted_run_view(
-            "default", "devwikirepo/envnodecolorapp:latest", name="formweb", env="COLOR=blue", ports="8081:3000"
-        )["state"]["values"],
-        "U0OPER",
-    )
-    closed = _send(client, good)
+    good = submitted_run_view(
+        "default", "devwikirepo/envnodecolorapp:latest", name="formweb", env="COLOR=blue", ports="8081:3000"
+    )["state"]["values"]
+    closed = _send(client, view_submission(view, good, "U0OPER"))
     assert closed.body in ("", {}) or "response_action" not in closed.body, closed.text
     data = wait_until(lambda: _runs(api, "formweb") and api.inspect_container("formweb"), 30, "formweb created")
     assert "COLOR=blue" in data["Config"]["Env"]
@@ -227,7 +223,9 @@ def test_run_form_from_opening_to_a_running_container(client, slack, clean_engin
         and "/run --context default -d" in text_of(posted)
     )
 
-    taken = _send(client, good).body  # the same name again: Docker's answer, on the name field
+    taken = _send(
+        client, view_submission(view, good, "U0OPER")
+    ).body  # the same name again: Docker's answer, on the name field
     assert set(taken["errors"]) == {forms.NAME} and "already in use" in taken["errors"][forms.NAME]
     lines = [record["command"] for record in audit_records(bot[1])]
     assert any("--name formweb" in line and "99999:80" in line for line in lines)  # the bad one is on the record
