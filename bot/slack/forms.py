@@ -30,7 +30,7 @@ from bot.grammar.values import container_name, env_pair, image_ref, port_mapping
 from bot.render import forms
 from bot.render.blocks import BUTTON_ACTION_PREFIX, to_message
 from bot.render.forms import FormTarget
-from bot.render.kit import Message, section
+from bot.render.kit import Message, escape, section
 from bot.results import Failure, FromEngine, ImageTable, Progress, Result
 from bot.secrets import mask_text
 from bot.slack.delivery import Delivery, LiveMessage, Origin
@@ -501,7 +501,7 @@ def container_of(blocks: list[dict]) -> tuple[str | None, str] | str:
     if not found:
         return NOT_A_CONTAINER
     if len(found) > 1:
-        names = ", ".join(f"`{name}`" for _, name in list(found)[:5])
+        names = ", ".join(f"`{escape(name)}`" for _, name in list(found)[:5])
         return f"this message is about several containers ({names}): use the 📜 Logs button of the one you want"
     return next(iter(found))
 
