@@ -12,6 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.dispatcher import Caller, Dispatcher
+from bot.fleet.engines import Fleet
+from bot.policy.authorize import PolicyAuthorizer
+from bot.policy.source import PolicySource
 from bot.render import forms
 from bot.render.blocks import service_buttons, to_message
 from bot.render.forms import FormTarget
@@ -121,6 +125,33 @@ def test_the_manifest_declares_the_shortcuts_the_app_registers():
     for shortcut in shortcuts.values():
         assert 0 < len(shortcut["name"]) <= 24 and 0 < len(shortcut["description"]) <= 150
     assert "message_menu_options_url" in MANIFEST.read_text()  # the image type-ahead's URL, for HTTP mode
+
+
+def test_what_a_form_offers_is_what_the_policy_allows_on_each_engine(tmp_path: Path):
+    """engines_for and permits ask the policy, per engine and channel, and touch no engine (none is reachable)."""
+    engines = tmp_path / "engines.yml"
+    engines.write_text(
+        "default: staging\nengines:\n"
+        + "".join(
+            f'  {name}: {{host: "unix:///nonexistent/{name}.sock"}}\n' for name in ("staging", "prod-1", "prod-2")
+        )
+    )
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        'members:\n  U0OPER: {staging: operator, "prod-*": viewer}\n  U0VIEW: viewer\n'
+        "channels: [C0OPS]\nimages: [nginx]\n"
+    )
+    dispatcher = Dispatcher(Fleet(engines), PolicyAuthorizer(PolicySource(policy)))
+    oper = Caller("U0OPER", "T0TEST", "C0OPS", "oper")
+    assert dispatcher.engines_for(oper, "container.run") == ("staging",)
+    assert dispatcher.engines_for(oper) == ("staging", "prod-1", "prod-2")
+    assert dispatcher.engines_for(Caller("U0VIEW", "T0TEST", "C0OPS"), "container.run") == ()
+    assert dispatcher.engines_for(Caller("U0NOBODY", "T0TEST", "C0OPS")) == ()  # no engine named to them
+    assert dispatcher.engines_for(Caller("U0OPER", "T0TEST", "C0ELSEWHERE"), "container.run") == ()
+    assert dispatcher.permits("run nginx:1.25", oper, "staging")
+    assert not dispatcher.permits("run busybox", oper, "staging")  # off the allowlist
+    assert not dispatcher.permits("run nginx", oper, "prod-1")  # a viewer there
+    assert not dispatcher.permits("run", oper, "staging")  # not a command
 
 
 # -- against the real server and engine ---------------------------------------------------------------------------
