@@ -43,6 +43,7 @@ COMMAND_SHORTCUT = "shipmate_command"
 LOGS_SHORTCUT = "shipmate_logs_here"
 SHORTCUTS = (COMMAND_SHORTCUT, LOGS_SHORTCUT)
 FORM_BUDGET_SECONDS = 2.0  # of Slack's 3 s for a view_submission's answer: an error in time shows on the form
+SUGGESTION_BUDGET_SECONDS = 2.0  # for the engine's image list; the allowlist's entries are offered regardless
 LOGS_TAIL = 50
 MAX_ERROR = 300  # a field's error line
 WORKING = "⏳ working on it…"
@@ -297,9 +298,15 @@ class Forms:
         return [pattern for pattern in patterns if not any(mark in pattern for mark in "*?[")]
 
     def _local_images(self, caller: Caller, engine: str) -> list[str]:
-        """The engine's images, by `image ls` through the dispatcher as the user (policy and audit apply)."""
+        """The engine's images, by `image ls` through the dispatcher as the user (policy and audit apply); none
+        when the engine does not answer within SUGGESTION_BUDGET_SECONDS (Slack waits 3 s for the options)."""
         request = Request(text=f"--context {shlex.quote(engine)} image ls", caller=caller)
-        result: Result = self.dispatcher.handle(request, lambda found: found).result
+        try:
+            job = Job(work=lambda: self.dispatcher.handle(request, lambda found: found), interrupted=lambda: None)
+            reply: Reply[Result] = self.pools.submit(job, slow=False).result(timeout=SUGGESTION_BUDGET_SECONDS)
+        except (ShuttingDown, FutureTimeout, Interrupted):
+            return []
+        result = reply.result
         if isinstance(result, FromEngine):
             result = result.result
         if not isinstance(result, ImageTable):
