@@ -20,7 +20,8 @@ from bot.render import forms
 from bot.render.blocks import service_buttons, to_message
 from bot.render.forms import FormTarget
 from bot.results import Alert, ContainerRow, ContainerTable, FromEngine, ServiceRow, ServiceTable
-from bot.slack.forms import NOT_A_CONTAINER, SHORTCUTS, RunFields, container_of
+from bot.slack.forms import COMMAND_SHORTCUT, RunFields
+from bot.slack.logs_here import LOGS_SHORTCUT, NOT_A_CONTAINER, container_of
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
 from tests.slack_forms import (
@@ -120,7 +121,7 @@ def test_the_container_a_message_is_about_comes_from_its_buttons():
 def test_the_manifest_declares_the_shortcuts_the_app_registers():
     manifest = yaml.safe_load(MANIFEST.read_text())
     shortcuts = {shortcut["callback_id"]: shortcut for shortcut in manifest["features"]["shortcuts"]}
-    assert set(shortcuts) == set(SHORTCUTS)
+    assert set(shortcuts) == {COMMAND_SHORTCUT, LOGS_SHORTCUT}
     assert shortcuts["shipmate_command"]["type"] == "global" and shortcuts["shipmate_logs_here"]["type"] == "message"
     for shortcut in shortcuts.values():
         assert 0 < len(shortcut["name"]) <= 24 and 0 < len(shortcut["description"]) <= 150

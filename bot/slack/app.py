@@ -17,6 +17,7 @@ from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTIO
 from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.forms import Forms
 from bot.slack.listeners import Listeners
+from bot.slack.logs_here import LogsHere
 from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def build_app(
     app.middleware(_time_the_ack)
     listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools)
     Forms(dispatcher, Delivery(client, reads_in_channel), pools, client).register(app)  # before `/run`: its form
+    LogsHere(dispatcher, Delivery(client, reads_in_channel), pools, client).register(app)
     for slash in SLASH_COMMANDS:
         app.command(slash)(listeners.slash_command)
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)

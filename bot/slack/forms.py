@@ -1,4 +1,5 @@
-"""Forms and shortcuts: modals that gather a command line, and the "Open logs here" message shortcut.
+"""Forms: modals that gather a command line (`/run` with no arguments, Scale…, Restart…, and the "Shipmate command"
+global shortcut). The "Open logs here" message shortcut is bot/slack/logs_here.py.
 
 A form is one more way to type a command: what it submits is a command line, handed to the dispatcher as the
 user who submitted it (parse, policy, audit, confirmation, the same as typed). The answer's way back:
@@ -25,12 +26,12 @@ from slack_sdk.errors import SlackClientError
 
 from bot import metrics
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
-from bot.grammar import Command, ParseError, parse
+from bot.grammar import ParseError
 from bot.grammar.values import container_name, env_pair, image_ref, port_mapping
 from bot.render import forms
-from bot.render.blocks import BUTTON_ACTION_PREFIX, to_message
+from bot.render.blocks import to_message
 from bot.render.forms import FormTarget
-from bot.render.kit import Message, escape, section
+from bot.render.kit import Message, section
 from bot.results import Failure, FromEngine, ImageTable, Progress, Result
 from bot.secrets import mask_text
 from bot.slack.delivery import Delivery, LiveMessage, Origin
@@ -40,25 +41,22 @@ log = logging.getLogger(__name__)
 
 RUN_SLASH = "/run"
 COMMAND_SHORTCUT = "shipmate_command"
-LOGS_SHORTCUT = "shipmate_logs_here"
-SHORTCUTS = (COMMAND_SHORTCUT, LOGS_SHORTCUT)
 FORM_BUDGET_SECONDS = 2.0  # of Slack's 3 s for a view_submission's answer: an error in time shows on the form
 SUGGESTION_BUDGET_SECONDS = 2.0  # for the engine's image list; the allowlist's entries are offered regardless
-LOGS_TAIL = 50
 MAX_ERROR = 300  # a field's error line
 WORKING = "⏳ working on it…"
 INTERRUPTED = "⚠️ Shipmate was restarted before this finished; check `/ps -a` for the state it left"
 RESTARTING = "⚠️ Shipmate is restarting; try again in a moment"
 NO_RUN = "you may not run containers on any engine from here: `/docker whoami` shows your roles"
 NO_ROLE = "you have no Shipmate role here: `/docker whoami` says how an admin grants one"
-NOT_A_CONTAINER = "this message is not about a container: use it on a Shipmate alert or a result with container buttons"
 
 
 def _notice(text: str) -> Message:
     return Message(text=text, blocks=[section(text)], is_error=True)
 
 
-def _caller(body: dict, channel_id: str) -> Caller:
+def caller_of(body: dict, channel_id: str) -> Caller:
+    """Who sent an interaction (a click, a submission, a shortcut), placed in `channel_id`."""
     user = body.get("user") or {}
     return Caller(
         user_id=user.get("id", ""),
@@ -169,7 +167,7 @@ class Forms:
         self.client = client
 
     def register(self, app: App) -> None:
-        """Every form's button, view, suggestion and shortcut. Call before the slash commands are registered:
+        """Every form's button, view, suggestion and the global shortcut. Call before the slash commands are registered:
         `/run` with no text comes here first."""
         app.command(RUN_SLASH, matchers=[lambda command: not (command.get("text") or "").strip()])(self.run_slash)
         app.action(forms.OPEN_RUN_FORM)(self.open_run_form)
@@ -181,7 +179,6 @@ class Forms:
         app.view(forms.RESTART_FORM)(self.submit_restart)
         app.view(forms.COMMAND_FORM)(self.submit_command)
         app.shortcut(COMMAND_SHORTCUT)(self.command_shortcut)
-        app.shortcut(LOGS_SHORTCUT)(self.logs_here)
 
     # -- opening a form ---------------------------------------------------------------------------------
 
@@ -224,7 +221,7 @@ class Forms:
         self._soon(lambda: self._open_run(body, channel, body.get("trigger_id", "")))
 
     def _open_run(self, body: dict, channel_id: str, trigger_id: str) -> None:
-        caller = _caller(body, "")
+        caller = caller_of(body, "")
         caller = replace(caller, channel_id=self._place(caller.user_id, channel_id))
         engines = self.dispatcher.engines_for(caller, "container.run")
         if not engines:
@@ -262,7 +259,7 @@ class Forms:
         ack()
 
         def open_form() -> None:
-            caller = _caller(body, "")
+            caller = caller_of(body, "")
             caller = replace(caller, channel_id=self._place(caller.user_id, ""))
             engines = self.dispatcher.engines_for(caller)
             if not engines:
@@ -281,7 +278,7 @@ class Forms:
         one the user may run there. Answered in the request (Slack shows the options from the ack)."""
         view = body.get("view") or {}
         metadata = _metadata(view)
-        caller = _caller(body, str(metadata.get("channel", "")))
+        caller = caller_of(body, str(metadata.get("channel", "")))
         engine = _chosen(view, forms.ENGINE) or str(metadata.get("engine", "")) or self.dispatcher.fleet.default
         typed = str(body.get("value", "")).strip().lower()
         candidates = [*self._allowlist_entries(), *self._local_images(caller, engine)]
@@ -367,7 +364,7 @@ class Forms:
         shown on the form (on the field `field_of` names; `main` when Shipmate itself cannot take it), anything
         else closes it and goes where it belongs. Slack calls happen off the request thread: the ack is not held."""
         channel = str(_metadata(view).get("channel", ""))
-        caller = _caller(body, channel)
+        caller = caller_of(body, channel)
         request = Request(text=line, slash=slash, caller=caller)
         origin = Origin(caller.user_id, channel, None, f"{slash} {line}")
         pending = self.dispatcher.pending(request)
@@ -453,72 +450,3 @@ class Forms:
         channel = self._place(user_id, "")
         if channel:
             self.delivery.post_in(channel, body)
-
-    # -- "Open logs here" ---------------------------------------------------------------------------------
-
-    def logs_here(self, ack: Callable[..., None], body: dict) -> None:
-        """The message shortcut: `logs --tail 50` of the container the message is about, in its thread, run
-        as the user who used the shortcut (a refusal is told to them only)."""
-        ack()
-        channel = (body.get("channel") or {}).get("id", "")
-        message = body.get("message") or {}
-        caller = _caller(body, channel)
-        found = container_of(message.get("blocks") or [])
-        if isinstance(found, str):
-            origin = Origin(caller.user_id, channel, body.get("response_url"), "Open logs here")
-            self.delivery.respond(origin, self.delivery.payload(_notice(found), origin, False))
-            return
-        engine, container = found
-        words = [*(["--context", engine] if engine else []), "logs", "--tail", str(LOGS_TAIL), container]
-        request = Request(text=shlex.join(words), caller=caller)
-        origin = Origin(caller.user_id, channel, body.get("response_url"), f"/docker {request.text}")
-        thread = str(message.get("thread_ts") or message.get("ts") or "")
-        self._soon(lambda: self._logs_in_thread(request, origin, thread))
-
-    def _logs_in_thread(self, request: Request, origin: Origin, thread: str) -> None:
-        reply = self.dispatcher.handle(request, to_message)
-        if reply.ok and thread:
-            body = self.delivery.payload(reply.message, origin, True)
-            try:
-                self.client.chat_postMessage(
-                    channel=origin.channel_id, thread_ts=thread, text=body["text"], blocks=body["blocks"]
-                )
-                if reply.message.attachment:
-                    self.client.files_upload_v2(
-                        channel=origin.channel_id, thread_ts=thread, **reply.message.attachment.payload()
-                    )
-                return
-            except (SlackClientError, OSError) as error:
-                log.warning("posting logs in a thread failed (%s); answering the user only", type(error).__name__)
-                metrics.slack_failure("chat.postMessage")
-        self.delivery.respond(origin, self.delivery.payload(reply.message, origin, False))
-
-
-def container_of(blocks: list[dict]) -> tuple[str | None, str] | str:
-    """The (engine, container) a message's buttons act on — each button's value is a command line naming them —
-    or why there is not exactly one."""
-    found: dict[tuple[str | None, str], None] = {}
-    elements = [element for block in blocks if isinstance(block, dict) for element in block.get("elements") or []]
-    for element in elements:
-        if not isinstance(element, dict) or not str(element.get("action_id", "")).startswith(BUTTON_ACTION_PREFIX):
-            continue
-        command = _command(str(element.get("value", "")))
-        if command is not None:
-            found[(command.context, command.targets()[0])] = None
-    if not found:
-        return NOT_A_CONTAINER
-    if len(found) > 1:
-        names = ", ".join(f"`{escape(name)}`" for _, name in list(found)[:5])
-        return f"this message is about several containers ({names}): use the 📜 Logs button of the one you want"
-    return next(iter(found))
-
-
-def _command(value: str) -> Command | None:
-    """The container command a button's value is (its Logs, Restart, Inspect…), when it names one container."""
-    try:
-        command = parse(value, "/docker")
-    except ParseError:
-        return None
-    if command.action.startswith("container.") and len(command.targets()) == 1:
-        return command
-    return None
