@@ -20,7 +20,7 @@ from bot.audit import AuditLog
 from bot.confirm.clicks import Clicks, is_requester
 from bot.confirm.preview import DryRun
 from bot.confirm.tokens import Confirmation, Confirmer
-from bot.engine import Engine, RunLimits
+from bot.engine import Engine, EngineError, RunLimits
 from bot.engine.running_follows import Follows
 from bot.fleet.engines import Fleet, Selection, UnknownEngine
 from bot.fleet.spec import ALL
@@ -112,6 +112,29 @@ class Dispatcher:
         if self.confirmer is not None and command.asks_first:
             return None  # the first answer is a quick confirmation request; the slow part comes after the click
         return command.pending
+
+    def engines_for(self, caller: Caller, action: str | None = None) -> tuple[str, ...]:
+        """The engines where the policy gives `caller` `action` (on all or only their own), in the channel they
+        are in; without an action, the engines where they hold any role. What a form offers to pick from: it
+        names only engines the caller may be told about."""
+        found = []
+        for engine in self.fleet.names:
+            identity = self.authorizer.identity(caller, (engine,))
+            granted = {grant.removesuffix(":own") for grant in identity.actions}
+            if identity.channel_allowed and identity.roles and (action is None or action in granted):
+                found.append(engine)
+        return tuple(found)
+
+    def permits(self, text: str, caller: Caller, engine: str) -> bool:
+        """Whether `caller` may run the command line `text` on `engine` now, by the policy alone: nothing runs
+        and nothing is recorded (a form's choices; what is chosen then goes through `handle`)."""
+        command = self.parse(Request(text=text, caller=caller))
+        if isinstance(command, Failure):
+            return False
+        try:
+            return self.authorizer.authorize(command, caller, engine).allowed
+        except EngineError:  # the targets could not be looked up: offer nothing rather than guess
+            return False
 
     def handle(self, request: Request, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         trail = Trail(self.audit, request.caller, _line(request.slash, request.text))

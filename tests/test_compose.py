@@ -194,7 +194,11 @@ def test_compose_ls_ps_logs_and_top_read_the_labels(shop, clean_engine, make_bot
     ]
     reply = bot.do("U0VIEW", "/compose ls")
     buttons = [element["value"] for block in reply.message.blocks if block["type"] == "actions" for element in block["elements"]]  # fmt: skip
-    assert buttons == ["--context default compose restart shop", "--context default compose logs shop"]
+    assert buttons == [
+        "--context default compose restart shop",
+        "--context default compose logs shop",
+        "--context default compose shop",  # Restart…: the form, for this project on this engine
+    ]
 
     table = _answer(bot.do("U0VIEW", "/compose ps shop").result)
     assert isinstance(table, ContainerTable)

@@ -12,6 +12,7 @@ from bot.grammar import SLASH_COMMANDS
 from bot.slack.app import EVENTS
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
+from tests.slack_forms import global_shortcut, message_shortcut
 from tests.slack_standin import envelope
 
 POLICY = """
@@ -229,6 +230,16 @@ def test_manifest_declares_exactly_the_commands_the_app_serves(chat):
     for slash in declared:  # each one is really registered: the app answers it with its usage, not a 404
         answer = chat.answer(slash, "--help" if slash != "/docker" else "help")
         assert answer["response_type"] == "ephemeral" and answer["blocks"]
+    for shortcut in manifest["features"]["shortcuts"]:  # each one is registered: a global one opens its form,
+        callback_id = shortcut["callback_id"]  # a message one answers (here: the message is not about a container)
+        if shortcut["type"] == "global":
+            assert chat.client.action(global_shortcut(callback_id, "U0ALICE")).status == 200
+            assert chat.slack.wait_for_call("views.open", timeout=10).reply["ok"]
+            continue
+        url = chat.slack.response_url(callback_id)
+        message = {"type": "message", "ts": "1700000000.000100", "text": "hello", "blocks": []}
+        assert chat.client.action(message_shortcut(message, "C0OPS", "U0ALICE", url, callback_id)).status == 200
+        assert chat.slack.wait_for_response(callback_id, timeout=10)["response_type"] == "ephemeral"
 
 
 def test_socket_mode_acks_replies_and_reconnects(bot_server, slack, policy_file, clean_engine, tmp_path):

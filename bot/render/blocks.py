@@ -9,6 +9,7 @@ from functools import singledispatch
 
 from bot.render import compose_lines, kit, swarm_lines
 from bot.render.format import ago, aligned, decimal_size, shorten, size, state_emoji
+from bot.render.forms import COMPOSE, FORM_BUTTONS, OPEN_RESTART_FORM, OPEN_SCALE_FORM, SERVICE, FormTarget
 from bot.render.freeze_lines import freeze_lines, freeze_title, silence_lines, silence_title
 from bot.render.kit import (
     MAX_FIELDS,
@@ -154,17 +155,27 @@ def command_button(label: str, command: str, style: str | None = None) -> dict:
     return kit.button(label, f"{BUTTON_ACTION_PREFIX}:{command}"[:255], command, style)
 
 
+def form_button(label: str, action_id: str, target: FormTarget) -> dict:
+    """A button that opens a form (Scale…, Restart…) for its row's service or project."""
+    return kit.button(label, action_id, target.value)
+
+
+def _bound(element: dict, engine: str) -> dict:
+    action_id = element.get("action_id", "")
+    if action_id.startswith(BUTTON_ACTION_PREFIX):
+        return command_button(element["text"]["text"], f"--context {engine} {element['value']}", element.get("style"))
+    target = FormTarget.parse(element.get("value", "")) if action_id in FORM_BUTTONS else None
+    if target is not None and target.engine is None:
+        return {**element, "value": replace(target, engine=engine).value}
+    return element
+
+
 def on_engine(engine: str, blocks: list[dict]) -> list[dict]:
-    """The same blocks with every command button acting on `engine` (`--context ENGINE …`)."""
+    """The same blocks with every command button (and form button) acting on `engine` (`--context ENGINE …`)."""
     bound = []
     for block in blocks:
         if block.get("type") == "actions":
-            elements = [
-                command_button(element["text"]["text"], f"--context {engine} {element['value']}", element.get("style"))
-                if element.get("action_id", "").startswith(BUTTON_ACTION_PREFIX)
-                else element
-                for element in block["elements"]
-            ]
+            elements = [_bound(element, engine) for element in block["elements"]]
             block = {**block, "elements": elements}
             if "block_id" in block:
                 block["block_id"] = f"{engine}:{block['block_id']}"[:255]
@@ -664,11 +675,13 @@ def _follow(result: FollowedLogs) -> Message:
 
 
 def project_buttons(row: ComposeProjectRow) -> dict:
-    """Restart (asks first when clicked, as typed) and Logs; on the row's engine in an answer from several."""
+    """Restart (asks first when clicked, as typed), Logs and the Restart… form; on the row's engine in an answer
+    from several."""
     block = kit.actions(
         f"compose:{row.name}",
         command_button("🔄 Restart", f"compose restart {row.name}"),
         command_button("📜 Logs", f"compose logs {row.name}"),
+        form_button("🔄 Restart…", OPEN_RESTART_FORM, FormTarget(COMPOSE, row.name)),
     )
     return on_engine(row.engine, [block])[0] if row.engine else block
 
@@ -723,7 +736,8 @@ def _compose_progress(result: ComposeProgress) -> Message:
 
 
 def service_buttons(row: ServiceRow) -> dict:
-    """Tasks, Logs, Scale +1/−1 (replicated services), Rollback (when there is a previous spec)."""
+    """Tasks, Logs, Scale +1/−1 (replicated services), Rollback (when there is a previous spec), and the Scale…
+    (replicated) and Restart… forms."""
     buttons = [
         command_button("📋 Tasks", f"service ps {row.name}"),
         command_button("📜 Logs", f"service logs {row.name}"),
@@ -734,6 +748,10 @@ def service_buttons(row: ServiceRow) -> dict:
             buttons.append(command_button("➖ Scale −1", f"service scale {row.name}={row.desired - 1}"))
     if row.has_previous:
         buttons.append(command_button("↩️ Rollback", f"service rollback {row.name}"))
+    target = FormTarget(SERVICE, row.name)
+    if row.mode == "replicated":
+        buttons.append(form_button("🔢 Scale…", OPEN_SCALE_FORM, target))
+    buttons.append(form_button("🔄 Restart…", OPEN_RESTART_FORM, target))
     return kit.actions(f"service:{row.name}", *buttons)
 
 

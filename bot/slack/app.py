@@ -17,7 +17,9 @@ from bot.home import HomeTab
 from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
 from bot.render.home import HOME_REFRESH_ACTION
 from bot.slack.delivery import RETRIES, Delivery
+from bot.slack.forms import Forms
 from bot.slack.listeners import Listeners
+from bot.slack.logs_here import LogsHere
 from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
@@ -88,7 +90,10 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
     )
     app.middleware(_time_the_ack)
-    listeners = Listeners(dispatcher, Delivery(client, reads_in_channel), pools, HomeTab(dispatcher, home_probe_ttl))
+    delivery = Delivery(client, reads_in_channel)
+    listeners = Listeners(dispatcher, delivery, pools, HomeTab(dispatcher, home_probe_ttl))
+    Forms(dispatcher, delivery, pools, client).register(app)  # before `/run`: its form
+    LogsHere(dispatcher, delivery, pools, client).register(app)
     for slash in SLASH_COMMANDS:
         app.command(slash)(listeners.slash_command)
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)

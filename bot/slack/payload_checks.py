@@ -30,8 +30,13 @@ def _interaction_problem(raw: str) -> str | None:
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
             return "block_actions without actions"
-        if not _text(payload.get("response_url")) and not isinstance(payload.get("view"), dict):
-            return "block_actions without response_url"  # a click in a view (Home tab, modal) comes without one
+        # A click in a message can always be answered there; one in a view (the Home tab, a modal) has no message.
+        container = payload.get("container")
+        in_view = isinstance(payload.get("view"), dict) or (
+            isinstance(container, dict) and container.get("type") == "view"
+        )
+        if not in_view and not _text(payload.get("response_url")):
+            return "block_actions without response_url"
     return None
 
 
