@@ -33,6 +33,7 @@ LAYERS = (
     "confirm",  # ask first: which commands, what they ask, the signed tokens, and what a click may do
     "pipeline",  # decide (authorize, audit gate) and carry out, once for commands, clicks and fan-out
     "dispatcher",  # parse -> choose engine -> authorize -> confirm -> execute -> render
+    "steps",  # Workflow Builder steps: inputs -> a command line, a Reply -> the step's outputs
     "alerts",  # engine events -> rules -> claimed once -> delivered
     "health",  # readiness and liveness over the dispatcher's engines
     "assembly",  # builds the dispatcher and alerts from the settings

@@ -16,6 +16,7 @@ from bot.grammar import SLASH_COMMANDS
 from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
 from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.listeners import Listeners
+from bot.slack.steps import Steps
 from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
@@ -89,4 +90,5 @@ def build_app(
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)
     app.action(CONFIRM_ACTION)(listeners.confirm)
     app.action(CANCEL_ACTION)(listeners.cancel)
+    Steps(dispatcher, pools).register(app)  # Workflow Builder's custom steps (manifest.yml: functions)
     return app
