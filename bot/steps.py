@@ -69,17 +69,23 @@ def _count(inputs: Mapping[str, object], name: str, *, required: bool = True) ->
     return int(text)
 
 
+def _arguments(*values: str) -> list[str]:
+    """The values as arguments, never options: `--time=0` as a container's name is refused as a name."""
+    return ["--", *values] if any(value.startswith("-") for value in values) else list(values)
+
+
 def _restart(inputs: Mapping[str, object]) -> list[str]:
-    return ["restart", str(_text(inputs, "container"))]
+    return ["restart", *_arguments(str(_text(inputs, "container")))]
 
 
 def _scale(inputs: Mapping[str, object]) -> list[str]:
-    return ["service", "scale", f"{_text(inputs, 'service')}={_count(inputs, 'replicas')}"]
+    return ["service", "scale", *_arguments(f"{_text(inputs, 'service')}={_count(inputs, 'replicas')}")]
 
 
 def _logs(inputs: Mapping[str, object]) -> list[str]:
     tail = _count(inputs, "tail", required=False)
-    return ["logs", "--tail", str(DEFAULT_TAIL if tail is None else tail), str(_text(inputs, "container"))]
+    tail_option = ["--tail", str(DEFAULT_TAIL if tail is None else tail)]
+    return ["logs", *tail_option, *_arguments(str(_text(inputs, "container")))]
 
 
 STEPS: dict[str, Step] = {
@@ -132,11 +138,11 @@ def keep_tail(text: str, limit: int = MAX_RESULT_CHARS) -> str:
     return f"({len(text) - len(kept):,} earlier characters left out)\n{kept}"
 
 
-def outcome_of(reply: Reply[str], request: Request) -> StepOutcome:
+def outcome_of(reply: Reply[str]) -> StepOutcome:
     """The step's end from what the dispatcher answered (rendered as terminal text, which is masked)."""
     result: Result = reply.result.result if isinstance(reply.result, FromEngine) else reply.result
     if isinstance(result, ConfirmationRequest):
-        return StepOutcome(False, _plain(CONFIRMATION_NEEDED.format(line=mask_text(f"/docker {request.text}"))))
+        return StepOutcome(False, _plain(CONFIRMATION_NEEDED.format(line=mask_text(result.command))))
     if isinstance(result, Failure):
         return StepOutcome(False, _plain(result.reason))
     if not reply.ok:  # some targets failed (an Outcomes): the text names each

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.grammar import SLASH_COMMANDS
+from bot.steps import STEPS
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
 from tests.slack_standin import envelope
@@ -221,6 +222,9 @@ def test_manifest_declares_exactly_the_commands_the_app_serves(chat):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "files:write"} <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+    # Workflow steps: every declared function has a handler and every handler a declaration (each is driven over
+    # signed HTTP in tests/test_workflow_steps.py::test_every_declared_step_is_served_and_no_other).
+    assert set(manifest["functions"]) == set(STEPS)
     for slash in declared:  # each one is really registered: the app answers it with its usage, not a 404
         answer = chat.answer(slash, "--help" if slash != "/docker" else "help")
         assert answer["response_type"] == "ephemeral" and answer["blocks"]

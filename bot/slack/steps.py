@@ -55,7 +55,7 @@ class Steps:
             return
 
         def work() -> StepOutcome:
-            return outcome_of(self.dispatcher.handle(request, to_text), request)
+            return outcome_of(self.dispatcher.handle(request, to_text))
 
         def done(finished: "Future[StepOutcome]") -> None:  # on the worker thread
             if finished.cancelled() or isinstance(finished.exception(), Interrupted):
