@@ -13,7 +13,7 @@ import yaml
 
 from bot.steps import MAX_RESULT_CHARS, STEPS
 from tests.signed_client import SignedClient, SignedRequest, signature
-from tests.slack_standin import APP_ID, TEAM_ID, SlackStandin
+from tests.slack_standin import APP_ID, TEAM_ID, SlackStandin, envelope
 from tests.slack_user import audit_records, wait_until
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
@@ -302,3 +302,24 @@ def test_a_scale_step_scales_the_service_and_a_scale_to_zero_asks_for_slack(
         assert api.inspect_service("steps-web")["Spec"]["Mode"]["Replicated"]["Replicas"] == 2
     finally:
         api.remove_service("steps-web")
+
+
+def test_a_step_runs_over_socket_mode_too(bot_server, slack: SlackStandin, clean_engine, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY)
+    bot_server("socket", SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"))
+    slack.wait_for_connection(timeout=20)
+    api = clean_engine.api()
+    _start(api, "web3", IDLER)
+    before = _started_at(api, "web3")
+    payload = function_executed("restart_container", {"container": "web3", "user": "U0OPER"}, slack.function_token())
+
+    sent = envelope("events_api", payload)
+    slack.send_envelope(sent)
+
+    ack = slack.wait_for_ack(sent["envelope_id"], timeout=10)
+    assert ack.latency is not None and ack.latency < 3
+    call = slack.wait_for_call("functions.completeSuccess", timeout=60)
+    assert call.body["function_execution_id"] == payload["event"]["function_execution_id"]
+    assert _outputs(call.body) == {"result": "web3: restarted", "exit_code": 0}
+    assert _started_at(api, "web3") != before
