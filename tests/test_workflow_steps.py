@@ -323,3 +323,19 @@ def test_a_step_runs_over_socket_mode_too(bot_server, slack: SlackStandin, clean
     assert call.body["function_execution_id"] == payload["event"]["function_execution_id"]
     assert _outputs(call.body) == {"result": "web3: restarted", "exit_code": 0}
     assert _started_at(api, "web3") != before
+
+
+def test_a_policy_with_channels_refuses_every_step(bot_server, slack, signing_secret, clean_engine, tmp_path) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY + "channels: [C0OPS]\n")
+    bot = bot_server(SHIPMATE_POLICY=str(policy), SHIPMATE_AUDIT_DB=str(tmp_path / "audit.db"))
+    workflow = Workflow(SignedClient(bot.url, signing_secret), slack, signing_secret)
+    api = clean_engine.api()
+    _start(api, "web4", IDLER)
+    before = _started_at(api, "web4")
+
+    ended, body = workflow.run("restart_container", container="web4", user="U0OPER")
+
+    assert ended == "completeError"
+    assert body["error"] == "Shipmate takes commands only in C0OPS, and this request came from no channel"
+    assert _started_at(api, "web4") == before
