@@ -82,17 +82,21 @@ class Workflow:
         self.secret = signing_secret
 
     def send(self, callback_id: str, **inputs: Any) -> tuple[dict[str, Any], Any]:
-        token = self.slack.function_token()
-        payload = function_executed(callback_id, inputs, token)
+        payload = function_executed(callback_id, inputs, self.slack.function_token())
+        return payload, self.post(payload)
+
+    def post(self, payload: dict[str, Any], retry: int = 0) -> Any:
+        """Sign and send an event; `retry` > 0 is Slack sending it again (newly signed, with X-Slack-Retry-Num)."""
         body = json.dumps(payload).encode()
-        timestamp = str(int(time.time()))
+        timestamp = str(int(time.time()) + retry)  # a retry is signed at a later second (Slack waits a minute)
         headers = {
             "Content-Type": "application/json",
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": signature(self.secret, timestamp, body),
         }
-        reply = self.client.send(SignedRequest("/slack/events", body, headers))
-        return payload, reply
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.client.send(SignedRequest("/slack/events", body, headers))
 
     def run(self, callback_id: str, timeout: float = 60, **inputs: Any) -> tuple[str, dict[str, Any]]:
         """("completeSuccess" or "completeError", the call's body), after checking the ack and the token used."""
@@ -339,3 +343,21 @@ def test_a_policy_with_channels_refuses_every_step(bot_server, slack, signing_se
     assert ended == "completeError"
     assert body["error"] == "Shipmate takes commands only in C0OPS, and this request came from no channel"
     assert _started_at(api, "web4") == before
+
+
+def test_an_event_slack_sends_again_runs_the_step_once(workflow: Workflow, clean_engine, audit_db: Path) -> None:
+    api = clean_engine.api()
+    _start(api, "web5", IDLER)
+    payload = function_executed(
+        "restart_container", {"container": "web5", "user": "U0OPER"}, workflow.slack.function_token()
+    )
+
+    replies = [workflow.post(payload), workflow.post(payload, retry=1), workflow.post(payload, retry=2)]
+
+    assert [reply.status for reply in replies] == [200, 200, 200]  # acked, so Slack stops sending it
+    workflow.slack.wait_for_call("functions.completeSuccess", timeout=60)
+    records = lambda: _records(audit_db, "workflow step restart_container")  # noqa: E731
+    wait_until(lambda: any(r["outcome"] == "ok" for r in records()), 10, "the step's audit record")
+    time.sleep(1)  # a second run, were there one, would have been recorded by now
+    assert [r["outcome"] for r in records()] == ["started", "ok"]  # one run: its record before, its outcome after
+    assert len([c for c in workflow.slack.calls() if c.method.startswith("functions.complete")]) == 1

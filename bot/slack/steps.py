@@ -6,6 +6,7 @@ its tasks never holds the request thread. Bolt hands each execution a client car
 """
 
 import logging
+import time
 from concurrent.futures import Future
 
 from slack_bolt import App
@@ -17,12 +18,15 @@ from bot.dispatcher import Dispatcher
 from bot.render.terminal import to_text
 from bot.slack.work import Interrupted, Job, ShuttingDown, WorkPools
 from bot.steps import STEPS, StepInputError, StepOutcome, outcome_of, request_for
+from bot.store import StoreUnavailable
+from bot.store.claims import StepExecutions
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "Shipmate was restarted before this step finished: check the container's state with /ps -a in Slack"
 BROKEN = "Shipmate could not run this step (an internal error, logged): try the command in Slack"
 RESTARTING = "Shipmate is restarting: run the workflow again in a moment"
+REMEMBERED_SECONDS = 24 * 3600  # Slack sends an event again within minutes; an execution never comes back later
 
 
 def _finish(complete: Complete, fail: Fail, outcome: StepOutcome) -> None:
@@ -39,6 +43,18 @@ class Steps:
     def __init__(self, dispatcher: Dispatcher, pools: WorkPools) -> None:
         self.dispatcher = dispatcher
         self.pools = pools
+        audit = dispatcher.audit
+        self.executions = StepExecutions(audit.store) if audit is not None else None
+
+    def _taken_before(self, execution_id: str) -> bool:
+        """Whether any replica already took this execution (Slack's retry of an event it thinks was lost)."""
+        if self.executions is None or not execution_id:
+            return False
+        try:
+            return self.executions.taken_before(execution_id, time.time() + REMEMBERED_SECONDS)
+        except StoreUnavailable:  # run it: a change is refused anyway while the audit cannot record it
+            log.warning("workflow step %s: the database did not answer; not checked for a repeat", execution_id)
+            return False
 
     def register(self, app: App) -> None:
         for callback_id in STEPS:
@@ -46,6 +62,9 @@ class Steps:
 
     def executed(self, body: dict, event: dict, complete: Complete, fail: Fail) -> None:
         callback_id = str((event.get("function") or {}).get("callback_id", ""))
+        if self._taken_before(str(event.get("function_execution_id", ""))):
+            log.info("workflow step %s: a repeated event, already taken", callback_id)
+            return
         inputs = event.get("inputs")
         try:
             request = request_for(callback_id, inputs if isinstance(inputs, dict) else {}, str(body.get("team_id", "")))
