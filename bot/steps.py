@@ -9,6 +9,7 @@ weeks earlier is not one. The step says what to type in Slack instead.
 Nothing here knows Slack: bot/slack/steps.py carries the event in and the outputs out.
 """
 
+import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from bot.secrets import mask_text, mask_values
 RESULT = "result"  # output: what the command answered, as plain text
 EXIT_CODE = "exit_code"  # output: 0 done, 1 refused or failed
 USER = "user"  # input: the person the step acts as
+# A Slack user id; never a user group's (S…) or a policy word ("*"), which the policy's members: would match.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 # A step's text output usually lands in a message a later step sends; Slack advises at most 4,000 characters there.
 MAX_RESULT_CHARS = 4000
 MAX_ERROR_CHARS = 500
@@ -104,10 +107,12 @@ def request_for(callback_id: str, inputs: Mapping[str, object], team_id: str) ->
     The command's own values (names, counts) are quoted into one word each and checked by the grammar, like typed
     text, so a refusal is audited like one."""
     step = STEPS[callback_id]
-    user = _text(inputs, USER)
+    user = str(_text(inputs, USER))
+    if not _USER_ID.fullmatch(user):
+        raise StepInputError(f"the step's `{USER}` input must be a person (a Slack user id), not `{user}`")
     engine = _text(inputs, "engine", required=False)
     words = (["--context", engine] if engine else []) + step.words(inputs)
-    caller = Caller(user_id=str(user), team_id=team_id, user_name=f"workflow step {callback_id}")
+    caller = Caller(user_id=user, team_id=team_id, user_name=f"workflow step {callback_id}")
     return Request(text=shlex.join(words), slash="/docker", caller=caller)
 
 

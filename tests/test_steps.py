@@ -14,19 +14,21 @@ def test_inputs_become_one_docker_line_as_the_workflows_user() -> None:
     assert (request.slash, request.text) == ("/docker", "--context prod-1 restart web1")
     assert (request.caller.user_id, request.caller.team_id, request.caller.channel_id) == ("U0OPER", "T1", "")
     assert request.caller.user_name == "workflow step restart_container"
-    scale = request_for("scale_service", {"service": "web", "replicas": 3.0, "user": "U1"}, "T1")
+    scale = request_for("scale_service", {"service": "web", "replicas": 3.0, "user": "U0OPER"}, "T1")
     assert scale.text == "service scale web=3"
-    assert request_for("get_logs", {"container": "web1", "user": "U1"}, "T1").text == "logs --tail 100 web1"
-    assert request_for("get_logs", {"container": "web1", "tail": "7", "user": "U1"}, "T1").text == "logs --tail 7 web1"
+    assert request_for("get_logs", {"container": "web1", "user": "U0OPER"}, "T1").text == "logs --tail 100 web1"
+    assert (
+        request_for("get_logs", {"container": "web1", "tail": "7", "user": "U0OPER"}, "T1").text == "logs --tail 7 web1"
+    )
 
 
 @pytest.mark.parametrize(
     "inputs",
     [
-        {"container": "--time=0", "user": "U1"},
-        {"container": "-f", "user": "U1"},
-        {"container": "web1 web2", "user": "U1"},
-        {"container": "web1; rm -f db", "user": "U1"},
+        {"container": "--time=0", "user": "U0OPER"},
+        {"container": "-f", "user": "U0OPER"},
+        {"container": "web1 web2", "user": "U0OPER"},
+        {"container": "web1; rm -f db", "user": "U0OPER"},
     ],
 )
 def test_a_value_stays_one_argument_and_never_an_option(inputs: dict) -> None:
@@ -39,13 +41,16 @@ def test_a_value_stays_one_argument_and_never_an_option(inputs: dict) -> None:
 @pytest.mark.parametrize(
     ("callback_id", "inputs", "said"),
     [
-        ("restart_container", {"user": "U1"}, "`container` input is empty"),
+        ("restart_container", {"user": "U0OPER"}, "`container` input is empty"),
         ("restart_container", {"container": "web1"}, "`user` input is empty"),
-        ("restart_container", {"container": 7, "user": "U1"}, "must be text"),
-        ("scale_service", {"service": "web", "replicas": True, "user": "U1"}, "whole number"),
-        ("scale_service", {"service": "web", "replicas": -1, "user": "U1"}, "not `-1`"),
-        ("scale_service", {"service": "web", "replicas": 1.5, "user": "U1"}, "not `1.5`"),
-        ("get_logs", {"container": "web1", "tail": "²", "user": "U1"}, "not `²`"),
+        ("restart_container", {"container": 7, "user": "U0OPER"}, "must be text"),
+        ("restart_container", {"container": "web1", "user": "S0ONCALL"}, "must be a person"),
+        ("restart_container", {"container": "web1", "user": "*"}, "not `*`"),
+        ("restart_container", {"container": "web1", "user": "local"}, "a Slack user id"),
+        ("scale_service", {"service": "web", "replicas": True, "user": "U0OPER"}, "whole number"),
+        ("scale_service", {"service": "web", "replicas": -1, "user": "U0OPER"}, "not `-1`"),
+        ("scale_service", {"service": "web", "replicas": 1.5, "user": "U0OPER"}, "not `1.5`"),
+        ("get_logs", {"container": "web1", "tail": "²", "user": "U0OPER"}, "not `²`"),
     ],
 )
 def test_a_bad_input_is_one_line_naming_it(callback_id: str, inputs: dict, said: str) -> None:
