@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.request import Caller, Reply, Request
-from bot.results import ConfirmationRequest, Failure, FromEngine, Result
+from bot.results import ConfirmationRequest, Convergences, Failure, FromEngine, LogText, Outcomes, Result
 from bot.secrets import mask_text, mask_values
 
 RESULT = "result"  # output: what the command answered, as plain text
-EXIT_CODE = "exit_code"  # output: 0 done, 1 refused or failed
+EXIT_CODE = "exit_code"  # output: 0 done, 1 done by Docker but failed (StepOutcome)
 USER = "user"  # input: the person the step acts as
 # A Slack user id; never a user group's (S…) or a policy word ("*"), which the policy's members: would match.
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -118,14 +118,17 @@ def request_for(callback_id: str, inputs: Mapping[str, object], team_id: str) ->
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """How a step ends: its outputs when it succeeded, else the one-line reason it failed."""
+    """How a step ends. Completed: its outputs, with exit code 1 when Docker acted but it did not end well (a scale
+    whose tasks did not converge), so the workflow can go on and test it. Not completed: the one-line reason —
+    a refusal, a bad input, a question only Slack can answer, or an error before anything was done."""
 
-    ok: bool
-    text: str  # the result text (plain, masked, within MAX_RESULT_CHARS) or the failure's reason
+    completed: bool
+    text: str  # the result (plain, masked, within MAX_RESULT_CHARS), or why the step failed
+    exit_code: int = 0
 
     @property
     def outputs(self) -> dict[str, object]:
-        return {RESULT: self.text if self.ok else "", EXIT_CODE: 0 if self.ok else 1}
+        return {RESULT: self.text, EXIT_CODE: self.exit_code}
 
 
 def _plain(reason: str) -> str:
@@ -150,6 +153,10 @@ def outcome_of(reply: Reply[str]) -> StepOutcome:
         return StepOutcome(False, _plain(CONFIRMATION_NEEDED.format(line=mask_text(result.command))))
     if isinstance(result, Failure):
         return StepOutcome(False, _plain(result.reason))
-    if not reply.ok:  # some targets failed (an Outcomes): the text names each
-        return StepOutcome(False, _plain(reply.message))
-    return StepOutcome(True, keep_tail(reply.message))
+    # A container's output is shown as it is; Shipmate's own words lose the backticks they quote names in.
+    text = reply.message if isinstance(result, LogText) else reply.message.replace("`", "")
+    if isinstance(result, Outcomes | Convergences) and not reply.ok:  # Docker acted; the text says how it ended
+        return StepOutcome(True, keep_tail(text), exit_code=1)
+    if not reply.ok:
+        return StepOutcome(False, _plain(text))
+    return StepOutcome(True, keep_tail(text))

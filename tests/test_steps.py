@@ -5,7 +5,7 @@ import pytest
 
 from bot.grammar import ParseError, parse
 from bot.request import Reply
-from bot.results import ConfirmationRequest, Failure, FromEngine, Notice, Outcome, Outcomes
+from bot.results import ConfirmationRequest, Failure, FromEngine, LogText, Notice, Outcome, Outcomes
 from bot.steps import MAX_RESULT_CHARS, StepInputError, keep_tail, outcome_of, request_for
 
 
@@ -77,21 +77,26 @@ def _reply(result, message: str = "") -> Reply[str]:
 
 def test_a_reply_becomes_outputs_or_one_plain_line() -> None:
     done = outcome_of(_reply(FromEngine("default", Outcomes("restarted", (Outcome("web1", True),))), "web1: restarted"))
-    assert done.ok and done.outputs == {"result": "web1: restarted", "exit_code": 0}
+    assert done.completed and done.outputs == {"result": "web1: restarted", "exit_code": 0}
     refused = outcome_of(_reply(Failure("no such container: `web9`\nreally", "`/docker restart CONTAINER`")))
-    assert not refused.ok and refused.text == "no such container: web9 really"
-    assert refused.outputs == {"result": "", "exit_code": 1}
+    assert not refused.completed and refused.text == "no such container: web9 really"
     masked = outcome_of(_reply(Failure("could not pull postgres://app:hunter2@db/x")))
     assert "hunter2" not in masked.text
     partly = Outcomes("restarted", (Outcome("web1", True), Outcome("web2", False, "no such container")))
     failed = outcome_of(_reply(partly, "web1: restarted\nweb2: error: no such container"))
-    assert not failed.ok and failed.text == "web1: restarted web2: error: no such container"
+    # Docker acted and it did not end well: the step completes, with exit code 1 for the workflow to test.
+    assert failed.completed and failed.outputs == {
+        "result": "web1: restarted\nweb2: error: no such container",
+        "exit_code": 1,
+    }
     asked = ConfirmationRequest("scale `web` to 0", (), "/docker --context default service scale web=0", "t", 120)
     confirm = outcome_of(_reply(asked))
-    assert not confirm.ok
+    assert not confirm.completed
     assert confirm.text == (
         "this needs a confirmation, which a workflow cannot give:"
         " run /docker --context default service scale web=0 in Slack and confirm it"
     )
+    logs = outcome_of(_reply(LogText("web1", "a `tick` stays", 1, False), "a `tick` stays"))
+    assert logs.outputs == {"result": "a `tick` stays", "exit_code": 0}  # a container's output, as it is
     notice = outcome_of(_reply(Notice("nothing to do", ()), "nothing to do"))
-    assert notice.ok and notice.text == "nothing to do"
+    assert notice.completed and notice.outputs == {"result": "nothing to do", "exit_code": 0}

@@ -252,6 +252,11 @@ def test_bad_inputs_fail_the_step_with_one_line_and_run_nothing(workflow: Workfl
     ended, body = workflow.run("get_logs", engine="prod-9", container="web1", user="U0OPER")
     assert ended == "completeError" and "prod-9" in body["error"]
     assert api.containers(all=True) == []
+    # Docker was asked and said no: the step completes with exit code 1 (as `docker restart ghost` exits 1).
+    ended, body = workflow.run("restart_container", container="ghost", user="U0OPER")
+    assert ended == "completeSuccess"
+    assert _outputs(body) == {"result": "ghost: error: no such container: ghost", "exit_code": 1}
+    assert api.containers(all=True) == []
 
 
 def test_every_declared_step_is_served_and_no_other(workflow: Workflow, clean_engine) -> None:
@@ -306,6 +311,21 @@ def test_a_scale_step_scales_the_service_and_a_scale_to_zero_asks_for_slack(
         assert api.inspect_service("steps-web")["Spec"]["Mode"]["Replicated"]["Replicas"] == 2
     finally:
         api.remove_service("steps-web")
+
+
+def test_a_scale_docker_carries_out_but_that_fails_completes_with_exit_code_1(workflow: Workflow, swarm) -> None:
+    api = swarm.api()
+    api.create_service({"ContainerSpec": {"Image": "nosuchimage:9"}}, name="steps-broken")
+    try:
+        ended, body = workflow.run("scale_service", service="steps-broken", replicas=2, user="U0OPER", timeout=90)
+
+        assert ended == "completeSuccess", body  # the workflow goes on, and can test the exit code
+        outputs = _outputs(body)
+        assert outputs["exit_code"] == 1
+        assert "steps-broken" in outputs["result"] and "No such image: nosuchimage:9" in outputs["result"]
+        assert api.inspect_service("steps-broken")["Spec"]["Mode"]["Replicated"]["Replicas"] == 2
+    finally:
+        api.remove_service("steps-broken")
 
 
 def test_a_step_runs_over_socket_mode_too(bot_server, slack: SlackStandin, clean_engine, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ REMEMBERED_SECONDS = 24 * 3600  # Slack sends an event again within minutes; an 
 
 def _finish(complete: Complete, fail: Fail, outcome: StepOutcome) -> None:
     try:
-        if outcome.ok:
+        if outcome.completed:
             complete(outputs=outcome.outputs)
         else:
             fail(outcome.text)
