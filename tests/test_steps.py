@@ -1,12 +1,17 @@
 """Workflow steps' inputs and outputs without Slack or an engine: the command line a step makes, and how a Reply
 becomes the step's outputs (the end-to-end tests are in tests/test_workflow_steps.py)."""
 
+import time
+from pathlib import Path
+
 import pytest
 
 from bot.grammar import ParseError, parse
 from bot.request import Reply
 from bot.results import ConfirmationRequest, Failure, FromEngine, LogText, Notice, Outcome, Outcomes
 from bot.steps import MAX_RESULT_CHARS, StepInputError, keep_tail, outcome_of, request_for
+from bot.store import open_store
+from bot.store.claims import StepExecutions
 
 
 def test_inputs_become_one_docker_line_as_the_workflows_user() -> None:
@@ -100,3 +105,22 @@ def test_a_reply_becomes_outputs_or_one_plain_line() -> None:
     assert logs.outputs == {"result": "a `tick` stays", "exit_code": 0}  # a container's output, as it is
     notice = outcome_of(_reply(Notice("nothing to do", ()), "nothing to do"))
     assert notice.completed and notice.outputs == {"result": "nothing to do", "exit_code": 0}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_execution_is_taken_once_across_replicas(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'shipmate.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("running_postgres").new_database()
+    )
+    first, second = open_store(url), open_store(url)  # two replicas on one database
+    try:
+        later = time.time() + 60
+        assert StepExecutions(first).taken_before("Fx1", later) is False
+        assert StepExecutions(second).taken_before("Fx1", later) is True  # Slack's retry, at the other replica
+        assert StepExecutions(second).taken_before("Fx2", later) is False
+        assert first.claimed("confirmation", "Fx1") is None  # a kind of its own
+    finally:
+        first.close()
+        second.close()
