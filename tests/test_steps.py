@@ -1,5 +1,5 @@
-"""Workflow steps' inputs and outputs without Slack or an engine: the command line a step makes, and how a Reply
-becomes the step's outputs (the end-to-end tests are in tests/test_workflow_steps.py)."""
+"""Workflow steps without Slack or an engine: the command line a step makes, how a Reply becomes the step's
+outputs, and an execution taken once per database (the end-to-end tests are in tests/test_workflow_steps.py)."""
 
 import time
 from pathlib import Path

@@ -14,7 +14,7 @@ from slack_bolt.context.complete import Complete
 from slack_bolt.context.fail import Fail
 from slack_sdk.errors import SlackClientError
 
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import Dispatcher, Request
 from bot.render.terminal import to_text
 from bot.slack.work import Interrupted, Job, ShuttingDown, WorkPools
 from bot.steps import STEPS, StepInputError, StepOutcome, outcome_of, request_for
@@ -66,15 +66,15 @@ class Steps:
             log.info("workflow step %s: a repeated event, already taken", callback_id)
             return
         inputs = event.get("inputs")
+        team_id = str(body.get("team_id", ""))
         try:
-            request = request_for(callback_id, inputs if isinstance(inputs, dict) else {}, str(body.get("team_id", "")))
+            asked: Request | StepOutcome = request_for(callback_id, inputs if isinstance(inputs, dict) else {}, team_id)
         except StepInputError as error:
             log.warning("workflow step %s: %s", callback_id, error)
-            _finish(complete, fail, StepOutcome(False, str(error).replace("`", "")))
-            return
+            asked = StepOutcome(False, str(error).replace("`", ""))
 
-        def work() -> StepOutcome:
-            return outcome_of(self.dispatcher.handle(request, to_text))
+        def work() -> StepOutcome:  # a bad input's answer too: a Web API call never runs on the ack's thread
+            return asked if isinstance(asked, StepOutcome) else outcome_of(self.dispatcher.handle(asked, to_text))
 
         def done(finished: "Future[StepOutcome]") -> None:  # on the worker thread
             if finished.cancelled() or isinstance(finished.exception(), Interrupted):
@@ -85,7 +85,9 @@ class Steps:
 
         job = Job(work=work, interrupted=lambda: _finish(complete, fail, StepOutcome(False, INTERRUPTED)))
         try:
-            future = self.pools.submit(job, slow=self.dispatcher.pending(request) is not None)
+            future = self.pools.submit(
+                job, slow=isinstance(asked, Request) and self.dispatcher.pending(asked) is not None
+            )
         except ShuttingDown:
             _finish(complete, fail, StepOutcome(False, RESTARTING))
             return
