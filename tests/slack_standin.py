@@ -156,6 +156,7 @@ class SlackStandin:
         self.usergroups: dict[str, list[str]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.function_tokens: set[str] = set()  # `xwfp-` tokens handed out with function_executed events
         self._cond = threading.Condition(threading.RLock())
         self._closing = threading.Event()
         self._http: _HttpServer | None = None
@@ -214,6 +215,13 @@ class SlackStandin:
             self._sent_envelopes: dict[str, float] = {}
             self._ts = itertools.count(1)
             self._file_ids = itertools.count(1)
+
+    def function_token(self) -> str:
+        """A workflow token (`bot_access_token` of a function_executed event): valid for Web API calls, like Slack's
+        for the step's execution, so a test can tell the calls made with it from those made with the bot token."""
+        token = f"xwfp-test-{secrets.token_hex(12)}"
+        self.function_tokens.add(token)
+        return token
 
     # -- addresses ----------------------------------------------------------------
 
@@ -375,7 +383,7 @@ class SlackStandin:
         token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else body.get("token")
         if not token:
             return {"ok": False, "error": "not_authed"}
-        if token not in (self.bot_token, self.app_token):
+        if token not in (self.bot_token, self.app_token, *self.function_tokens):
             return {"ok": False, "error": "invalid_auth"}
         if (token == self.app_token) != (name == "apps.connections.open"):
             return {"ok": False, "error": "not_allowed_token_type"}

@@ -34,6 +34,7 @@ LAYERS = (
     "confirm",  # ask first: which commands, what they ask, the signed tokens, and what a click may do
     "pipeline",  # decide (authorize, audit gate) and carry out, once for commands, clicks and fan-out
     "dispatcher",  # parse -> choose engine -> authorize -> confirm -> execute -> render
+    "steps",  # Workflow Builder steps: inputs -> a command line, a Reply -> the step's outputs
     "alerts",  # engine events -> rules -> claimed once -> delivered
     "home",  # the App Home tab of one user, as sections the policy lets them read
     "health",  # readiness and liveness over the dispatcher's engines

@@ -10,6 +10,7 @@ import yaml
 
 from bot.grammar import SLASH_COMMANDS
 from bot.slack.app import EVENTS
+from bot.steps import STEPS
 from tests.blockkit import assert_valid_message
 from tests.signed_client import SignedClient, block_actions, find_button
 from tests.slack_forms import global_shortcut, message_shortcut
@@ -227,6 +228,9 @@ def test_manifest_declares_exactly_the_commands_the_app_serves(chat):
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == set(EVENTS)
     assert manifest["features"]["app_home"]["home_tab_enabled"]  # app_home_opened comes only with the Home tab
+    # Workflow steps: every declared function has a handler and every handler a declaration (each is driven over
+    # signed HTTP in tests/test_workflow_steps.py::test_every_declared_step_is_served_and_no_other).
+    assert set(manifest["functions"]) == set(STEPS)
     for slash in declared:  # each one is really registered: the app answers it with its usage, not a 404
         answer = chat.answer(slash, "--help" if slash != "/docker" else "help")
         assert answer["response_type"] == "ephemeral" and answer["blocks"]

@@ -20,6 +20,7 @@ from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.forms import Forms
 from bot.slack.listeners import Listeners
 from bot.slack.logs_here import LogsHere
+from bot.slack.steps import Steps
 from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT = 10
 HOME_OPENED = "app_home_opened"
-EVENTS = (HOME_OPENED,)  # the bot events the app subscribes to (manifest.yml's bot_events)
+FUNCTION_EXECUTED = "function_executed"  # bolt routes it to the steps registered with `app.function`
+EVENTS = (HOME_OPENED, FUNCTION_EXECUTED)  # the bot events the app subscribes to (manifest.yml's bot_events)
 
 
 @dataclass
@@ -101,4 +103,5 @@ def build_app(
     app.action(CANCEL_ACTION)(listeners.cancel)
     app.event(HOME_OPENED)(listeners.home_opened)
     app.action(HOME_REFRESH_ACTION)(listeners.home_refresh)
+    Steps(dispatcher, pools).register(app)  # Workflow Builder's custom steps (manifest.yml: functions)
     return app
