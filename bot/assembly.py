@@ -19,6 +19,7 @@ from bot.engine.targets import find_containers, find_kept_containers, find_servi
 from bot.fleet.engines import Fleet
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
+from bot.store.approvals import ApprovalRequests
 from bot.store.claims import Confirmations
 from bot.store.follows import FollowState
 from bot.store.sqlite import SqliteStore
@@ -90,7 +91,16 @@ def make_dispatcher(
     )
     # A Stop following click on any replica reaches the follow, through the database.
     follows = Follows(FollowState(database), per_user=settings.follow_per_user, at_once=follows_at_once)
-    return Dispatcher(fleet, authorizer, limits, audit=audit, confirmer=confirmer, follows=follows)
+    return Dispatcher(
+        fleet,
+        authorizer,
+        limits,
+        audit=audit,
+        confirmer=confirmer,
+        follows=follows,
+        approval_requests=ApprovalRequests(database),
+        groups=group_lookup,
+    )
 
 
 class AlertWatch:

@@ -23,6 +23,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from bot.results import (
+    ApprovalWaiting,
     ConfirmationRequest,
     Convergences,
     ExecDone,
@@ -63,6 +64,8 @@ def describe(result: Result) -> tuple[str, str]:
         return "failed", result.reason
     if isinstance(result, ConfirmationRequest):
         return "pending", result.summary
+    if isinstance(result, ApprovalWaiting):
+        return "pending", result.request.summary
     if isinstance(result, Outcomes):
         done = [o.target for o in result.outcomes if o.ok]
         failed = [f"{o.target}: {o.detail}" for o in result.outcomes if not o.ok]

@@ -17,7 +17,7 @@ from bot.fleet.fanout import context_table, merge, run_on_each
 from bot.grammar import Command
 from bot.grammar.commands import ContextList, Help
 from bot.grammar.shipmate import AboutShipmate
-from bot.policy import Decision
+from bot.policy import ApprovalRule, Decision
 from bot.request import Caller
 from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
 from bot.store.audit import ALLOWED, REFUSED
@@ -43,6 +43,14 @@ class Refused:
     """By the policy (or its targets could not be looked up), or because the audit database is not answering."""
 
     failure: Failure
+
+
+@dataclass(frozen=True)
+class NeedsApproval:
+    """Allowed, but only once the rule's approvers say yes (bot/approve)."""
+
+    decision: Decision
+    rule: ApprovalRule
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class Pipeline:
     audit: AuditLog | None
     follows: Follows
 
-    def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused:
+    def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused | NeedsApproval:
         """Whether `caller` may run `command` on `engine` now: the policy, ownership and state of now; and a
         change only while the audit database answers (nothing changes the fleet unaudited)."""
         try:
@@ -104,6 +112,8 @@ class Pipeline:
             return Refused(Failure(decision.reason))
         if command.changes and self.audit is not None and self.audit.ping() is not None:
             return Refused(Failure(DATABASE_DOWN))
+        if decision.approval is not None:
+            return NeedsApproval(decision, decision.approval)
         return Allowed(decision)
 
     def carry_out(
@@ -182,6 +192,8 @@ class Pipeline:
         def on(engine: str) -> Callable[[], Result]:
             def job() -> Result:
                 verdict = self.decide(command, caller, engine)
+                if isinstance(verdict, NeedsApproval):  # an approval is asked for one engine at a time
+                    verdict = Refused(Failure(f"`{command.action}` on {engine} needs approval: run it there alone"))
                 if isinstance(verdict, Refused):
                     refusals[engine] = verdict.failure
                     return verdict.failure

@@ -8,7 +8,7 @@ recreated with its config (update-image) costs one inspect per target besides.
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
@@ -25,6 +25,7 @@ from bot.policy.model import (
     DIRECT_MESSAGES,
     EVERYONE,
     OPEN_ACTIONS,
+    ApprovalRule,
     GroupLookup,
     GroupLookupFailed,
     Policy,
@@ -63,6 +64,8 @@ class Decision:
     pinned: Mapping[str, str] = field(default_factory=dict)  # container id -> the name asked for
     targets: Mapping[str, ContainerFacts | None] | None = None  # looked up for the decision, when it had to be
     run: RunDefaults = field(default_factory=RunDefaults)
+    approval: ApprovalRule | None = None  # set when the command may run only after approval
+    grant: str = ""  # the id of the temporary grant the decision relied on
 
 
 def _listed(items: list[str]) -> str:
@@ -375,6 +378,15 @@ class PolicyAuthorizer:
         )
 
     def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
+        """The policy's answer; an allowed command an `approvals:` rule covers carries that rule (it waits)."""
+        decision = self._authorize(command, caller, engine)
+        policy = self.source.current()
+        if not decision.allowed or policy is None or command.action in OPEN_ACTIONS:
+            return decision
+        rule = policy.approval_for(command.action, engine)
+        return decision if rule is None else replace(decision, approval=rule)
+
+    def _authorize(self, command: Command, caller: Who, engine: str) -> Decision:
         policy = self.source.current()
         if command.action in OPEN_ACTIONS:
             return Decision(True, run=policy.run if policy else RunDefaults())

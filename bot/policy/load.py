@@ -4,12 +4,15 @@ The file is read as a YAML node tree (yaml.compose) rather than plain data, beca
 their lines, and because duplicate keys — which yaml.safe_load silently merges — must be an error here.
 """
 
+import fnmatch
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
+from bot.grammar import ParseError
+from bot.grammar.values import duration_seconds
 from bot.policy.execs import ExecAllowlist, ExecRule
 from bot.policy.images import ImageAllowlist, check_pattern
 from bot.policy.model import (
@@ -20,6 +23,8 @@ from bot.policy.model import (
     OPEN_ACTIONS,
     OWNABLE,
     STANDARD_ROLES,
+    ApprovalEntry,
+    ApprovalRule,
     EngineRoles,
     Policy,
     Role,
@@ -28,7 +33,8 @@ from bot.policy.model import (
 from bot.words import suggest
 from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
-KEYS = ("roles", "members", "channels", "images", "run", "exec")
+KEYS = ("roles", "members", "channels", "images", "run", "exec", "approvals")
+APPROVAL_KEYS = ("actions", "engines", "approvers", "channel", "ttl", "needed")
 RUN_KEYS = ("memory", "cpus")
 _ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -37,6 +43,7 @@ _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)$", re.I)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd refuses less
+DEFAULT_APPROVAL_TTL = 30 * 60.0
 
 
 class PolicyError(FileError):
@@ -248,6 +255,89 @@ def _execs(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> ExecAllo
     return ExecAllowlist(rules)
 
 
+def _approval_actions(reader: _Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
+    patterns = []
+    for item in reader.sequence(node, f"`actions` of {where}", 'actions: [container.rm, "*.prune"]'):
+        pattern = reader.string(item, f"an action of {where}")
+        if not any(fnmatch.fnmatchcase(action, pattern) for action in ACTIONS):
+            raise reader.error(item, f"`{pattern}` in {where} matches no action{suggest(pattern, ACTIONS)}")
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _approval_engines(reader: _Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
+    patterns = []
+    for item in reader.sequence(node, f"`engines` of {where}", 'engines: ["prod-*"]'):
+        pattern = reader.string(item, f"an engine of {where}")
+        if not _ENGINE_PATTERN.match(pattern):
+            raise reader.error(item, f'`{pattern}` is not an engine name or pattern: write e.g. `prod-1` or `"prod-*"`')
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _approvers(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
+    approvers = set()
+    for item in reader.sequence(node, f"`approvers` of {where}", "approvers: [S0LEADS, U0123ADMIN]"):
+        approver = reader.string(item, f"an approver of {where}")
+        if not (_USER.match(approver) or _GROUP.match(approver)):
+            raise reader.error(item, f"`{approver}` is not a Slack user id (U…/W…) or user group id (S…)")
+        approvers.add(approver)
+    if not approvers:
+        raise reader.error(node, f"{where} has no approvers: write e.g. `approvers: [S0LEADS]`")
+    return frozenset(approvers)
+
+
+def _approval_ttl(reader: _Reader, node: yaml.Node, where: str) -> float:
+    raw = node.value if isinstance(node, yaml.ScalarNode) else ""
+    try:
+        seconds = duration_seconds(str(raw))
+    except ParseError:
+        seconds = 0
+    if seconds <= 0:
+        raise reader.error(node, f"the `ttl` of {where}, `{raw}`, is not a duration: write e.g. `30m`, `2h` or `45s`")
+    return float(seconds)
+
+
+def _approval(reader: _Reader, node: yaml.Node, number: int) -> ApprovalEntry:
+    where = f"approvals rule {number}"
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
+    for key, (key_node, _) in written.items():
+        if key not in APPROVAL_KEYS:
+            raise reader.error(
+                key_node, f"unknown key `{key}` in {where}: use {', '.join(APPROVAL_KEYS)}{suggest(key, APPROVAL_KEYS)}"
+            )
+    for required in ("actions", "approvers"):
+        if required not in written:
+            raise reader.error(node, f"{where} has no `{required}`: see policy.example.yml")
+    actions = _approval_actions(reader, written["actions"][1], where)
+    engines = _approval_engines(reader, written["engines"][1], where) if "engines" in written else (ANY_ENGINE,)
+    channel = None
+    if "channel" in written:
+        channel = reader.string(written["channel"][1], f"the `channel` of {where}")
+        if not _CHANNEL.match(channel):
+            raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    needed = 1
+    if "needed" in written:
+        count = reader.number(written["needed"][1], f"`needed` of {where}")
+        if count not in (1, 2, 3):
+            raise reader.error(written["needed"][1], f"`needed` of {where} must be 1, 2 or 3 distinct approvers")
+        needed = int(count)
+    ttl = _approval_ttl(reader, written["ttl"][1], where) if "ttl" in written else DEFAULT_APPROVAL_TTL
+    rule = ApprovalRule(
+        approvers=_approvers(reader, written["approvers"][1], where),
+        ttl_seconds=ttl,
+        channel=channel,
+        needed=needed,
+        why=f"{where}: {', '.join(actions)} on {', '.join(engines)}",
+    )
+    return ApprovalEntry(actions, engines, rule)
+
+
+def _approvals(reader: _Reader, node: yaml.Node) -> tuple[ApprovalEntry, ...]:
+    items = reader.sequence(node, "`approvals`", "approvals: [{actions: [container.rm], approvers: [S0LEADS]}]")
+    return tuple(_approval(reader, item, number) for number, item in enumerate(items, 1))
+
+
 def parse_policy(text: str, path: Path) -> Policy:
     reader = _Reader(path)
     root = reader.compose(text)
@@ -269,6 +359,7 @@ def parse_policy(text: str, path: Path) -> Policy:
         images=_images(reader, sections["images"]) if "images" in sections else None,
         run=_run(reader, sections["run"]) if "run" in sections else RunDefaults(),
         execs=_execs(reader, sections["exec"], roles) if "exec" in sections else ExecAllowlist({}),
+        approvals=_approvals(reader, sections["approvals"]) if "approvals" in sections else (),
         loaded_at=datetime.now(UTC),
     )
 

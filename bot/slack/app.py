@@ -13,7 +13,15 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.dispatcher import Dispatcher
 from bot.grammar import SLASH_COMMANDS
-from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
+from bot.render.blocks import (
+    APPROVE_ACTION,
+    BUTTON_ACTION_PREFIX,
+    CANCEL_ACTION,
+    CONFIRM_ACTION,
+    DENY_ACTION,
+    DENY_REASON_CALLBACK,
+    WITHDRAW_ACTION,
+)
 from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.listeners import Listeners
 from bot.slack.work import WorkPools
@@ -89,4 +97,8 @@ def build_app(
     app.action(re.compile(rf"^{re.escape(BUTTON_ACTION_PREFIX)}"))(listeners.button)
     app.action(CONFIRM_ACTION)(listeners.confirm)
     app.action(CANCEL_ACTION)(listeners.cancel)
+    app.action(APPROVE_ACTION)(listeners.approve)
+    app.action(DENY_ACTION)(listeners.deny)
+    app.action(WITHDRAW_ACTION)(listeners.withdraw)
+    app.view(DENY_REASON_CALLBACK)(listeners.deny_reason)
     return app

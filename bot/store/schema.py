@@ -96,6 +96,21 @@ STEPS: tuple[tuple[str, ...], ...] = (
             at {real} NOT NULL
         )""",
     ),
+    # approval requests: a command that runs only after someone else says yes (bot/store/approvals.py)
+    (
+        """CREATE TABLE approval_requests (
+            id TEXT PRIMARY KEY,
+            created_at {real} NOT NULL,
+            expires_at {real} NOT NULL,
+            request TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            state TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            message_channel TEXT NOT NULL,
+            message_ts TEXT NOT NULL
+        )""",
+    ),
 )
 VERSION = len(STEPS)
 
