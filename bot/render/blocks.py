@@ -508,7 +508,7 @@ def _approval_waiting(result: ApprovalWaiting) -> Message:
     needed = f"{request.needed} of " if request.needed > 1 else ""
     blocks = [
         section(
-            f"⏳ Waiting for approval from {needed}{_who(request.approvers)}{where}: `{escape(mask_text(request.command))}`"
+            f"🔐 Waiting for approval from {needed}{_who(request.approvers)}{where}: `{escape(mask_text(request.command))}`"
         ),
         context(f"nothing runs before that · on `{escape(request.engine)}` · {escape(request.summary)}"),
         kit.actions(f"approval-wait:{request.id}", kit.button("Withdraw", WITHDRAW_ACTION, request.id)),
