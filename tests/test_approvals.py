@@ -331,6 +331,17 @@ def test_a_mistake_in_an_approval_rule_is_one_line(tmp_path: Path, rule: str, pr
     assert problem in str(raised.value) and "\n" not in str(raised.value)
 
 
+def test_the_example_policy_documents_a_rule_that_loads(tmp_path: Path) -> None:
+    example = (Path(__file__).resolve().parent.parent / "policy.example.yml").read_text()
+    block = example[example.index("# approvals:\n") :]
+    path = tmp_path / "policy.yml"
+    path.write_text(example + "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n")
+    (entry,) = load_policy(path).approvals
+    assert entry.engines == ("prod-*",) and entry.rule.approvers == {"S0LEADS", "U0123ADMIN"}
+    assert entry.rule.ttl_seconds == 1800 and entry.rule.channel == "C0APPROVALS"
+    assert entry.covers("image.prune", "prod-2") and not entry.covers("image.prune", "staging")
+
+
 def test_two_replicas_run_an_approved_command_once(
     bot_server: Callable[..., BotProcess],
     running_postgres: PrivatePostgres,
