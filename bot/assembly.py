@@ -22,6 +22,7 @@ from bot.store import Store, open_store
 from bot.store.approvals import ApprovalRequests
 from bot.store.claims import Confirmations
 from bot.store.follows import FollowState
+from bot.store.grants import Grants
 from bot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def make_dispatcher(
             lambda name, refs: find_containers(fleet.engine(name), refs),
             lambda name, refs: find_services(fleet.engine(name), refs),
             lambda name, refs: find_kept_containers(fleet.engine(name), refs),
+            grants=Grants(database),
         )
         confirmer = Confirmer(
             settings.confirm_secret or secrets.token_bytes(32), Confirmations(database), ttl=settings.confirm_ttl

@@ -21,6 +21,7 @@ from bot.policy import ApprovalRule, Decision
 from bot.request import Caller
 from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
 from bot.store.audit import ALLOWED, REFUSED
+from bot.store.grants import Grants
 from bot.trail import DATABASE_DOWN, Trail
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Authorizer(Protocol):
     def identity(self, caller: Caller, engines: tuple[str, ...]) -> Identity: ...
     def has_a_role(self, caller: Caller) -> bool: ...
     def summary(self) -> PolicySummary: ...
+    def grant_store(self) -> Grants | None: ...
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class Pipeline:
         """A change's `started` record (Refused, and recorded so, when it cannot be stored), the work, and the
         record of its outcome; `how` is the audit's decision (ALLOWED, or CONFIRMED after a click)."""
         engine = selection.engines[0]
+        if allowed.decision.grant:  # every use of a temporary grant names it in the audit
+            trail = trail.with_line(f"{trail.line} (grant {allowed.decision.grant})")
         unrecorded = trail.started(command, how, engine)
         if unrecorded is not None:
             trail.record(command, REFUSED, unrecorded, engine=engine)

@@ -239,6 +239,7 @@ class Identity(Result):
     channel_allowed: bool
     note: str = ""  # local admin, no policy yet, …
     per_engine: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (engine, roles there), when Shipmate drives several
+    grants: tuple[str, ...] = ()  # temporary grants in force, each with its end
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ confirmation would have asked."""
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.approve.fingerprint import differences, fingerprint
@@ -17,6 +17,7 @@ from bot.audit import AuditLog
 from bot.engine import EngineError
 from bot.fleet.engines import Selection, UnknownEngine
 from bot.grammar import Command, ParseError, parse
+from bot.grammar.shipmate import AccessRequest
 from bot.pipeline import Allowed, NeedsApproval, Pipeline, Refused
 from bot.policy import GroupLookup, GroupLookupFailed
 from bot.request import Caller
@@ -162,6 +163,8 @@ class Approvals:
         approved = f"{record.line} (approved by {', '.join(votes)})"
         ran = Trail(self.audit, _requester(record), approved)
         allowed = Allowed(verdict.decision)
+        if isinstance(command, AccessRequest):  # the grant records who gave it
+            command = replace(command, approved_by=votes)
         done = self.pipeline.carry_out(ran, command, allowed, APPROVED, progress, selection)
         result = done.failure if isinstance(done, Refused) else done
         view = self._view(record, votes, state=APPROVED, decided_by=",".join(votes))

@@ -7,7 +7,9 @@ from bot.engine import Engine
 from bot.engine.prune import prune_plan
 from bot.engine.targets import find_containers
 from bot.grammar import Command
+from bot.grammar.shipmate import AccessRequest
 from bot.policy import Decision
+from bot.policy.authorize import duration_text
 from bot.results import Notice
 
 
@@ -24,6 +26,11 @@ def approval_preview(
 ) -> ApprovalPreview | Notice:
     """The confirmation's summary and list when the command would ask first (so approving is also confirming),
     else the command itself; a Notice when a prune finds nothing to remove (nothing to approve)."""
+    if isinstance(command, AccessRequest):
+        engines = command.context or engine.name
+        why = f": {command.reason}" if command.reason else ""
+        summary = f"give {command.role} on {engines} for {duration_text(command.seconds)}{why}"
+        return ApprovalPreview(summary, (), slash, text)
     targets = decision.targets
     if targets is None and wants_targets(command):
         targets = find_containers(engine, command.targets())

@@ -23,6 +23,7 @@ from bot.policy.model import (
     OPEN_ACTIONS,
     OWNABLE,
     STANDARD_ROLES,
+    AccessRule,
     ApprovalEntry,
     ApprovalRule,
     EngineRoles,
@@ -33,7 +34,8 @@ from bot.policy.model import (
 from bot.words import suggest
 from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
-KEYS = ("roles", "members", "channels", "images", "run", "exec", "approvals")
+KEYS = ("roles", "members", "channels", "images", "run", "exec", "approvals", "access")
+ACCESS_KEYS = ("who", "roles", "engines", "approvers", "longest", "channel", "ttl")
 APPROVAL_KEYS = ("actions", "engines", "approvers", "channel", "ttl", "needed")
 RUN_KEYS = ("memory", "cpus")
 _ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -287,14 +289,14 @@ def _approvers(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
     return frozenset(approvers)
 
 
-def _approval_ttl(reader: _Reader, node: yaml.Node, where: str) -> float:
+def _approval_ttl(reader: _Reader, node: yaml.Node, where: str, key: str = "ttl") -> float:
     raw = node.value if isinstance(node, yaml.ScalarNode) else ""
     try:
         seconds = duration_seconds(str(raw))
     except ParseError:
         seconds = 0
     if seconds <= 0:
-        raise reader.error(node, f"the `ttl` of {where}, `{raw}`, is not a duration: write e.g. `30m`, `2h` or `45s`")
+        raise reader.error(node, f"the `{key}` of {where}, `{raw}`, is not a duration: write e.g. `30m`, `2h` or `45s`")
     return float(seconds)
 
 
@@ -338,6 +340,55 @@ def _approvals(reader: _Reader, node: yaml.Node) -> tuple[ApprovalEntry, ...]:
     return tuple(_approval(reader, item, number) for number, item in enumerate(items, 1))
 
 
+def _requesters(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
+    who = set()
+    for item in reader.sequence(node, f"`who` of {where}", 'who: [S0ONCALL, "*"]'):
+        entry = reader.string(item, f"an entry of `who` in {where}")
+        if entry != EVERYONE and not (_USER.match(entry) or _GROUP.match(entry)):
+            raise reader.error(item, f'`{entry}` is not a Slack user id (U…/W…), user group id (S…) or "*"')
+        who.add(entry)
+    return frozenset(who)
+
+
+def _access_rule(reader: _Reader, node: yaml.Node, number: int, roles: dict[str, Role]) -> AccessRule:
+    where = f"access rule {number}"
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
+    for key, (key_node, _) in written.items():
+        if key not in ACCESS_KEYS:
+            raise reader.error(
+                key_node, f"unknown key `{key}` in {where}: use {', '.join(ACCESS_KEYS)}{suggest(key, ACCESS_KEYS)}"
+            )
+    for required in ("roles", "approvers", "longest"):
+        if required not in written:
+            raise reader.error(node, f"{where} has no `{required}`: see policy.example.yml")
+    granted = _role_names(reader, written["roles"][1], f"roles` of `{where}", roles)
+    engines = _approval_engines(reader, written["engines"][1], where) if "engines" in written else (ANY_ENGINE,)
+    channel = None
+    if "channel" in written:
+        channel = reader.string(written["channel"][1], f"the `channel` of {where}")
+        if not _CHANNEL.match(channel):
+            raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    ttl = _approval_ttl(reader, written["ttl"][1], where) if "ttl" in written else DEFAULT_APPROVAL_TTL
+    approval = ApprovalRule(
+        approvers=_approvers(reader, written["approvers"][1], where),
+        ttl_seconds=ttl,
+        channel=channel,
+        why=f"{where}: {', '.join(granted)} on {', '.join(engines)}",
+    )
+    return AccessRule(
+        requesters=_requesters(reader, written["who"][1], where) if "who" in written else frozenset({EVERYONE}),
+        roles=granted,
+        engines=engines,
+        approval=approval,
+        longest_seconds=_approval_ttl(reader, written["longest"][1], where, "longest"),
+    )
+
+
+def _access(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> tuple[AccessRule, ...]:
+    items = reader.sequence(node, "`access`", "access: [{roles: [operator], approvers: [S0LEADS], longest: 4h}]")
+    return tuple(_access_rule(reader, item, number, roles) for number, item in enumerate(items, 1))
+
+
 def parse_policy(text: str, path: Path) -> Policy:
     reader = _Reader(path)
     root = reader.compose(text)
@@ -360,6 +411,7 @@ def parse_policy(text: str, path: Path) -> Policy:
         run=_run(reader, sections["run"]) if "run" in sections else RunDefaults(),
         execs=_execs(reader, sections["exec"], roles) if "exec" in sections else ExecAllowlist({}),
         approvals=_approvals(reader, sections["approvals"]) if "approvals" in sections else (),
+        access=_access(reader, sections["access"], roles) if "access" in sections else (),
         loaded_at=datetime.now(UTC),
     )
 

@@ -118,6 +118,20 @@ class ApprovalEntry:
 
 
 @dataclass(frozen=True)
+class AccessRule:
+    """One `access:` rule: who may ask for which roles on which engines, who approves, and for how long at most."""
+
+    requesters: frozenset[str]  # user ids, user-group ids, or "*" for everyone
+    roles: tuple[str, ...]
+    engines: tuple[str, ...]  # patterns; a request's engines must fall within one of them
+    approval: ApprovalRule
+    longest_seconds: float
+
+    def covers(self, role: str, engines: str) -> bool:
+        return role in self.roles and any(fnmatch.fnmatchcase(engines, pattern) for pattern in self.engines)
+
+
+@dataclass(frozen=True)
 class Policy:
     path: Path
     roles: Mapping[str, Role]  # in file order
@@ -128,6 +142,7 @@ class Policy:
     loaded_at: datetime | None = None
     execs: ExecAllowlist = field(default_factory=lambda: ExecAllowlist({}))  # nothing may be executed by default
     approvals: tuple[ApprovalEntry, ...] = ()  # the first rule that covers an action on an engine asks
+    access: tuple[AccessRule, ...] = ()  # temporary roles that may be asked for (`/docker request`)
 
     def approval_for(self, action: str, engine: str) -> ApprovalRule | None:
         """Who must approve `action` on `engine` first (the first `approvals:` rule covering it), or None."""

@@ -568,6 +568,8 @@ def _identity(result: Identity) -> Message:
             f"`{escape(engine)}`: {escape(' and '.join(roles)) or 'no role'}" for engine, roles in result.per_engine
         ]
         blocks.append(section("*Roles per engine*\n" + "\n".join(lines)))
+    if result.grants:
+        blocks.append(section("*Temporary grants*\n" + "\n".join(f"• {escape(grant)}" for grant in result.grants)))
     if result.note:
         blocks.append(context(escape(result.note)))
     return Message(text=f"you are {result.user_id}: {' and '.join(result.roles) or 'no role'}", blocks=blocks)

@@ -28,6 +28,7 @@ from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
     from bot.assembly import AlertWatch
+    from bot.slack.grant_notices import GrantNotices
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,14 @@ class SlackRuntime:
     dispatcher: Dispatcher
     pools: WorkPools
     alerts: "AlertWatch | None" = None  # the event watchers, when an alerts file exists
+    grant_notices: "GrantNotices | None" = None  # tells holders their temporary grants end
 
     def shutdown(self, grace_seconds: float) -> bool:
         """Let work in flight finish (or tell its users it was cut off); True when nothing is left running."""
         if self.alerts is not None:
             self.alerts.close()
+        if self.grant_notices is not None:
+            self.grant_notices.close()
         left = self.pools.shutdown(grace_seconds)
         if left:
             log.warning("%d command(s) were interrupted by the shutdown; their users were told", left)
