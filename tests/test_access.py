@@ -111,6 +111,16 @@ def test_an_admin_revokes_a_grant(
     assert "No temporary grants" in text_of(admin.answer("/docker", "grants"))
 
 
+def test_the_example_policy_documents_an_access_rule_that_loads(tmp_path: Path) -> None:
+    example = (Path(__file__).resolve().parent.parent / "policy.example.yml").read_text()
+    block = example[example.index("# access:\n") :].split("\n\n")[0]  # up to the next section
+    path = tmp_path / "policy.yml"
+    path.write_text(example + "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n")
+    (rule,) = load_policy(path).access
+    assert rule.requesters == {"S0ONCALL"} and rule.roles == ("operator",) and rule.longest_seconds == 4 * 3600
+    assert rule.covers("operator", "prod-2") and not rule.covers("operator", "staging")
+
+
 @pytest.mark.parametrize(
     ("rule", "problem"),
     [
