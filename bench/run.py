@@ -17,6 +17,7 @@ from typing import TypeVar
 from bench import fixtures, machine
 from bench.acks import AckRun, LoadResult, run_acks
 from bench.alerts import AlertLatency, WatchCost, measure_alert_latency, measure_watch_cost, start_alert_bot
+from bench.approvals import ApprovalRoundTrip, measure_approval_round_trip
 from bench.compose import ComposeListing, create_projects, measure_compose_ls
 from bench.database import DatabaseFigures, measure_database
 from bench.fleet import HUNG_TIMEOUT, FleetFigures, measure_fleet
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stats-runs", type=int, default=5, help="timed runs of stats and of docker stats")
     parser.add_argument("--only-stats", action="store_true", help="measure only the stats figures")
     parser.add_argument("--only-home", action="store_true", help="measure only the Home tab figures")
+    parser.add_argument("--only-approvals", action="store_true", help="measure only the approval round trip (issue 18)")
     parser.add_argument("--services", type=int, default=30, help="swarm services for the `/service ls` figure")
     parser.add_argument("--scale-runs", type=int, default=3, help="timed runs of `/service scale` and the CLI's")
     parser.add_argument("--compose-projects", type=int, default=20, help="Compose projects for `/compose ls`")
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         return _stats_only(args, cli, code)
     if args.only_home:
         return _home_only(args, cli, code)
+    if args.only_approvals:
+        return _approvals_only(args, cli, code)
     with running_stack(code) as stack:
         api = stack.engine.api()
         try:
@@ -229,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         stack.stop_bots()
         updates = _step("/docker updates over 30 containers of 10 images", lambda: measure_update_requests(stack))
+        approvals = _step(
+            f"approval round trip vs plain rm ×{args.runs}", lambda: measure_approval_round_trip(stack, args.runs)
+        )
 
         compose_api = stack.engine.api()
         try:
@@ -263,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         + _alert_rows(latency, watch)
         + _compose_rows(args, compose_ls)
         + updates.rows()
+        + approvals.rows()
     )
     pulls_done = sum(run.pulls_completed for run in ack_runs)
     pull_failures = [failure for run in ack_runs for failure in run.pull_failures]
@@ -299,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             "alert_watch_cost": watch,
             "compose_ls": compose_ls,
             "updates": updates,
+            "approvals": approvals,
         },
     )
     print(f"results: {args.json}")
@@ -330,6 +339,21 @@ def _home_only(args: argparse.Namespace, cli: str, code: Path) -> int:
     document = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host, "home": home}
     write_json(args.json.with_name("home.json"), document | {"rows": rows, "commit": _commit(code)})
     print(f"results: {args.json.with_name('home.json')}")
+
+
+def _approvals_only(args: argparse.Namespace, cli: str, code: Path) -> int:
+    """`python -m bench --only-approvals`: the approval round trip alone, on a fresh stack."""
+    with running_stack(code) as stack:
+        host = machine.describe(cli, stack.engine.docker_host)
+        approvals: ApprovalRoundTrip = _step(
+            f"approval round trip vs plain rm ×{args.runs}", lambda: measure_approval_round_trip(stack, args.runs)
+        )
+    rows = approvals.rows()
+    print()
+    print(table(rows))
+    document = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host, "approvals": approvals}
+    write_json(args.json.with_name("approvals.json"), document | {"rows": rows, "commit": _commit(code)})
+    print(f"results: {args.json.with_name('approvals.json')}")
     return 0 if all(row.ok is not False for row in rows) else 1
 
 

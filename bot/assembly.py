@@ -20,9 +20,11 @@ from bot.fleet.engines import Fleet
 from bot.freezes import Freezes, Silences
 from bot.policy import GroupLookup, LocalAdmin, PolicyAuthorizer, PolicySource, reload_on_sighup
 from bot.store import Store, open_store
+from bot.store.approvals import ApprovalRequests
 from bot.store.claims import Confirmations
 from bot.store.follows import FollowState
 from bot.store.freezes import FreezeRecords
+from bot.store.grants import Grants
 from bot.store.silences import SilenceRecords
 from bot.store.sqlite import SqliteStore
 
@@ -81,6 +83,7 @@ def make_dispatcher(
             lambda name, refs: find_containers(fleet.engine(name), refs),
             lambda name, refs: find_services(fleet.engine(name), refs),
             lambda name, refs: find_kept_containers(fleet.engine(name), refs),
+            grants=Grants(database),
         )
         confirmer = Confirmer(
             settings.confirm_secret or secrets.token_bytes(32), Confirmations(database), ttl=settings.confirm_ttl
@@ -102,6 +105,8 @@ def make_dispatcher(
         follows=follows,
         freezes=Freezes(source.current, FreezeRecords(database)),
         silences=Silences(SilenceRecords(database)),
+        approval_requests=ApprovalRequests(database),
+        groups=group_lookup,
     )
 
 

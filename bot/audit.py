@@ -23,6 +23,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from bot.results import (
+    ApprovalWaiting,
     ConfirmationRequest,
     Convergences,
     ExecDone,
@@ -66,6 +67,8 @@ def describe(result: Result) -> tuple[str, str]:
         return "pending", result.summary
     if isinstance(result, Preview):
         return "ok", f"{result.verdict.kind.words}: {result.verdict.reason}"
+    if isinstance(result, ApprovalWaiting):
+        return "pending", result.request.summary
     if isinstance(result, Outcomes):
         done = [o.target for o in result.outcomes if o.ok]
         failed = [f"{o.target}: {o.detail}" for o in result.outcomes if not o.ok]

@@ -209,6 +209,7 @@ class SlackSettings:
     reads_in_channel: bool
     workers: int
     audit_channel: str | None = None  # where change-making commands are also posted
+    grant_warning: float = 300.0  # a temporary grant's holder is told this long before it ends
 
     @classmethod
     def from_env(cls, socket_mode: bool) -> "SlackSettings":
@@ -229,4 +230,5 @@ class SlackSettings:
             reads_in_channel=_flag("SHIPMATE_READS_IN_CHANNEL"),
             workers=int(_number("SHIPMATE_WORKERS", 8, 1, 64)),
             audit_channel=_channel_id("SHIPMATE_AUDIT_CHANNEL"),
+            grant_warning=_duration("SHIPMATE_GRANT_WARNING", 300.0, 0, 24 * 3600),
         )

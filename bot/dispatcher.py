@@ -16,6 +16,7 @@ protocol), bot/trail.py (the audit records).
 import re
 from collections.abc import Callable
 
+from bot.approve.flow import Approvals
 from bot.audit import AuditLog
 from bot.confirm.clicks import Clicks, is_requester
 from bot.confirm.preview import DryRun
@@ -27,12 +28,23 @@ from bot.fleet.spec import ALL
 from bot.freezes import Freezes, Silences
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
-from bot.pipeline import Allowed, Authorizer, Pipeline, Refused
-from bot.policy import LocalAdmin
+from bot.pipeline import Allowed, Authorizer, NeedsApproval, Pipeline, Refused
+from bot.policy import GroupLookup, LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
-from bot.results import Failure, FromEngine, Notice, Preview, Progress, Result
+from bot.results import ApprovalWaiting, Failure, FromEngine, Notice, Preview, Progress, Result
 from bot.secrets import mask_text
-from bot.store.audit import ALLOWED, CANCELLED, CONFIRM, CONFIRMED, DRY_RUN, INVALID, REFUSED, REJECTED
+from bot.store.approvals import ApprovalRequests
+from bot.store.audit import (
+    ALLOWED,
+    APPROVAL_REQUESTED,
+    CANCELLED,
+    CONFIRM,
+    CONFIRMED,
+    DRY_RUN,
+    INVALID,
+    REFUSED,
+    REJECTED,
+)
 from bot.trail import DATABASE_DOWN, Trail
 
 __all__ = ["DATABASE_DOWN", "Authorizer", "Caller", "Dispatcher", "Reply", "Request"]
@@ -84,11 +96,15 @@ class Dispatcher:
         follows: Follows | None = None,
         freezes: Freezes | None = None,
         silences: Silences | None = None,
+        approval_requests: ApprovalRequests | None = None,
+        groups: GroupLookup | None = None,
     ) -> None:
         """Without an authorizer everything is allowed (the local admin); without a confirmer nothing waits for a click.
         One Engine is a fleet of one, named `default`. `follows` on the shared store lets a Stop following click
         reach a follow running on another replica; by default only this process's follows are known. `freezes`:
-        when changes wait (None: never); `silences`: the alerts muted, kept by `/docker silence`."""
+        when changes wait (None: never); `silences`: the alerts muted, kept by `/docker silence`.
+        `approval_requests`: where commands waiting for approval are kept (without it they are refused); `groups`:
+        who is in the user groups an approval rule names."""
         self.fleet = engines if isinstance(engines, Fleet) else Fleet.single(engines)
         self.authorizer: Authorizer = authorizer or LocalAdmin()
         self.limits = limits or RunLimits()
@@ -97,6 +113,7 @@ class Dispatcher:
         self.follows = follows if follows is not None else Follows()  # the `logs -f` running, for their Stop buttons
         self.pipeline = Pipeline(self.fleet, self.authorizer, self.limits, audit, self.follows, freezes, silences)
         self.clicks = Clicks(confirmer, self.fleet)
+        self.approvals = Approvals(approval_requests, self.pipeline, audit, groups)
 
     def parse(self, request: Request) -> Command | Failure:
         try:
@@ -156,6 +173,10 @@ class Dispatcher:
             )
         if isinstance(verdict, Refused):
             return _stop(trail, command, REFUSED, verdict.failure, render, command, engine=engine)
+        if isinstance(verdict, NeedsApproval):  # approving it also confirms it: it never asks twice
+            waits = self.approvals.ask(command, verdict, request.caller, engine, request.slash, request.text)
+            how = {ApprovalWaiting: APPROVAL_REQUESTED, Notice: ALLOWED}.get(type(waits), REFUSED)
+            return _stop(trail, command, how, waits, render, command, engine=engine)
         asked = self.clicks.ask(command, verdict.decision, request.caller, engine)
         if asked is not None:
             return _stop(trail, command, CONFIRM, asked, render, command, engine=engine)
@@ -187,6 +208,8 @@ class Dispatcher:
             return _stop(trail, command, REJECTED, selection, render)
         engine = selection.engines[0]
         verdict = self.pipeline.decide(command, caller, engine)  # the policy, ownership and state of now
+        if isinstance(verdict, NeedsApproval):  # a rule written since it was asked: it goes through approval now
+            verdict = Refused(Failure(f"`{command.action}` now needs approval: run the command again to ask for it"))
         if isinstance(verdict, Refused):
             return _stop(trail, command, REFUSED, verdict.failure, render, engine=engine)
         taken = self._claim(trail, confirmation, CONFIRMED, command)

@@ -21,11 +21,12 @@ from bot.grammar import Command
 from bot.grammar.commands import ContextList, Help
 from bot.grammar.freezes import ChangeSafety
 from bot.grammar.shipmate import AboutShipmate
-from bot.policy import Decision
+from bot.policy import ApprovalRule, Decision
 from bot.request import Caller
 from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
 from bot.store import StoreUnavailable
 from bot.store.audit import ALLOWED, REFUSED
+from bot.store.grants import Grants
 from bot.trail import DATABASE_DOWN, Trail
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Authorizer(Protocol):
     def identity(self, caller: Caller, engines: tuple[str, ...]) -> Identity: ...
     def has_a_role(self, caller: Caller) -> bool: ...
     def summary(self) -> PolicySummary: ...
+    def grant_store(self) -> Grants | None: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ class Refused:
 
     failure: Failure
     decision: Decision | None = None  # the policy's, when it refused (a dry run reads the caller's roles from it)
+
+
+@dataclass(frozen=True)
+class NeedsApproval:
+    """Allowed, but only once the rule's approvers say yes (bot/approve)."""
+
+    decision: Decision
+    rule: ApprovalRule
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ class Pipeline:
     freezes: Freezes | None = None  # None: nothing is ever frozen
     silences: Silences | None = None
 
-    def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused:
+    def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused | NeedsApproval:
         """Whether `caller` may run `command` on `engine` now: the policy, ownership and state of now; and a
         change only while the audit database answers (nothing changes the fleet unaudited)."""
         try:
@@ -115,6 +125,8 @@ class Pipeline:
             return Refused(frozen, decision)
         if command.changes and self.audit is not None and self.audit.ping() is not None:
             return Refused(Failure(DATABASE_DOWN))
+        if decision.approval is not None:
+            return NeedsApproval(decision, decision.approval)
         return Allowed(decision)
 
     def _frozen(self, command: Command, engine: str) -> Failure | None:
@@ -140,6 +152,8 @@ class Pipeline:
         """A change's `started` record (Refused, and recorded so, when it cannot be stored), the work, and the
         record of its outcome; `how` is the audit's decision (ALLOWED, or CONFIRMED after a click)."""
         engine = selection.engines[0]
+        if allowed.decision.grant:  # every use of a temporary grant names it in the audit
+            trail = trail.with_line(f"{trail.line} (grant {allowed.decision.grant})")
         unrecorded = trail.started(command, how, engine)
         if unrecorded is not None:
             trail.record(command, REFUSED, unrecorded, engine=engine)
@@ -211,6 +225,8 @@ class Pipeline:
         def on(engine: str) -> Callable[[], Result]:
             def job() -> Result:
                 verdict = self.decide(command, caller, engine)
+                if isinstance(verdict, NeedsApproval):  # an approval is asked for one engine at a time
+                    verdict = Refused(Failure(f"`{command.action}` on {engine} needs approval: run it there alone"))
                 if isinstance(verdict, Refused):
                     refusals[engine] = verdict.failure
                     return verdict.failure

@@ -5,7 +5,17 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bot.grammar import Command
-from bot.results import ConfirmationRequest, Convergences, Failure, FleetAnswer, FromEngine, Outcomes, Progress, Result
+from bot.results import (
+    ApprovalWaiting,
+    ConfirmationRequest,
+    Convergences,
+    Failure,
+    FleetAnswer,
+    FromEngine,
+    Outcomes,
+    Progress,
+    Result,
+)
 
 Rendered = TypeVar("Rendered")
 
@@ -38,9 +48,10 @@ class Reply(Generic[Rendered]):
 
     @property
     def ok(self) -> bool:
-        """Done, and done well. Refusals, errors and confirmation requests are not: show them to the requester only."""
+        """Done, and done well. Refusals, errors, confirmation requests and commands waiting for approval are not:
+        show them to the requester only."""
         result = self.result.result if isinstance(self.result, FromEngine) else self.result
-        if isinstance(result, Failure | ConfirmationRequest):
+        if isinstance(result, Failure | ConfirmationRequest | ApprovalWaiting):
             return False
         if isinstance(result, FleetAnswer):
             return bool(result.parts)

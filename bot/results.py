@@ -242,6 +242,35 @@ class ConfirmationRequest(Result):
 
 
 @dataclass(frozen=True)
+class ApprovalRequest(Result):
+    """A command waiting for someone else's yes, as its request message shows it (and as it ended)."""
+
+    id: str
+    requester: str  # user id
+    command: str  # exactly what runs once approved, e.g. "/docker rm -f web1"
+    engine: str
+    summary: str  # the preview: what it would do
+    details: tuple[str, ...]
+    approvers: tuple[str, ...]  # user ids (U…/W…) and user-group ids (S…)
+    needed: int
+    approved_by: tuple[str, ...]  # the yeses so far
+    expires_at: float  # epoch seconds
+    state: str  # pending, approved, denied, withdrawn, expired
+    decided_by: str = ""
+    reason: str = ""  # why it was denied
+    why: str = ""  # which policy rule asks
+    changes: tuple[str, ...] = ()  # how the targets changed since the request (approve again)
+
+
+@dataclass(frozen=True)
+class ApprovalWaiting(Result):
+    """The requester's answer: their command waits for approval (with a Withdraw button)."""
+
+    request: ApprovalRequest
+    channel: str  # where the request was posted
+
+
+@dataclass(frozen=True)
 class Identity(Result):
     """`whoami`: who Shipmate thinks the caller is, and what the policy lets them do here."""
 
@@ -255,6 +284,7 @@ class Identity(Result):
     channel_allowed: bool
     note: str = ""  # local admin, no policy yet, …
     per_engine: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (engine, roles there), when Shipmate drives several
+    grants: tuple[str, ...] = ()  # temporary grants in force, each with its end
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ from bot.grammar.service_commands import (
     StackPs,
     StackServices,
 )
+from bot.grammar.shipmate import AccessRequest, RevokeGrant, ShowGrants
 from bot.grammar.updates import ContainerUpdateImage
 from bot.grammar.updates import ImageUpdates as UpdatesCommand
 from bot.grammar.volume_commands import (
@@ -335,6 +336,15 @@ SPELLINGS: list[tuple[str, str, Command]] = [
     ),
     ("/docker", "unsilence #3", Unsilence(silence_id=3)),
     ("/docker", "silences", ShowSilences()),
+    # temporary access
+    (
+        "/docker",
+        'request operator --context prod-1 1h "INC-4411"',
+        AccessRequest(role="operator", seconds=3600, reason="INC-4411", context="prod-1"),
+    ),
+    ("/docker", "grants", ShowGrants()),
+    ("/docker", "revoke 3f2a9c1d", RevokeGrant(grant_id="3f2a9c1d")),
+    ("/docker", "revoke @U0ALICE", RevokeGrant(user="U0ALICE")),
 ]
 
 

@@ -33,6 +33,7 @@ LAYERS = (
     "trail",  # one request's audit records (its "started" record before a change)
     "confirm",  # ask first: which commands, what they ask, the signed tokens, and what a click may do
     "pipeline",  # decide (authorize, audit gate) and carry out, once for commands, clicks and fan-out
+    "approve",  # two-person approval: the request, its preview and fingerprint, and its clicks
     "dispatcher",  # parse -> choose engine -> authorize -> confirm -> execute -> render
     "steps",  # Workflow Builder steps: inputs -> a command line, a Reply -> the step's outputs
     "alerts",  # engine events -> rules -> claimed once -> delivered

@@ -33,6 +33,8 @@ from bot.results import (
     UP_TO_DATE,
     UPDATED,
     Alert,
+    ApprovalRequest,
+    ApprovalWaiting,
     AuditEntry,
     AuditTrail,
     ComposeProcesses,
@@ -358,6 +360,21 @@ def update_row(container: str, **changes: object) -> UpdateRow:
     return replace(row, **changes)
 
 
+APPROVAL_REQUEST = ApprovalRequest(
+    id="0123abcd4567ef89",
+    requester="U0ALICE",
+    command="/docker rm -f web1",
+    engine="prod-1",
+    summary="remove container `web1`, which is running: it will be stopped first",
+    details=(),
+    approvers=("S0LEADS", "U0ADMIN"),
+    needed=1,
+    approved_by=(),
+    expires_at=1_800_000_000.0,
+    state="pending",
+    why="approvals rule 1: container.rm on prod-*",
+)
+
 EXAMPLES: dict[str, Result] = {
     "failure": Failure("unknown flag `--frob`", "`/ps [-a|--all] [-f|--filter KEY=VALUE]…`"),
     "failure hostile": Failure(f"Docker refused: {HOSTILE}"),
@@ -442,6 +459,20 @@ EXAMPLES: dict[str, Result] = {
         token="t" * 300,
         expires_in=30,
     ),
+    "approval request": APPROVAL_REQUEST,
+    "approval request hostile": replace(
+        APPROVAL_REQUEST,
+        command=f"/docker rm -f {HOSTILE}",
+        summary=HOSTILE,
+        details=(HOSTILE,),
+        changes=(HOSTILE,),
+        why=HOSTILE,
+    ),
+    "approval request 1 of 2": replace(APPROVAL_REQUEST, needed=2, approved_by=("U0BOB",)),
+    "approval denied": replace(APPROVAL_REQUEST, state="denied", decided_by="U0BOB", reason=HOSTILE),
+    "approval approved": replace(APPROVAL_REQUEST, state="approved", decided_by="U0BOB,U0CAROL"),
+    "approval expired": replace(APPROVAL_REQUEST, state="expired"),
+    "approval waiting": ApprovalWaiting(APPROVAL_REQUEST, "C0APPROVALS"),
     "identity": Identity(
         user_id="U0123ABCD",
         user_name="ada",
@@ -962,9 +993,10 @@ def test_renders_valid_slack_message_and_text(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_mrkdwn_hostile_text_is_escaped(name: str) -> None:
-    """No `<…>` control sequence or raw `&` reaches Slack's formatter except the bot's own user mentions."""
+    """No `<…>` control sequence or raw `&` reaches Slack's formatter except the bot's own mentions of users,
+    user groups (approvers) and channels (where an approval request waits)."""
     for text in texts(message(EXAMPLES[name]).payload()):
-        own_mentions_removed = re.sub(r"<@[UW][A-Z0-9]+>", "", text)
+        own_mentions_removed = re.sub(r"<@[UW][A-Z0-9]+>|<!subteam\^S[A-Z0-9]+>|<#[CG][A-Z0-9]+>", "", text)
         assert "<" not in own_mentions_removed and ">" not in own_mentions_removed, text[:300]
         assert not re.search(r"&(?!amp;|lt;|gt;)", text), text[:300]
         if text.startswith("```\n") and text.endswith("\n```"):

@@ -1,4 +1,5 @@
-"""Commands about Shipmate itself: `whoami`, `policy` and `audit` (under /docker)."""
+"""Commands about Shipmate itself: `whoami`, `policy`, `audit`, and temporary access — `request`, `grants`,
+`revoke` (under /docker)."""
 
 import re
 from dataclasses import dataclass
@@ -8,11 +9,14 @@ from bot.grammar.commands import Command, DefaultRole
 from bot.grammar.errors import ParseError
 from bot.grammar.options import Flag, OptionParser, Parsed
 from bot.grammar.spec import CommandSpec, exactly, register
+from bot.grammar.values import duration_seconds
 
 DEFAULT_AUDIT_LIMIT = 20
 MAX_AUDIT_LIMIT = 200
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _ENGINES = re.compile(r"[a-z0-9._*?\[\],-]+")
+_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_GRANT_ID = re.compile(r"[0-9a-f]{6,32}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,63 @@ class ShowAudit(AboutShipmate):
     engines: str | None = None  # records of these engines only: a name, a comma list or a glob
     action: ClassVar[str] = "audit.show"
     default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
+
+
+@dataclass(frozen=True)
+class AccessRequest(AboutShipmate):
+    """`request ROLE --context ENGINES DURATION REASON`: a role for a while, once an `access:` rule's approvers say
+    yes. It always waits for approval; the approval flow fills `approved_by` before it runs."""
+
+    role: str
+    seconds: int
+    reason: str
+    approved_by: tuple[str, ...] = ()
+    action: ClassVar[str] = "access.request"
+    default_role: ClassVar[DefaultRole] = DefaultRole.EVERYONE  # the `access:` rules say who may ask
+    engine_free: ClassVar[bool] = False  # it names the engines it asks for
+
+
+@dataclass(frozen=True)
+class ShowGrants(AboutShipmate):
+    action: ClassVar[str] = "grant.ls"
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
+
+
+@dataclass(frozen=True)
+class RevokeGrant(AboutShipmate):
+    """`revoke GRANT_ID` or `revoke @user`: end a grant (or all of a user's) now."""
+
+    grant_id: str | None = None
+    user: str | None = None
+    action: ClassVar[str] = "grant.revoke"
+    default_role: ClassVar[DefaultRole] = DefaultRole.ADMIN
+
+
+def _request(parsed: Parsed) -> AccessRequest:
+    if len(parsed.args) < 3:
+        raise ParseError('write the role, how long and why, e.g. `request operator --context prod-1 1h "INC-4411"`')
+    role, duration, *reason = parsed.args
+    if not _ROLE.fullmatch(role):
+        raise ParseError(f'`{role}` is not a role name: e.g. `request operator --context prod-1 1h "INC-4411"`')
+    try:
+        seconds = duration_seconds(duration)
+    except ParseError:
+        seconds = 0
+    if seconds <= 0:
+        raise ParseError(f"`{duration}` is not a duration: write e.g. `30m`, `1h` or `2h30m`")
+    engines = parsed.value("context")
+    if engines is not None and not _ENGINES.fullmatch(engines):
+        raise ParseError(f"`--context {engines}` is not an engine name or pattern: e.g. `prod-1` or `prod-*`")
+    return AccessRequest(role=role, seconds=seconds, reason=" ".join(reason), context=engines)
+
+
+def _revoke(parsed: Parsed) -> RevokeGrant:
+    (target,) = exactly(parsed.args, 1, "the grant's id or the user, e.g. `revoke 3f2a9c1d` or `revoke @ada`")
+    if target.startswith("@") or _USER_ID.fullmatch(target):
+        return RevokeGrant(user=_user(target))
+    if not _GRANT_ID.fullmatch(target):
+        raise ParseError(f"`{target}` is neither a grant id (see `/docker grants`) nor a user")
+    return RevokeGrant(grant_id=target)
 
 
 def _user(value: str) -> str:
@@ -113,5 +174,29 @@ SPECS = register(
             )
         ),
         build=_audit,
+    ),
+    CommandSpec(
+        name="request",
+        aliases=(),
+        usage="ROLE [--context ENGINE] DURATION REASON",
+        summary="ask for a role on engines for a while; runs once an approver of the policy's `access:` says yes",
+        options=OptionParser((Flag(("--context",), takes_value=True),)),
+        build=_request,
+    ),
+    CommandSpec(
+        name="grants",
+        aliases=(),
+        usage="",
+        summary="the temporary grants in force (admins)",
+        options=OptionParser(()),
+        build=_nothing_else(ShowGrants),
+    ),
+    CommandSpec(
+        name="revoke",
+        aliases=(),
+        usage="GRANT_ID|@USER",
+        summary="end a temporary grant now (admins)",
+        options=OptionParser(()),
+        build=_revoke,
     ),
 )

@@ -1,14 +1,16 @@
 """Who may do what, where: the policy file, its reloading, and the authorize stage built on it."""
 
 from bot.policy.authorize import Decision, LocalAdmin, PolicyAuthorizer, TargetLookup, Who
-from bot.policy.model import ACTIONS, OPEN_ACTIONS, GroupLookup, Policy, RunDefaults
+from bot.policy.model import ACTIONS, OPEN_ACTIONS, ApprovalRule, GroupLookup, GroupLookupFailed, Policy, RunDefaults
 from bot.policy.source import PolicySource, PolicyState, reload_on_sighup
 
 __all__ = [
     "ACTIONS",
     "OPEN_ACTIONS",
+    "ApprovalRule",
     "Decision",
     "GroupLookup",
+    "GroupLookupFailed",
     "LocalAdmin",
     "Policy",
     "PolicyAuthorizer",

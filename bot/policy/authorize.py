@@ -6,9 +6,11 @@ rollback) by someone who is not an admin, costs an engine call (one listing for 
 recreated with its config (update-image) costs one inspect per target besides.
 """
 
+import fnmatch
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.engine.containers import OWNER_LABEL
@@ -17,6 +19,7 @@ from bot.engine.spec import IMPLICIT
 from bot.engine.targets import ContainerFacts, ServiceFacts
 from bot.grammar.commands import Command, ContainerExec
 from bot.grammar.service_commands import ServiceCommand, ServiceRollback
+from bot.grammar.shipmate import AccessRequest
 from bot.grammar.updates import ContainerUpdateImage
 from bot.policy.images import IMAGE_ID
 from bot.policy.model import (
@@ -25,6 +28,7 @@ from bot.policy.model import (
     DIRECT_MESSAGES,
     EVERYONE,
     OPEN_ACTIONS,
+    ApprovalRule,
     GroupLookup,
     GroupLookupFailed,
     Policy,
@@ -33,6 +37,8 @@ from bot.policy.model import (
 )
 from bot.policy.source import PolicySource, PolicyState
 from bot.results import Identity, PolicySummary, RoleSummary
+from bot.store import StoreUnavailable
+from bot.store.grants import Grant, Grants
 
 log = logging.getLogger(__name__)
 TargetLookup = Callable[[str, tuple[str, ...]], Mapping[str, ContainerFacts | None]]  # (engine, refs) -> facts
@@ -64,6 +70,24 @@ class Decision:
     targets: Mapping[str, ContainerFacts | None] | None = None  # looked up for the decision, when it had to be
     run: RunDefaults = field(default_factory=RunDefaults)
     because: str = ""  # for an allowed decision, which rule allowed it (dry runs and approval requests show it)
+    approval: ApprovalRule | None = None  # set when the command may run only after approval
+    grant: str = ""  # the id of the temporary grant the decision relied on
+
+
+def duration_text(seconds: float) -> str:
+    """3600 -> "1h", 5400 -> "1h30m", 45 -> "45s"."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+def grant_line(grant: Grant) -> str:
+    """ "operator on prod-1 until 14:05 UTC (grant 3f2a9c1d: INC-4411, approved by U0BOB)"."""
+    until = datetime.fromtimestamp(grant.ends, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    why = f"{grant.reason}, " if grant.reason else ""
+    return f"{grant.role} on {grant.engines} until {until} (grant {grant.id}: {why}approved by {grant.approved_by})"
 
 
 def _listed(items: list[str]) -> str:
@@ -162,8 +186,10 @@ class PolicyAuthorizer:
         targets: TargetLookup | None = None,
         services: ServiceLookup | None = None,
         kept: TargetLookup | None = None,
+        grants: Grants | None = None,
     ) -> None:
         self.source = source
+        self.grants = grants  # temporary roles given on approval (`/docker request`)
         self.groups = groups
         self.targets = targets
         self.services = services
@@ -409,6 +435,80 @@ class PolicyAuthorizer:
         return f", and you {kind} {', '.join(f'`{name}`' for name in dict.fromkeys(decision.pinned.values()))}"
 
     def authorize(self, command: Command, caller: Who, engine: str = IMPLICIT) -> Decision:
+        """The policy's answer, with the caller's temporary grants when the policy alone refuses (the decision
+        names the grant relied on); an allowed command an `approvals:` rule covers carries that rule (it waits)."""
+        if isinstance(command, AccessRequest):
+            return self._access_request(command, caller, engine)
+        decision = self._authorize(command, caller, engine)
+        if not decision.allowed:
+            decision = self._with_grants(command, caller, engine, decision)
+        policy = self.source.current()
+        if not decision.allowed or policy is None or command.action in OPEN_ACTIONS:
+            return decision
+        rule = policy.approval_for(command.action, engine)
+        return decision if rule is None else replace(decision, approval=rule)
+
+    def held(self, policy: Policy, user_id: str, engine: str) -> tuple[Grant, ...]:
+        """The caller's grants in force on this engine, of roles the policy still has."""
+        if self.grants is None:
+            return ()
+        try:
+            grants = self.grants.of(user_id)
+        except StoreUnavailable:  # not knowing a grant refuses what it would allow, nothing more
+            log.warning("temporary grants could not be read: the database is not answering")
+            return ()
+        return tuple(g for g in grants if g.role in policy.roles and fnmatch.fnmatchcase(engine, g.engines))
+
+    def _with_grants(self, command: Command, caller: Who, engine: str, refused: Decision) -> Decision:
+        policy = self.source.current()
+        held = self.held(policy, caller.user_id, engine) if policy is not None else ()
+        if not held or policy is None:
+            return refused
+        widened = self._authorize(command, caller, engine, tuple(grant.role for grant in held))
+        if not widened.allowed:
+            return refused
+        relied = next((g for g in held if policy.grants((g.role,)).get(command.action) is not None), held[0])
+        return replace(widened, grant=relied.id)
+
+    def _may_request(self, policy: Policy, user_id: str, requesters: frozenset[str]) -> bool:
+        if EVERYONE in requesters or user_id in requesters:
+            return True
+        return any(user_id in self._members_of(group) for group in requesters if group.startswith("S"))
+
+    def _access_request(self, command: AccessRequest, caller: Who, engine: str) -> Decision:
+        """Allowed (waiting for the rule's approvers) when an `access:` rule lets the caller ask for this role on
+        these engines for this long; else what the rules allow."""
+        policy = self.source.current()
+        if policy is None:
+            return Decision(False, "Shipmate has no policy yet: there is no access to request")
+        refusal = channel_refusal(policy, caller.channel_id)
+        if refusal:
+            return Decision(False, refusal)
+        engines = command.context or engine
+        try:
+            rules = [
+                rule
+                for rule in policy.access
+                if rule.covers(command.role, engines) and self._may_request(policy, caller.user_id, rule.requesters)
+            ]
+        except GroupLookupFailed:
+            return Decision(False, GROUPS_UNCHECKED)
+        if not rules:
+            return Decision(
+                False, f"no `access:` rule in {policy.path.name} lets you request {command.role} on {engines}"
+            )
+        long_enough = [rule for rule in rules if command.seconds <= rule.longest_seconds]
+        if not long_enough:
+            longest = max(rule.longest_seconds for rule in rules)
+            return Decision(
+                False,
+                f"{command.role} on {engines} may be requested for at most {duration_text(longest)},"
+                f" not {duration_text(command.seconds)}",
+            )
+        return Decision(True, run=policy.run, approval=long_enough[0].approval)
+
+    def _authorize(self, command: Command, caller: Who, engine: str, extra: tuple[str, ...] = ()) -> Decision:
+        """The policy's answer; `extra`: roles the caller holds for a while on this engine (grants)."""
         policy = self.source.current()
         if command.action in OPEN_ACTIONS:
             return Decision(
@@ -425,6 +525,7 @@ class PolicyAuthorizer:
             roles, entries = self._membership(policy, caller.user_id, engine)
         except GroupLookupFailed:
             return Decision(False, GROUPS_UNCHECKED)
+        roles = tuple(dict.fromkeys((*roles, *extra)))
         if refusal:
             return Decision(False, refusal, roles=roles)
         own = policy.grants(roles).get(command.action)
@@ -476,7 +577,18 @@ class PolicyAuthorizer:
             channel_allowed=refusal is None,
             note=refusal or "",
             per_engine=per_engine,
+            grants=self._grant_lines(caller.user_id),
         )
+
+    def _grant_lines(self, user_id: str) -> tuple[str, ...]:
+        """The caller's temporary grants in force, each with its end."""
+        if self.grants is None:
+            return ()
+        try:
+            held = self.grants.of(user_id)
+        except StoreUnavailable:
+            return ("(your temporary grants could not be read: the database is not answering)",)
+        return tuple(grant_line(grant) for grant in held)
 
     @staticmethod
     def _anywhere(policy: Policy, entries: tuple[str, ...]) -> bool:
@@ -494,6 +606,9 @@ class PolicyAuthorizer:
 
     def summary(self) -> PolicySummary:
         return summarize(self.source.state(), str(self.source.path))
+
+    def grant_store(self) -> Grants | None:
+        return self.grants
 
 
 class LocalAdmin:
@@ -522,6 +637,9 @@ class LocalAdmin:
         note = "local mode without --user: you act as the local admin (pass --user U… to apply the policy)"
         all_actions = tuple(ACTIONS)
         return Identity(caller.user_id, caller.user_name, "", "", (self.ROLE,), (), all_actions, True, note)
+
+    def grant_store(self) -> Grants | None:
+        return None
 
     def summary(self) -> PolicySummary:
         note = "local mode acts as the local admin; Slack users get this policy"

@@ -4,6 +4,7 @@ The file is read as a YAML node tree (yaml.compose) rather than plain data, beca
 their lines, and because duplicate keys — which yaml.safe_load silently merges — must be an error here.
 """
 
+import fnmatch
 import re
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.grammar import ParseError
+from bot.grammar.values import duration_seconds
 from bot.policy.execs import ExecAllowlist, ExecRule
 from bot.policy.freeze_windows import DAYS, END_OF_DAY, FreezeWindow, Weekly
 from bot.policy.images import ImageAllowlist, check_pattern
@@ -22,6 +25,9 @@ from bot.policy.model import (
     OPEN_ACTIONS,
     OWNABLE,
     STANDARD_ROLES,
+    AccessRule,
+    ApprovalEntry,
+    ApprovalRule,
     EngineRoles,
     Policy,
     Role,
@@ -30,9 +36,11 @@ from bot.policy.model import (
 from bot.words import suggest
 from bot.yamlfile import NULL_TAG, FileError, NodeReader
 
-KEYS = ("roles", "members", "channels", "images", "run", "exec", "freezes")
+KEYS = ("roles", "members", "channels", "images", "run", "exec", "freezes", "approvals", "access")
 FREEZE_KEYS = ("engines", "from", "until", "weekly", "reason")
 WEEKLY_KEYS = ("days", "from", "until", "tz")
+ACCESS_KEYS = ("who", "roles", "engines", "approvers", "longest", "channel", "ttl")
+APPROVAL_KEYS = ("actions", "engines", "approvers", "channel", "ttl", "needed")
 RUN_KEYS = ("memory", "cpus")
 _ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -43,6 +51,7 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ENGINE_PATTERN = re.compile(r"^[A-Za-z0-9._*?\[\]-]+$")
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd refuses less
+DEFAULT_APPROVAL_TTL = 30 * 60.0
 
 
 class PolicyError(FileError):
@@ -329,12 +338,7 @@ def _freeze_window(reader: _Reader, node: yaml.Node, number: int) -> FreezeWindo
             )
     if "engines" not in written or "reason" not in written:
         raise reader.error(node, f'{where} needs `engines` and `reason`, e.g. `engines: ["prod-*"]`')
-    engines = []
-    for item in reader.sequence(written["engines"][1], f"{where}.engines", 'engines: ["prod-*"]'):
-        pattern = reader.string(item, f"an engine of {where}")
-        if not _ENGINE_PATTERN.match(pattern):
-            raise reader.error(item, f"`{pattern}` is not an engine name or pattern: e.g. `prod-1` or `prod-*`")
-        engines.append(pattern)
+    engines = _engine_patterns(reader, written["engines"][1], where)
     reason = reader.string(written["reason"][1], f"{where}.reason").strip()
     if not reason:
         raise reader.error(written["reason"][1], f"{where}.reason is empty: say why changes wait")
@@ -360,6 +364,138 @@ def _freezes(reader: _Reader, node: yaml.Node) -> tuple[FreezeWindow, ...]:
     return tuple(_freeze_window(reader, item, number) for number, item in enumerate(items, 1))
 
 
+def _approval_actions(reader: _Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
+    patterns = []
+    for item in reader.sequence(node, f"`actions` of {where}", 'actions: [container.rm, "*.prune"]'):
+        pattern = reader.string(item, f"an action of {where}")
+        if not any(fnmatch.fnmatchcase(action, pattern) for action in ACTIONS):
+            raise reader.error(item, f"`{pattern}` in {where} matches no action{suggest(pattern, ACTIONS)}")
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _engine_patterns(reader: _Reader, node: yaml.Node, where: str) -> tuple[str, ...]:
+    patterns = []
+    for item in reader.sequence(node, f"`engines` of {where}", 'engines: ["prod-*"]'):
+        pattern = reader.string(item, f"an engine of {where}")
+        if not _ENGINE_PATTERN.match(pattern):
+            raise reader.error(item, f'`{pattern}` is not an engine name or pattern: write e.g. `prod-1` or `"prod-*"`')
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _approvers(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
+    approvers = set()
+    for item in reader.sequence(node, f"`approvers` of {where}", "approvers: [S0LEADS, U0123ADMIN]"):
+        approver = reader.string(item, f"an approver of {where}")
+        if not (_USER.match(approver) or _GROUP.match(approver)):
+            raise reader.error(item, f"`{approver}` is not a Slack user id (U…/W…) or user group id (S…)")
+        approvers.add(approver)
+    if not approvers:
+        raise reader.error(node, f"{where} has no approvers: write e.g. `approvers: [S0LEADS]`")
+    return frozenset(approvers)
+
+
+def _approval_ttl(reader: _Reader, node: yaml.Node, where: str, key: str = "ttl") -> float:
+    raw = node.value if isinstance(node, yaml.ScalarNode) else ""
+    try:
+        seconds = duration_seconds(str(raw))
+    except ParseError:
+        seconds = 0
+    if seconds <= 0:
+        raise reader.error(node, f"the `{key}` of {where}, `{raw}`, is not a duration: write e.g. `30m`, `2h` or `45s`")
+    return float(seconds)
+
+
+def _approval(reader: _Reader, node: yaml.Node, number: int) -> ApprovalEntry:
+    where = f"approvals rule {number}"
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
+    for key, (key_node, _) in written.items():
+        if key not in APPROVAL_KEYS:
+            raise reader.error(
+                key_node, f"unknown key `{key}` in {where}: use {', '.join(APPROVAL_KEYS)}{suggest(key, APPROVAL_KEYS)}"
+            )
+    for required in ("actions", "approvers"):
+        if required not in written:
+            raise reader.error(node, f"{where} has no `{required}`: see policy.example.yml")
+    actions = _approval_actions(reader, written["actions"][1], where)
+    engines = _engine_patterns(reader, written["engines"][1], where) if "engines" in written else (ANY_ENGINE,)
+    channel = None
+    if "channel" in written:
+        channel = reader.string(written["channel"][1], f"the `channel` of {where}")
+        if not _CHANNEL.match(channel):
+            raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    needed = 1
+    if "needed" in written:
+        count = reader.number(written["needed"][1], f"`needed` of {where}")
+        if count not in (1, 2, 3):
+            raise reader.error(written["needed"][1], f"`needed` of {where} must be 1, 2 or 3 distinct approvers")
+        needed = int(count)
+    ttl = _approval_ttl(reader, written["ttl"][1], where) if "ttl" in written else DEFAULT_APPROVAL_TTL
+    rule = ApprovalRule(
+        approvers=_approvers(reader, written["approvers"][1], where),
+        ttl_seconds=ttl,
+        channel=channel,
+        needed=needed,
+        why=f"{where}: {', '.join(actions)} on {', '.join(engines)}",
+    )
+    return ApprovalEntry(actions, engines, rule)
+
+
+def _approvals(reader: _Reader, node: yaml.Node) -> tuple[ApprovalEntry, ...]:
+    items = reader.sequence(node, "`approvals`", "approvals: [{actions: [container.rm], approvers: [S0LEADS]}]")
+    return tuple(_approval(reader, item, number) for number, item in enumerate(items, 1))
+
+
+def _requesters(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
+    who = set()
+    for item in reader.sequence(node, f"`who` of {where}", 'who: [S0ONCALL, "*"]'):
+        entry = reader.string(item, f"an entry of `who` in {where}")
+        if entry != EVERYONE and not (_USER.match(entry) or _GROUP.match(entry)):
+            raise reader.error(item, f'`{entry}` is not a Slack user id (U…/W…), user group id (S…) or "*"')
+        who.add(entry)
+    return frozenset(who)
+
+
+def _access_rule(reader: _Reader, node: yaml.Node, number: int, roles: dict[str, Role]) -> AccessRule:
+    where = f"access rule {number}"
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
+    for key, (key_node, _) in written.items():
+        if key not in ACCESS_KEYS:
+            raise reader.error(
+                key_node, f"unknown key `{key}` in {where}: use {', '.join(ACCESS_KEYS)}{suggest(key, ACCESS_KEYS)}"
+            )
+    for required in ("roles", "approvers", "longest"):
+        if required not in written:
+            raise reader.error(node, f"{where} has no `{required}`: see policy.example.yml")
+    granted = _role_names(reader, written["roles"][1], f"roles` of `{where}", roles)
+    engines = _engine_patterns(reader, written["engines"][1], where) if "engines" in written else (ANY_ENGINE,)
+    channel = None
+    if "channel" in written:
+        channel = reader.string(written["channel"][1], f"the `channel` of {where}")
+        if not _CHANNEL.match(channel):
+            raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    ttl = _approval_ttl(reader, written["ttl"][1], where) if "ttl" in written else DEFAULT_APPROVAL_TTL
+    approval = ApprovalRule(
+        approvers=_approvers(reader, written["approvers"][1], where),
+        ttl_seconds=ttl,
+        channel=channel,
+        why=f"{where}: {', '.join(granted)} on {', '.join(engines)}",
+    )
+    return AccessRule(
+        requesters=_requesters(reader, written["who"][1], where) if "who" in written else frozenset({EVERYONE}),
+        roles=granted,
+        engines=engines,
+        approval=approval,
+        longest_seconds=_approval_ttl(reader, written["longest"][1], where, "longest"),
+    )
+
+
+def _access(reader: _Reader, node: yaml.Node, roles: dict[str, Role]) -> tuple[AccessRule, ...]:
+    items = reader.sequence(node, "`access`", "access: [{roles: [operator], approvers: [S0LEADS], longest: 4h}]")
+    return tuple(_access_rule(reader, item, number, roles) for number, item in enumerate(items, 1))
+
+
 def parse_policy(text: str, path: Path) -> Policy:
     reader = _Reader(path)
     root = reader.compose(text)
@@ -382,6 +518,8 @@ def parse_policy(text: str, path: Path) -> Policy:
         run=_run(reader, sections["run"]) if "run" in sections else RunDefaults(),
         execs=_execs(reader, sections["exec"], roles) if "exec" in sections else ExecAllowlist({}),
         freezes=_freezes(reader, sections["freezes"]) if "freezes" in sections else (),
+        approvals=_approvals(reader, sections["approvals"]) if "approvals" in sections else (),
+        access=_access(reader, sections["access"], roles) if "access" in sections else (),
         loaded_at=datetime.now(UTC),
     )
 

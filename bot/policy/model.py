@@ -94,6 +94,45 @@ def roles_on(grants: EngineRoles, engine: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class ApprovalRule:
+    """Who must say yes before a command runs, how many of them, where the request is posted, for how long."""
+
+    approvers: frozenset[str]  # user ids (U…/W…) and user-group ids (S…)
+    ttl_seconds: float
+    channel: str | None = None  # where the request is posted; None: where the command was typed
+    needed: int = 1  # distinct approvers (break glass: 2)
+    why: str = ""  # which rule asks, e.g. "approvals rule 1: container.rm on prod-*"
+
+
+@dataclass(frozen=True)
+class ApprovalEntry:
+    """One `approvals:` rule: the actions (globs such as `*.prune`) and engines (globs) it covers."""
+
+    actions: tuple[str, ...]
+    engines: tuple[str, ...]
+    rule: ApprovalRule
+
+    def covers(self, action: str, engine: str) -> bool:
+        return any(fnmatch.fnmatchcase(action, pattern) for pattern in self.actions) and any(
+            fnmatch.fnmatchcase(engine, pattern) for pattern in self.engines
+        )
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """One `access:` rule: who may ask for which roles on which engines, who approves, and for how long at most."""
+
+    requesters: frozenset[str]  # user ids, user-group ids, or "*" for everyone
+    roles: tuple[str, ...]
+    engines: tuple[str, ...]  # patterns; a request's engines must fall within one of them
+    approval: ApprovalRule
+    longest_seconds: float
+
+    def covers(self, role: str, engines: str) -> bool:
+        return role in self.roles and any(fnmatch.fnmatchcase(engines, pattern) for pattern in self.engines)
+
+
+@dataclass(frozen=True)
 class Policy:
     path: Path
     roles: Mapping[str, Role]  # in file order
@@ -104,6 +143,12 @@ class Policy:
     loaded_at: datetime | None = None
     execs: ExecAllowlist = field(default_factory=lambda: ExecAllowlist({}))  # nothing may be executed by default
     freezes: tuple[FreezeWindow, ...] = ()  # when changes on some engines wait (`freezes:`)
+    approvals: tuple[ApprovalEntry, ...] = ()  # the first rule that covers an action on an engine asks
+    access: tuple[AccessRule, ...] = ()  # temporary roles that may be asked for (`/docker request`)
+
+    def approval_for(self, action: str, engine: str) -> ApprovalRule | None:
+        """Who must approve `action` on `engine` first (the first `approvals:` rule covering it), or None."""
+        return next((entry.rule for entry in self.approvals if entry.covers(action, engine)), None)
 
     @property
     def groups(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ with the clicker's identity, so nothing captured when the message was drawn is t
 """
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import singledispatch
 
 from bot.render import compose_lines, kit, swarm_lines
@@ -73,6 +74,8 @@ from bot.results import (
     ROLLED_BACK,
     TIMED_OUT,
     Alert,
+    ApprovalRequest,
+    ApprovalWaiting,
     AuditTrail,
     ComposeProcesses,
     ComposeProgress,
@@ -135,6 +138,13 @@ BUTTON_ACTION_PREFIX = "shipmate.command"
 # The buttons of a confirmation request; each carries the signed token as its value.
 CONFIRM_ACTION = "shipmate.confirm"
 CANCEL_ACTION = "shipmate.cancel"
+# An approval request's buttons (each carries the request's id) and the modal asking why it is denied.
+APPROVE_ACTION = "shipmate_approve"
+DENY_ACTION = "shipmate_deny"
+WITHDRAW_ACTION = "shipmate_withdraw"
+DENY_REASON_CALLBACK = "shipmate_deny_reason"
+DENY_REASON_BLOCK = "reason"
+DENY_REASON_INPUT = "reason_text"
 MAX_CONTAINER_ROWS = 20  # two blocks each (row + buttons) under the 50-block limit
 MAX_SERVICE_ROWS = 20
 MAX_PROJECT_ROWS = 20  # two blocks each (row + buttons), like containers
@@ -473,6 +483,99 @@ def _preview(result: Preview) -> Message:
     return Message(text=title, blocks=blocks)
 
 
+def _who(ids: tuple[str, ...]) -> str:
+    """Users and user groups as Slack mentions."""
+    return ", ".join(
+        f"<!subteam^{item}>" if item.startswith("S") and item.isalnum() else _mention(item) for item in ids
+    )
+
+
+_ENDED = {
+    "approved": "✅ Approved by {by}: it ran as the requester",
+    "denied": "🚫 Denied by {by}",
+    "withdrawn": "↩️ Withdrawn by {by}: nothing ran",
+    "expired": "⌛ Expired: nothing ran — the requester can ask again",
+}
+
+
+@to_message.register
+def _approval_request(result: ApprovalRequest) -> Message:
+    """The request in its channel: who, the exact command, the engine, what it would do, and its buttons while
+    it waits (or how it ended)."""
+    blocks = [
+        section(
+            f"🔐 *Approval needed:* {_mention(result.requester)} asks to run `{escape(mask_text(result.command))}`"
+        ),
+        section(f"on `{escape(result.engine)}`: {escape(result.summary)}"),
+    ]
+    if result.details:
+        blocks.append(section("\n".join(f"• {escape(detail)}" for detail in result.details)))
+    if result.changes:
+        changed = "\n".join(f"• {escape(change)}" for change in result.changes)
+        blocks.append(
+            section(f"⚠️ *The targets changed since the request* — approve again to run it on them:\n{changed}")
+        )
+    needed = f"{result.needed} of " if result.needed > 1 else ""
+    so_far = f" · yes so far: {_who(result.approved_by)}" if result.approved_by and result.state == "pending" else ""
+    expires = datetime.fromtimestamp(result.expires_at, UTC).strftime("%H:%M UTC")
+    blocks.append(
+        context(f"approvers: {needed}{_who(result.approvers)}{so_far} · expires {expires} · {escape(result.why)}")
+    )
+    if result.state == "pending":
+        blocks.append(
+            kit.actions(
+                f"approval:{result.id}",
+                kit.button("Approve", APPROVE_ACTION, result.id, "primary"),
+                kit.button("Deny", DENY_ACTION, result.id, "danger"),
+            )
+        )
+        return Message(text=f"Approval needed: {mask_text(result.command)}", blocks=blocks)
+    ended = _ENDED.get(result.state, result.state).format(by=_who(tuple(result.decided_by.split(","))))
+    blocks.append(section(ended + (f": {escape(result.reason)}" if result.reason else "")))
+    return Message(text=f"{result.state}: {mask_text(result.command)}", blocks=blocks)
+
+
+@to_message.register
+def _approval_waiting(result: ApprovalWaiting) -> Message:
+    request = result.request
+    where = f" in <#{result.channel}>" if result.channel.isalnum() else ""
+    needed = f"{request.needed} of " if request.needed > 1 else ""
+    blocks = [
+        section(
+            f"🔐 Waiting for approval from {needed}{_who(request.approvers)}{where}: `{escape(mask_text(request.command))}`"
+        ),
+        context(f"nothing runs before that · on `{escape(request.engine)}` · {escape(request.summary)}"),
+        kit.actions(f"approval-wait:{request.id}", kit.button("Withdraw", WITHDRAW_ACTION, request.id)),
+    ]
+    return Message(text=f"Waiting for approval: {mask_text(request.command)}", blocks=blocks)
+
+
+def approved_by(message: Message, approvers: tuple[str, ...]) -> Message:
+    """A result that ran on approval, naming who approved it."""
+    return replace(message, blocks=[*message.blocks[:48], context(f"✅ approved by {_who(approvers)}")])
+
+
+def deny_reason_view(request_id: str) -> dict:
+    """The modal a Deny click opens: why, in a sentence; its submission denies the request."""
+    return {
+        "type": "modal",
+        "callback_id": DENY_REASON_CALLBACK,
+        "private_metadata": request_id,
+        "title": {"type": "plain_text", "text": "Deny the request"},
+        "submit": {"type": "plain_text", "text": "Deny"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            section("The command will not run, and the requester is told why."),
+            {
+                "type": "input",
+                "block_id": DENY_REASON_BLOCK,
+                "label": {"type": "plain_text", "text": "Why?"},
+                "element": {"type": "plain_text_input", "action_id": DENY_REASON_INPUT, "max_length": 500},
+            },
+        ],
+    }
+
+
 def _mention(user_id: str) -> str:
     """A Slack mention for a user id; anything else (an owner label set outside Shipmate) as escaped text."""
     return f"<@{user_id}>" if user_id[:1] in ("U", "W") and user_id.isalnum() else f"`{escape(user_id)}`"
@@ -499,6 +602,8 @@ def _identity(result: Identity) -> Message:
             f"`{escape(engine)}`: {escape(' and '.join(roles)) or 'no role'}" for engine, roles in result.per_engine
         ]
         blocks.append(section("*Roles per engine*\n" + "\n".join(lines)))
+    if result.grants:
+        blocks.append(section("*Temporary grants*\n" + "\n".join(f"• {escape(grant)}" for grant in result.grants)))
     if result.note:
         blocks.append(context(escape(result.note)))
     return Message(text=f"you are {result.user_id}: {' and '.join(result.roles) or 'no role'}", blocks=blocks)

@@ -49,6 +49,7 @@ def identity_lines(result: Identity) -> list[str]:
         f"role:     {' and '.join(result.roles) or 'none'}{granted}",
         f"may:      {', '.join(result.actions) or 'help and whoami only'}",
         *(f"on {engine}: {' and '.join(roles) or 'no role'}" for engine, roles in result.per_engine),
+        *(f"grant:    {grant}" for grant in result.grants),
     ]
 
 

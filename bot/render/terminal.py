@@ -44,6 +44,8 @@ from bot.render.update_lines import (
 from bot.render.volume_lines import member_lines, network_facts, network_lines, volume_empty, volume_facts, volume_lines
 from bot.results import (
     Alert,
+    ApprovalRequest,
+    ApprovalWaiting,
     AuditTrail,
     ComposeProcesses,
     ComposeProgress,
@@ -277,6 +279,35 @@ def _preview_body(preview: Preview) -> list[str]:
 @to_text.register
 def _preview(result: Preview) -> str:
     return "\n".join([preview_title(result), *_preview_body(result), verdict_line(result.verdict)])
+
+
+def _approval_lines(result: ApprovalRequest) -> list[str]:
+    needed = f"{result.needed} of " if result.needed > 1 else ""
+    lines = [
+        f"{result.requester} asks to run {mask_text(result.command)} on {result.engine}: {result.summary}",
+        *(f"  {detail}" for detail in result.details),
+    ]
+    if result.changes:
+        lines += ["the targets changed since the request (approve again):", *(f"  {c}" for c in result.changes)]
+    lines.append(f"approvers: {needed}{', '.join(result.approvers)} ({result.why})")
+    return lines
+
+
+@to_text.register
+def _approval_request(result: ApprovalRequest) -> str:
+    if result.state == "pending":
+        return "\n".join(["approval needed:", *_approval_lines(result)])
+    by = f" by {result.decided_by}" if result.decided_by else ""
+    reason = f": {result.reason}" if result.reason else ""
+    return "\n".join([f"{result.state}{by}{reason}", *_approval_lines(result)])
+
+
+@to_text.register
+def _approval_waiting(result: ApprovalWaiting) -> str:
+    request = result.request
+    return "\n".join(
+        [f"waiting for approval in Slack — nothing was done yet (request {request.id})", *_approval_lines(request)]
+    )
 
 
 @to_text.register

@@ -14,7 +14,15 @@ from bot import metrics
 from bot.dispatcher import Dispatcher
 from bot.grammar import SLASH_COMMANDS
 from bot.home import HomeTab
-from bot.render.blocks import BUTTON_ACTION_PREFIX, CANCEL_ACTION, CONFIRM_ACTION
+from bot.render.blocks import (
+    APPROVE_ACTION,
+    BUTTON_ACTION_PREFIX,
+    CANCEL_ACTION,
+    CONFIRM_ACTION,
+    DENY_ACTION,
+    DENY_REASON_CALLBACK,
+    WITHDRAW_ACTION,
+)
 from bot.render.home import HOME_REFRESH_ACTION
 from bot.slack.delivery import RETRIES, Delivery
 from bot.slack.forms import Forms
@@ -25,6 +33,7 @@ from bot.slack.work import WorkPools
 
 if TYPE_CHECKING:
     from bot.assembly import AlertWatch
+    from bot.slack.grant_notices import GrantNotices
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +50,14 @@ class SlackRuntime:
     dispatcher: Dispatcher
     pools: WorkPools
     alerts: "AlertWatch | None" = None  # the event watchers, when an alerts file exists
+    grant_notices: "GrantNotices | None" = None  # tells holders their temporary grants end
 
     def shutdown(self, grace_seconds: float) -> bool:
         """Let work in flight finish (or tell its users it was cut off); True when nothing is left running."""
         if self.alerts is not None:
             self.alerts.close()
+        if self.grant_notices is not None:
+            self.grant_notices.close()
         left = self.pools.shutdown(grace_seconds)
         if left:
             log.warning("%d command(s) were interrupted by the shutdown; their users were told", left)
@@ -104,4 +116,8 @@ def build_app(
     app.event(HOME_OPENED)(listeners.home_opened)
     app.action(HOME_REFRESH_ACTION)(listeners.home_refresh)
     Steps(dispatcher, pools).register(app)  # Workflow Builder's custom steps (manifest.yml: functions)
+    app.action(APPROVE_ACTION)(listeners.approve)
+    app.action(DENY_ACTION)(listeners.deny)
+    app.action(WITHDRAW_ACTION)(listeners.withdraw)
+    app.view(DENY_REASON_CALLBACK)(listeners.deny_reason)
     return app

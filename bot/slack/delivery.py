@@ -148,6 +148,16 @@ class Delivery:
             metrics.slack_failure("chat.update")
             return False
 
+    def direct(self, user_id: str, body: dict) -> None:
+        """A direct message from the bot to one user (conversations.open, then chat.postMessage)."""
+        try:
+            channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+        except (SlackClientError, OSError) as error:
+            log.error("conversations.open failed: %s", _describe(error))
+            metrics.slack_failure("conversations.open")
+            return
+        self.post_in(channel, body)
+
     def upload(self, origin: Origin, attachment: Attachment, in_channel: bool) -> None:
         """Files upload v2: into the channel when the channel saw the reply, else into a DM with the requester."""
         try:

@@ -11,12 +11,15 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
+from slack_sdk.errors import SlackClientError
+
+from bot.approve.flow import Clicked
 from bot.dispatcher import Caller, Dispatcher, Reply, Request
 from bot.home import HomeTab
-from bot.render.blocks import to_message
+from bot.render.blocks import DENY_REASON_BLOCK, DENY_REASON_INPUT, approved_by, deny_reason_view, to_message
 from bot.render.home import home_view
 from bot.render.kit import Message, section
-from bot.results import Progress
+from bot.results import ApprovalWaiting, Progress
 from bot.slack.delivery import Delivery, LiveMessage, Origin
 from bot.slack.work import Interrupted, Job, ShuttingDown, WorkPools
 
@@ -80,7 +83,16 @@ class Listeners:
         future.add_done_callback(done)
 
     def _handle(self, request: Request) -> Reply[Message]:
-        return self.dispatcher.handle(request, to_message)
+        reply = self.dispatcher.handle(request, to_message)
+        if isinstance(reply.result, ApprovalWaiting):
+            self._post_request(reply.result)
+        return reply
+
+    def _post_request(self, waiting: ApprovalWaiting) -> None:
+        """The approval request goes where its rule says (else where it was typed), for the approvers to click."""
+        ts = self.delivery.post_in(waiting.channel, to_message(waiting.request).payload())
+        if ts is not None:
+            self.dispatcher.approvals.posted(waiting.request.id, waiting.channel, ts)
 
     def slash_command(self, ack: Callable[..., None], command: dict) -> None:
         caller = Caller(
@@ -126,16 +138,78 @@ class Listeners:
         except ShuttingDown:
             log.warning("upload dropped: shutting down")
 
+    def _clicked(self, body: dict, clicked: Clicked) -> None:
+        """After an approval click: the request message shows where it stands; the clicker (or, when the command
+        ran, the channel) gets the answer; a denied requester gets a direct message."""
+        if clicked.request is not None and clicked.where is not None:
+            self.delivery.update_in(*clicked.where, to_message(clicked.request).payload())
+        caller = _clicker(body)
+        origin = Origin(caller.user_id, caller.channel_id, body.get("response_url"), clicked.line)
+        message = to_message(clicked.answer)
+        if clicked.ran is not None:
+            ran = replace(origin, user_id=clicked.requester, command_line=clicked.line)
+            self.delivery.deliver(ran, approved_by(message, clicked.approvers), in_channel=True)
+        elif origin.response_url:
+            self.delivery.deliver(origin, message, in_channel=False)
+        if clicked.tell_requester is not None:
+            self.delivery.direct(clicked.requester, to_message(clicked.tell_requester).payload())
+
+    def _approval_click(self, body: dict, run: Callable[[Caller], Clicked]) -> "Future[None] | None":
+        """An approval click decided on the quick pool; approving runs the command there too (as a Confirm does)."""
+        job = Job(work=lambda: self._clicked(body, run(_clicker(body))), interrupted=lambda: None)
+        try:
+            return self.pools.submit(job, slow=False)
+        except ShuttingDown:
+            origin = Origin(_clicker(body).user_id, "", body.get("response_url"), "")
+            self.delivery.deliver(origin, _notice(RESTARTING), in_channel=False)
+            return None
+
+    def approve(self, ack: Callable[..., None], body: dict, action: dict) -> None:
+        ack()
+        request_id = action.get("value", "")
+        self._approval_click(body, lambda caller: self.dispatcher.approvals.approve(request_id, caller))
+
+    def withdraw(self, ack: Callable[..., None], body: dict, action: dict) -> None:
+        ack()
+        request_id = action.get("value", "")
+        self._approval_click(body, lambda caller: self.dispatcher.approvals.withdraw(request_id, caller))
+
+    def deny(self, ack: Callable[..., None], body: dict, action: dict) -> None:
+        """Deny asks why first: a modal, whose submission (deny_reason) denies."""
+        ack()
+        try:
+            self.delivery.client.views_open(
+                trigger_id=body.get("trigger_id", ""), view=deny_reason_view(action.get("value", ""))
+            )
+        except (SlackClientError, OSError) as error:
+            log.error("views.open for a deny reason failed: %s", type(error).__name__)
+
+    def deny_reason(self, ack: Callable[..., None], body: dict, view: dict) -> None:
+        """The reason submitted: denied at once when it can be within the ack (a refusal shows in the modal)."""
+        request_id = str(view.get("private_metadata", ""))
+        values = (view.get("state") or {}).get("values") or {}
+        reason = str(((values.get(DENY_REASON_BLOCK) or {}).get(DENY_REASON_INPUT) or {}).get("value") or "")
+        decided: list[Clicked] = []
+
+        def deny(caller: Caller) -> Clicked:
+            decided.append(self.dispatcher.approvals.deny(request_id, caller, reason))
+            return decided[-1]
+
+        future = self._approval_click(body, deny)
+        try:
+            if future is not None:
+                future.result(timeout=ACK_BUDGET_SECONDS)
+        except (FutureTimeout, Interrupted):
+            pass
+        if decided and decided[0].tell_requester is None:  # refused: say why in the modal
+            ack(response_action="errors", errors={DENY_REASON_BLOCK: to_message(decided[0].answer).text[:150]})
+            return
+        ack()
+
     def _click(
         self, body: dict, run: Callable[[Request], Reply[Message]], text: str, replace: bool, slow: bool = False
     ) -> None:
-        user = body.get("user") or {}
-        caller = Caller(
-            user_id=user.get("id", ""),
-            team_id=(body.get("team") or {}).get("id", "") or user.get("team_id", ""),
-            channel_id=(body.get("channel") or {}).get("id", ""),
-            user_name=user.get("username", "") or user.get("name", ""),
-        )
+        caller = _clicker(body)
         request = Request(text=text, slash="/docker", caller=caller)
         origin = Origin(caller.user_id, caller.channel_id, body.get("response_url"), f"/docker {text}")
         # Decided on the quick pool (Confirm, Cancel, Stop following): never queued behind long follows or pulls,
@@ -199,3 +273,14 @@ class Listeners:
             self.pools.submit(job, slow=False)
         except ShuttingDown:
             log.warning("home tab not published: shutting down")
+
+
+def _clicker(body: dict) -> Caller:
+    """Who clicked (a button or a modal's submit), and where."""
+    user = body.get("user") or {}
+    return Caller(
+        user_id=user.get("id", ""),
+        team_id=(body.get("team") or {}).get("id", "") or user.get("team_id", ""),
+        channel_id=(body.get("channel") or {}).get("id", ""),
+        user_name=user.get("username", "") or user.get("name", ""),
+    )

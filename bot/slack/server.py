@@ -64,7 +64,15 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
     # A watcher for each engine in force (one named `default` without an engines file), following the file's edits.
     delivery = ChannelAlerts(Delivery(client, slack.reads_in_channel))
     alerts = start_alerts(core, dispatcher.audit, dispatcher.fleet, delivery)
-    return SlackRuntime(app=app, client=client, dispatcher=dispatcher, pools=pools, alerts=alerts)
+    grants = dispatcher.authorizer.grant_store()
+    notices = None
+    if grants is not None:
+        from bot.slack.grant_notices import GrantNotices
+
+        notices = GrantNotices(grants, Delivery(client, slack.reads_in_channel), slack.grant_warning).start()
+    return SlackRuntime(
+        app=app, client=client, dispatcher=dispatcher, pools=pools, alerts=alerts, grant_notices=notices
+    )
 
 
 def _stop(runtime: SlackRuntime) -> None:

@@ -8,7 +8,9 @@ the small store for its purpose over it, each with typed methods:
 - audit.py: AuditRecords, the audit log's records (bot/audit.py queues, masks and writes them);
 - claims.py: Confirmations (a Confirm/Cancel token used once) and SeenRequests (the replay guard);
 - alerts.py: AlertState, an event's alert claimed once, the incidents and the engines' event cursors;
-- follows.py: FollowState, the `logs -f` running, asked to stop and ended (bot/engine/running_follows.py).
+- follows.py: FollowState, the `logs -f` running, asked to stop and ended (bot/engine/running_follows.py);
+- approvals.py: ApprovalRequests, commands waiting for approval, each ended once (bot/approve);
+- grants.py: Grants, temporary roles given on approval, and their holders' notices claimed once.
 
 `SHIPMATE_DATABASE_URL` picks the backend: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` (the
 embedded default) or `postgresql://user:password@host/db` (needs the `postgres` extra). The schema is

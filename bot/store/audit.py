@@ -17,6 +17,12 @@ CANCELLED = "cancelled"
 REJECTED = "rejected"  # a click that could not count: someone else's, expired, forged, already used
 INVALID = "invalid"  # the text did not parse
 ALERT = "alert"  # an alert the bot posted (or updated) on its own, from an engine event
+APPROVAL_REQUESTED = "approval-requested"  # waits for an approver; nothing done yet
+APPROVAL_YES = "approval-yes"  # one approver said yes; more must before it runs
+APPROVED = "approved"  # done after approval (the record names the approver)
+DENIED = "denied"
+WITHDRAWN = "withdrawn"  # the requester took the request back
+EXPIRED = "expired"  # an approval request clicked after its ttl
 STARTED = "started"  # the outcome of a change's first record, stored before the change reaches Docker
 DRY_RUN = "dry-run"  # a change's `--dry-run`: what it would do was shown, nothing was done
 

@@ -134,6 +134,35 @@ STEPS: tuple[tuple[str, ...], ...] = (
             problem TEXT NOT NULL
         )""",
     ),
+    # approval requests: a command that runs only after someone else says yes (bot/store/approvals.py);
+    # temporary grants of a role on some engines, given on approval (bot/store/grants.py)
+    (
+        """CREATE TABLE approval_requests (
+            id TEXT PRIMARY KEY,
+            created_at {real} NOT NULL,
+            expires_at {real} NOT NULL,
+            request TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            state TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            message_channel TEXT NOT NULL,
+            message_ts TEXT NOT NULL
+        )""",
+        """CREATE TABLE access_grants (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            engines TEXT NOT NULL,
+            starts {real} NOT NULL,
+            ends {real} NOT NULL,
+            reason TEXT NOT NULL,
+            approved_by TEXT NOT NULL,
+            revoked_at {real},
+            revoked_by TEXT NOT NULL
+        )""",
+        "CREATE INDEX access_grants_by_end ON access_grants (ends)",
+    ),
 )
 VERSION = len(STEPS)
 
