@@ -246,7 +246,16 @@ def crash(api: docker.APIClient, name: str, code: int) -> str:
 
 
 def posts(slack: SlackStandin) -> list[dict[str, Any]]:
-    return [c.body for c in slack.calls("chat.postMessage") if c.body.get("channel") == CHANNEL and c.reply.get("ok")]
+    """The alerts posted in the channel (not the replies in their threads)."""
+    return [
+        c.body
+        for c in slack.calls("chat.postMessage")
+        if c.body.get("channel") == CHANNEL and c.reply.get("ok") and "thread_ts" not in c.body
+    ]
+
+
+def thread_replies(slack: SlackStandin) -> list[dict[str, Any]]:
+    return [c.body for c in slack.calls("chat.postMessage") if c.reply.get("ok") and "thread_ts" in c.body]
 
 
 def updates(slack: SlackStandin) -> list[dict[str, Any]]:

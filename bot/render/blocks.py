@@ -1019,10 +1019,12 @@ def _alert(result: Alert) -> Message:
 
 
 def alert_follow_up(result: Alert) -> Message:
-    """The line an alert's thread gets when its message is updated: the repeat, or how it was resolved."""
+    """The line an alert's thread gets when its message is updated: the repeat, the silence, or how it was resolved."""
     stamp = result.at.strftime("%H:%M:%S UTC")
     if result.resolved:
         line = f"✅ resolved: {result.resolved} ({stamp})"
+    elif result.silenced:
+        line = f"🔕 {mask_text(result.silenced)} ({stamp})"
     else:
         line = f"{ALERT_EMOJI.get(result.kind, '⚠️')} occurrence {result.count}: {mask_text(result.what)} ({stamp})"
     return Message(text=line, blocks=[section(escape(line))])
