@@ -56,6 +56,7 @@ def make_dispatcher(
     *,
     group_lookup: GroupLookup | None = None,
     audit_sinks: Sequence[Callable[[AuditRecord], None]] = (),
+    break_glass_channel: str | None = None,
     local_admin: bool = False,
     engine_pool_size: int = 24,
     follows_at_once: int | None = None,
@@ -63,7 +64,8 @@ def make_dispatcher(
     """The dispatcher for Slack (the policy decides) or for the local admin (everything allowed, nothing to click).
 
     A broken policy or engines file raises a ConfigError naming the file and line; a missing policy means
-    Slack users may only use `help` and `whoami` until an admin writes it.
+    Slack users may only use `help` and `whoami` until an admin writes it. `break_glass_channel`: where a change
+    asked for during a freeze with `--break-glass` waits for its two approvers (the audit channel).
     """
     fleet = Fleet(settings.engines_path, settings.docker_host, settings.docker_timeout, engine_pool_size)
     source = PolicySource(settings.policy_path)
@@ -103,7 +105,7 @@ def make_dispatcher(
         audit=audit,
         confirmer=confirmer,
         follows=follows,
-        freezes=Freezes(source.current, FreezeRecords(database)),
+        freezes=Freezes(source.current, FreezeRecords(database), break_glass_channel),
         silences=Silences(SilenceRecords(database)),
         approval_requests=ApprovalRequests(database),
         groups=group_lookup,

@@ -15,11 +15,12 @@ protocol), bot/trail.py (the audit records).
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.approve.flow import Approvals
 from bot.audit import AuditLog
 from bot.confirm.clicks import Clicks, is_requester
-from bot.confirm.preview import DryRun
+from bot.confirm.preview import DryRun, approval_terms
 from bot.confirm.tokens import Confirmation, Confirmer
 from bot.engine import Engine, EngineError, RunLimits
 from bot.engine.running_follows import Follows
@@ -31,7 +32,17 @@ from bot.grammar.clean import clean_slack_text
 from bot.pipeline import Allowed, Authorizer, NeedsApproval, Pipeline, Refused
 from bot.policy import GroupLookup, LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
-from bot.results import ApprovalWaiting, Failure, FromEngine, Notice, Preview, Progress, Result
+from bot.results import (
+    ApprovalWaiting,
+    Failure,
+    FromEngine,
+    Notice,
+    Preview,
+    Progress,
+    Result,
+    Verdict,
+    VerdictKind,
+)
 from bot.secrets import mask_text
 from bot.store.approvals import ApprovalRequests
 from bot.store.audit import (
@@ -264,13 +275,21 @@ class Dispatcher:
             )
         return selection
 
-    def _dry_run(self, command: Command, verdict: Allowed | Refused, request: Request, engine: str) -> Preview:
+    def _dry_run(
+        self, command: Command, verdict: Allowed | Refused | NeedsApproval, request: Request, engine: str
+    ) -> Preview:
         """What the command would do and the verdict; on an engine where the caller has no role at all, only the
         refusal (nothing there is looked up for them)."""
         dry = DryRun(_line(request.slash, request.text), engine if self.fleet.several else "")
         if isinstance(verdict, Allowed):
             ctx = self.pipeline.context(verdict.decision, request.caller, engine)
             return dry.allowed(command, ctx, verdict.decision, confirms=self.confirmer is not None)
+        if isinstance(verdict, NeedsApproval):  # approving it also confirms it: the approval is the verdict
+            ctx = self.pipeline.context(verdict.decision, request.caller, engine)
+            preview = dry.allowed(command, ctx, verdict.decision, confirms=False)
+            if preview.verdict.kind is VerdictKind.REFUSED:
+                return preview
+            return replace(preview, verdict=Verdict(VerdictKind.NEEDS_APPROVAL, approval_terms(verdict.rule)))
         decision = verdict.decision
         if decision is None or not decision.roles:
             return dry.refused(verdict.failure.reason)

@@ -23,6 +23,7 @@ from bot.grammar.freezes import (
 )
 from bot.policy import Policy, Who
 from bot.policy.freeze_windows import covers
+from bot.policy.model import DEFAULT_APPROVAL_TTL, EVERYONE, ApprovalRule, roles_on
 from bot.render.freeze_lines import by_text, until_text
 from bot.results import Failure, Freeze, FreezeList, Notice, Result, Silence, SilenceList
 from bot.store import StoreUnavailable
@@ -32,6 +33,7 @@ from bot.store.silences import SilenceRecords
 DAYS_AHEAD = 7  # `/docker freezes` shows the policy's windows starting within a week
 NOTE_KEPT_SECONDS = 24 * 3600  # how long after a silence "this message says so" is remembered
 DATABASE_SILENT = "the database is not answering: try again in a moment"
+BREAK_GLASS_APPROVERS = 2  # a change during a freeze runs only once two people other than its requester say yes
 
 
 def _at(seconds: float) -> datetime:
@@ -50,9 +52,44 @@ def refusal(engine: str, freeze: Freeze, now: float) -> str:
 class Freezes:
     """The policy's freezes and those typed in chat, as one."""
 
-    def __init__(self, policy: Callable[[], Policy | None], records: FreezeRecords | None) -> None:
+    def __init__(
+        self, policy: Callable[[], Policy | None], records: FreezeRecords | None, audit_channel: str | None = None
+    ) -> None:
         self.policy = policy  # the policy in force now (it is reloaded on change)
         self.records = records  # None: no database, only the policy's freezes
+        self.audit_channel = audit_channel  # where a break-glass request is posted (None: where it was typed)
+
+    def break_glass(
+        self, engine: str, freeze: Freeze, reason: str, asked: ApprovalRule | None
+    ) -> ApprovalRule | Failure:
+        """`--break-glass REASON` on a frozen engine: the approval it needs instead of the refusal — two distinct
+        approvers (more when the command's own rule asks more): the command's `approvals:` approvers, else those
+        who may lift the freeze (`freeze.set` on this engine); posted to the audit channel."""
+        policy = self.policy()
+        approvers = asked.approvers if asked is not None else self._unfreezers(policy, engine)
+        if not approvers:
+            return Failure(
+                f"{engine} is frozen and nobody could approve breaking the glass: no one holds `{FreezeEngines.action}`"
+                " there; ask an admin to unfreeze it"
+            )
+        return ApprovalRule(
+            approvers=approvers,
+            ttl_seconds=asked.ttl_seconds if asked is not None else DEFAULT_APPROVAL_TTL,
+            channel=self.audit_channel or (asked.channel if asked is not None else None),
+            needed=max(BREAK_GLASS_APPROVERS, asked.needed if asked is not None else 0),
+            why=f"break glass on frozen {engine} ({freeze.reason}): {reason}",
+        )
+
+    @staticmethod
+    def _unfreezers(policy: Policy | None, engine: str) -> frozenset[str]:
+        """The users and user groups whose roles on `engine` may lift a freeze there."""
+        if policy is None:
+            return frozenset()
+        return frozenset(
+            member
+            for member, grants in policy.members.items()
+            if member != EVERYONE and FreezeEngines.action in policy.grants(roles_on(grants, engine))
+        )
 
     def _from_policy(self, now: datetime, days_ahead: int | None) -> list[Freeze]:
         """Each policy window's turn in force at `now` (`days_ahead` None), or its next one within `days_ahead`."""

@@ -120,17 +120,19 @@ class Pipeline:
             )
         if not decision.allowed:
             return Refused(Failure(decision.reason), decision)
-        frozen = self._frozen(command, engine)
-        if frozen is not None:
+        frozen = self._frozen(command, engine, decision)
+        if isinstance(frozen, Failure):
             return Refused(frozen, decision)
         if command.changes and self.audit is not None and self.audit.ping() is not None:
             return Refused(Failure(DATABASE_DOWN))
-        if decision.approval is not None:
-            return NeedsApproval(decision, decision.approval)
+        rule = frozen or decision.approval
+        if rule is not None:
+            return NeedsApproval(replace(decision, approval=rule), rule)
         return Allowed(decision)
 
-    def _frozen(self, command: Command, engine: str) -> Failure | None:
-        """Why a change must wait now on `engine` (a freeze, or a database that cannot say), else None."""
+    def _frozen(self, command: Command, engine: str, decision: Decision) -> Failure | ApprovalRule | None:
+        """Why a change must wait now on `engine` (a freeze, or a database that cannot say); with `--break-glass`,
+        the two-person approval it needs instead; None when it is not frozen."""
         if not command.changes or self.freezes is None:
             return None
         now = time.time()
@@ -138,7 +140,11 @@ class Pipeline:
             freeze = self.freezes.covering(engine, now)
         except StoreUnavailable:
             return Failure(DATABASE_DOWN)
-        return None if freeze is None else Failure(refusal(engine, freeze, now))
+        if freeze is None:
+            return None
+        if command.break_glass is None:
+            return Failure(refusal(engine, freeze, now))
+        return self.freezes.break_glass(engine, freeze, command.break_glass, decision.approval)
 
     def carry_out(
         self,

@@ -191,6 +191,7 @@ class VerdictKind(Enum):
 
     ALLOWED = ("✅", "would run")
     ASKS_FIRST = ("⚠️", "would ask you to confirm first")
+    NEEDS_APPROVAL = ("🔐", "would wait for approval")
     REFUSED = ("⛔", "would be refused")
 
     @property

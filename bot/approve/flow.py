@@ -81,7 +81,9 @@ class Approvals:
             return Failure(f"`{command.action}` on {engine} needs approval, and this Shipmate keeps no requests")
         on = self.pipeline.fleet.engine(engine)
         try:
-            preview = approval_preview(command, needs.decision, on, slash, text)
+            preview = approval_preview(
+                command, needs.decision, self.pipeline.context(needs.decision, caller, engine), slash, text
+            )
             state = fingerprint(on, command)
         except EngineError as error:
             return Failure(str(error))

@@ -14,6 +14,7 @@ from bot.engine.volumes import removal_refused
 from bot.grammar.commands import Command, Prune
 from bot.grammar.volume_commands import VolumeRemove
 from bot.policy import Decision
+from bot.policy.model import ApprovalRule
 from bot.render.format import size
 from bot.results import Failure, Notice, Preview, PreviewTarget, Verdict, VerdictKind
 from bot.secrets import mask_text
@@ -74,6 +75,13 @@ def asked_preview(
     except EngineError:
         return None
     return DryRun(line, engine).shown(seen, Verdict(VerdictKind.ASKS_FIRST, because))
+
+
+def approval_terms(rule: ApprovalRule) -> str:
+    """Who must say yes first, as a dry run's verdict says it: "a yes from 2 of U0A, S0LEADS (why)"."""
+    approvers = ", ".join(sorted(rule.approvers))
+    count = f"{rule.needed} of " if rule.needed > 1 else "one of "
+    return f"a yes from {count}{approvers}, never you ({rule.why})"
 
 
 @dataclass(frozen=True)

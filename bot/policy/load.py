@@ -20,6 +20,7 @@ from bot.policy.images import ImageAllowlist, check_pattern
 from bot.policy.model import (
     ACTIONS,
     ANY_ENGINE,
+    DEFAULT_APPROVAL_TTL,
     DIRECT_MESSAGES,
     EVERYONE,
     OPEN_ACTIONS,
@@ -51,7 +52,6 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ENGINE_PATTERN = re.compile(r"^[A-Za-z0-9._*?\[\]-]+$")
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # dockerd refuses less
-DEFAULT_APPROVAL_TTL = 30 * 60.0
 
 
 class PolicyError(FileError):

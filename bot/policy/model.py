@@ -24,6 +24,7 @@ OPEN_ACTIONS = frozenset(command.action for command in COMMANDS if command.defau
 # Actions on existing containers and services, which carry their creator's labels: the ones `:own` can narrow.
 OWNABLE = frozenset(command.action for command in COMMANDS if command.ownable)
 EVERYONE = "*"
+DEFAULT_APPROVAL_TTL = 30 * 60.0  # how long an approval request waits when its rule names no `ttl`
 DIRECT_MESSAGES = "im"
 
 

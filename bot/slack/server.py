@@ -45,6 +45,7 @@ def build_runtime(core: CoreSettings, slack: SlackSettings) -> SlackRuntime:
         core,
         group_lookup=SlackGroups(client),
         audit_sinks=sinks,
+        break_glass_channel=slack.audit_channel,
         engine_pool_size=slack.workers * 3,
         follows_at_once=max(1, slack.workers // 2),  # each holds a slow worker: half stay free for other work
     )
