@@ -297,14 +297,30 @@ def _end_clock(reader: _Reader, node: yaml.Node, what: str) -> time | None:
     return _clock(reader, node, what, f", or `{END_OF_DAY}` for the end of the day")
 
 
-def _weekly(reader: _Reader, node: yaml.Node, where: str) -> Weekly:
-    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, f"{where}.weekly")}
+def _entry(
+    reader: _Reader, node: yaml.Node, where: str, keys: tuple[str, ...]
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping entry's keys (each with its key node and value node); an unknown key stops start-up, naming the
+    keys there are."""
+    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
     for key, (key_node, _) in written.items():
-        if key not in WEEKLY_KEYS:
-            raise reader.error(
-                key_node,
-                f"unknown key `{key}` in {where}.weekly: use {', '.join(WEEKLY_KEYS)}{suggest(key, WEEKLY_KEYS)}",
-            )
+        if key not in keys:
+            raise reader.error(key_node, f"unknown key `{key}` in {where}: use {', '.join(keys)}{suggest(key, keys)}")
+    return written
+
+
+def _channel_of(reader: _Reader, written: dict[str, tuple[yaml.Node, yaml.Node]], where: str) -> str | None:
+    """An entry's `channel` (where its requests are posted), None when it names none."""
+    if "channel" not in written:
+        return None
+    channel = reader.string(written["channel"][1], f"the `channel` of {where}")
+    if not _CHANNEL.match(channel):
+        raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    return channel
+
+
+def _weekly(reader: _Reader, node: yaml.Node, where: str) -> Weekly:
+    written = _entry(reader, node, f"{where}.weekly", WEEKLY_KEYS)
     missing = [key for key in WEEKLY_KEYS if key not in written]
     if missing:
         example = '{days: [fri], from: "16:00", until: "24:00", tz: Europe/Berlin}'
@@ -330,12 +346,7 @@ def _weekly(reader: _Reader, node: yaml.Node, where: str) -> Weekly:
 
 def _freeze_window(reader: _Reader, node: yaml.Node, number: int) -> FreezeWindow:
     where = f"freezes entry {number}"
-    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
-    for key, (key_node, _) in written.items():
-        if key not in FREEZE_KEYS:
-            raise reader.error(
-                key_node, f"unknown key `{key}` in {where}: use {', '.join(FREEZE_KEYS)}{suggest(key, FREEZE_KEYS)}"
-            )
+    written = _entry(reader, node, where, FREEZE_KEYS)
     if "engines" not in written or "reason" not in written:
         raise reader.error(node, f'{where} needs `engines` and `reason`, e.g. `engines: ["prod-*"]`')
     engines = _engine_patterns(reader, written["engines"][1], where)
@@ -409,22 +420,13 @@ def _approval_ttl(reader: _Reader, node: yaml.Node, where: str, key: str = "ttl"
 
 def _approval(reader: _Reader, node: yaml.Node, number: int) -> ApprovalEntry:
     where = f"approvals rule {number}"
-    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
-    for key, (key_node, _) in written.items():
-        if key not in APPROVAL_KEYS:
-            raise reader.error(
-                key_node, f"unknown key `{key}` in {where}: use {', '.join(APPROVAL_KEYS)}{suggest(key, APPROVAL_KEYS)}"
-            )
+    written = _entry(reader, node, where, APPROVAL_KEYS)
     for required in ("actions", "approvers"):
         if required not in written:
             raise reader.error(node, f"{where} has no `{required}`: see policy.example.yml")
     actions = _approval_actions(reader, written["actions"][1], where)
     engines = _engine_patterns(reader, written["engines"][1], where) if "engines" in written else (ANY_ENGINE,)
-    channel = None
-    if "channel" in written:
-        channel = reader.string(written["channel"][1], f"the `channel` of {where}")
-        if not _CHANNEL.match(channel):
-            raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    channel = _channel_of(reader, written, where)
     needed = 1
     if "needed" in written:
         count = reader.number(written["needed"][1], f"`needed` of {where}")
@@ -459,22 +461,13 @@ def _requesters(reader: _Reader, node: yaml.Node, where: str) -> frozenset[str]:
 
 def _access_rule(reader: _Reader, node: yaml.Node, number: int, roles: dict[str, Role]) -> AccessRule:
     where = f"access rule {number}"
-    written = {key: (key_node, value) for key, key_node, value in reader.mapping(node, where)}
-    for key, (key_node, _) in written.items():
-        if key not in ACCESS_KEYS:
-            raise reader.error(
-                key_node, f"unknown key `{key}` in {where}: use {', '.join(ACCESS_KEYS)}{suggest(key, ACCESS_KEYS)}"
-            )
+    written = _entry(reader, node, where, ACCESS_KEYS)
     for required in ("roles", "approvers", "longest"):
         if required not in written:
             raise reader.error(node, f"{where} has no `{required}`: see policy.example.yml")
     granted = _role_names(reader, written["roles"][1], f"roles` of `{where}", roles)
     engines = _engine_patterns(reader, written["engines"][1], where) if "engines" in written else (ANY_ENGINE,)
-    channel = None
-    if "channel" in written:
-        channel = reader.string(written["channel"][1], f"the `channel` of {where}")
-        if not _CHANNEL.match(channel):
-            raise reader.error(written["channel"][1], f"`{channel}` is not a channel id (C… or G…)")
+    channel = _channel_of(reader, written, where)
     ttl = _approval_ttl(reader, written["ttl"][1], where) if "ttl" in written else DEFAULT_APPROVAL_TTL
     approval = ApprovalRule(
         approvers=_approvers(reader, written["approvers"][1], where),
