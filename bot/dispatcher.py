@@ -15,21 +15,19 @@ protocol), bot/trail.py (the audit records).
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 
 from bot.approve.flow import Approvals
 from bot.audit import AuditLog
 from bot.confirm.clicks import Clicks, is_requester
-from bot.confirm.preview import DryRun, approval_terms
 from bot.confirm.tokens import Confirmation, Confirmer
-from bot.engine import Engine, EngineError, RunLimits
+from bot.engine import Engine, RunLimits
 from bot.engine.running_follows import Follows
 from bot.fleet.engines import Fleet, Selection, UnknownEngine
 from bot.fleet.spec import ALL
 from bot.freezes import Freezes, Silences
 from bot.grammar import Command, ParseError, parse
 from bot.grammar.clean import clean_slack_text
-from bot.pipeline import Allowed, Authorizer, NeedsApproval, Pipeline, Refused
+from bot.pipeline import Authorizer, NeedsApproval, Pipeline, Refused
 from bot.policy import GroupLookup, LocalAdmin
 from bot.request import Caller, Rendered, Reply, Request
 from bot.results import (
@@ -37,11 +35,8 @@ from bot.results import (
     Failure,
     FromEngine,
     Notice,
-    Preview,
     Progress,
     Result,
-    Verdict,
-    VerdictKind,
 )
 from bot.secrets import mask_text
 from bot.store.approvals import ApprovalRequests
@@ -141,29 +136,6 @@ class Dispatcher:
             return None  # the first answer is a quick confirmation request; the slow part comes after the click
         return command.pending
 
-    def engines_for(self, caller: Caller, action: str | None = None) -> tuple[str, ...]:
-        """The engines where the policy gives `caller` `action` (on all or only their own), in the channel they
-        are in; without an action, the engines where they hold any role. What a form offers to pick from: it
-        names only engines the caller may be told about."""
-        found = []
-        for engine in self.fleet.names:
-            identity = self.authorizer.identity(caller, (engine,))
-            granted = {grant.removesuffix(":own") for grant in identity.actions}
-            if identity.channel_allowed and identity.roles and (action is None or action in granted):
-                found.append(engine)
-        return tuple(found)
-
-    def permits(self, text: str, caller: Caller, engine: str) -> bool:
-        """Whether `caller` may run the command line `text` on `engine` now, by the policy alone: nothing runs
-        and nothing is recorded (a form's choices; what is chosen then goes through `handle`)."""
-        command = self.parse(Request(text=text, caller=caller))
-        if isinstance(command, Failure):
-            return False
-        try:
-            return self.authorizer.authorize(command, caller, engine).allowed
-        except EngineError:  # the targets could not be looked up: offer nothing rather than guess
-            return False
-
     def handle(self, request: Request, render: Callable[[Result], Rendered]) -> Reply[Rendered]:
         trail = Trail(self.audit, request.caller, _line(request.slash, request.text))
         command = self.parse(request)
@@ -180,7 +152,19 @@ class Dispatcher:
         verdict = self.pipeline.decide(command, request.caller, engine)
         if command.dry_run:  # nothing runs: the answer is for the requester only, like a read's
             return _stop(
-                trail, command, DRY_RUN, self._dry_run(command, verdict, request, engine), render, engine=engine
+                trail,
+                command,
+                DRY_RUN,
+                self.pipeline.dry_run(
+                    command,
+                    verdict,
+                    request.caller,
+                    engine,
+                    _line(request.slash, request.text),
+                    self.confirmer is not None,
+                ),
+                render,
+                engine=engine,
             )
         if isinstance(verdict, Refused):
             return _stop(trail, command, REFUSED, verdict.failure, render, command, engine=engine)
@@ -274,27 +258,6 @@ class Dispatcher:
                 f" — e.g. `--context {selection.engines[0]}`"
             )
         return selection
-
-    def _dry_run(
-        self, command: Command, verdict: Allowed | Refused | NeedsApproval, request: Request, engine: str
-    ) -> Preview:
-        """What the command would do and the verdict; on an engine where the caller has no role at all, only the
-        refusal (nothing there is looked up for them)."""
-        dry = DryRun(_line(request.slash, request.text), engine if self.fleet.several else "")
-        if isinstance(verdict, Allowed):
-            ctx = self.pipeline.context(verdict.decision, request.caller, engine)
-            return dry.allowed(command, ctx, verdict.decision, confirms=self.confirmer is not None)
-        if isinstance(verdict, NeedsApproval):  # approving it also confirms it: the approval is the verdict
-            ctx = self.pipeline.context(verdict.decision, request.caller, engine)
-            preview = dry.allowed(command, ctx, verdict.decision, confirms=False)
-            if preview.verdict.kind is VerdictKind.REFUSED:
-                return preview
-            return replace(preview, verdict=Verdict(VerdictKind.NEEDS_APPROVAL, approval_terms(verdict.rule)))
-        decision = verdict.decision
-        if decision is None or not decision.roles:
-            return dry.refused(verdict.failure.reason)
-        ctx = self.pipeline.context(decision, request.caller, engine)
-        return dry.refused(verdict.failure.reason, command, ctx, decision.targets)
 
     def _claim(self, trail: Trail, confirmation: Confirmation, state: str, command: Command) -> Result | None:
         """Use the token once: None when this click won it, else the (recorded) answer why not."""

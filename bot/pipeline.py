@@ -1,6 +1,8 @@
-"""The pipeline after the engine is chosen, written once: `decide` (authorize, and the audit gate for a change)
-for typed commands, clicks, confirmations and every engine of a fan-out; `carry_out` (a change's `started`
-record → execute → the outcome's record); and the fan-out of one read over several engines."""
+"""The pipeline after the engine is chosen, written once: `decide` (authorize, freezes, the audit gate for a change,
+and whether it must wait for approval) for typed commands, clicks, confirmations, approvals and every engine of a
+fan-out; `dry_run` (what it would do, and that verdict); `carry_out` (a change's `started` record → execute → the
+outcome's record); and the fan-out of one read over several engines. `engines_for` and `permits` ask the policy
+alone, for what a form may offer."""
 
 import logging
 import time
@@ -10,6 +12,7 @@ from typing import Protocol
 
 from bot.about_shipmate import answer
 from bot.audit import AuditLog
+from bot.confirm.preview import DryRun, approval_terms
 from bot.engine import Context, EngineError, RunLimits, execute
 from bot.engine.containers import OWNER_LABEL, TEAM_LABEL
 from bot.engine.running_follows import Follows
@@ -17,13 +20,26 @@ from bot.fleet.engines import Fleet, Selection
 from bot.fleet.fanout import context_table, merge, run_on_each
 from bot.freezes import Freezes, Silences, refusal
 from bot.freezes import answer as answer_change_safety
-from bot.grammar import Command
+from bot.grammar import Command, ParseError, parse
 from bot.grammar.commands import ContextList, Help
 from bot.grammar.freezes import ChangeSafety
 from bot.grammar.shipmate import AboutShipmate
 from bot.policy import ApprovalRule, Decision
 from bot.request import Caller
-from bot.results import Failure, FromEngine, Identity, LogText, Outcome, Outcomes, PolicySummary, Progress, Result
+from bot.results import (
+    Failure,
+    FromEngine,
+    Identity,
+    LogText,
+    Outcome,
+    Outcomes,
+    PolicySummary,
+    Preview,
+    Progress,
+    Result,
+    Verdict,
+    VerdictKind,
+)
 from bot.store import StoreUnavailable
 from bot.store.audit import ALLOWED, REFUSED
 from bot.store.grants import Grants
@@ -106,6 +122,30 @@ class Pipeline:
     freezes: Freezes | None = None  # None: nothing is ever frozen
     silences: Silences | None = None
 
+    def engines_for(self, caller: Caller, action: str | None = None) -> tuple[str, ...]:
+        """The engines where the policy gives `caller` `action` (on all or only their own), in the channel they
+        are in; without an action, the engines where they hold any role. What a form offers to pick from: it
+        names only engines the caller may be told about."""
+        found = []
+        for engine in self.fleet.names:
+            identity = self.authorizer.identity(caller, (engine,))
+            granted = {grant.removesuffix(":own") for grant in identity.actions}
+            if identity.channel_allowed and identity.roles and (action is None or action in granted):
+                found.append(engine)
+        return tuple(found)
+
+    def permits(self, text: str, caller: Caller, engine: str) -> bool:
+        """Whether `caller` may run the command line `text` on `engine` now, by the policy alone: nothing runs
+        and nothing is recorded (a form's choices; what is chosen then goes through `handle`)."""
+        try:
+            command = parse(text, "/docker")
+        except ParseError:
+            return False
+        try:
+            return self.authorizer.authorize(command, caller, engine).allowed
+        except EngineError:  # the targets could not be looked up: offer nothing rather than guess
+            return False
+
     def decide(self, command: Command, caller: Caller, engine: str) -> Allowed | Refused | NeedsApproval:
         """Whether `caller` may run `command` on `engine` now: the policy, ownership and state of now; and a
         change only while the audit database answers (nothing changes the fleet unaudited)."""
@@ -145,6 +185,31 @@ class Pipeline:
         if command.break_glass is None:
             return Failure(refusal(engine, freeze, now))
         return self.freezes.break_glass(engine, freeze, command.break_glass, decision.approval)
+
+    def dry_run(
+        self,
+        command: Command,
+        verdict: Allowed | Refused | NeedsApproval,
+        caller: Caller,
+        engine: str,
+        line: str,
+        confirms: bool,
+    ) -> Preview:
+        """What `command` would do on `engine`, and the verdict `decide` gave (`confirms`: this Shipmate asks first
+        where a command may need it); on an engine where the caller has no role at all, only the refusal (nothing
+        there is looked up for them)."""
+        dry = DryRun(line, engine if self.fleet.several else "")
+        if isinstance(verdict, Allowed):
+            return dry.allowed(command, self.context(verdict.decision, caller, engine), verdict.decision, confirms)
+        if isinstance(verdict, NeedsApproval):  # approving it also confirms it: the approval is the verdict
+            preview = dry.allowed(command, self.context(verdict.decision, caller, engine), verdict.decision, False)
+            if preview.verdict.kind is VerdictKind.REFUSED:
+                return preview
+            return replace(preview, verdict=Verdict(VerdictKind.NEEDS_APPROVAL, approval_terms(verdict.rule)))
+        decision = verdict.decision
+        if decision is None or not decision.roles:
+            return dry.refused(verdict.failure.reason)
+        return dry.refused(verdict.failure.reason, command, self.context(decision, caller, engine), decision.targets)
 
     def carry_out(
         self,

@@ -144,15 +144,15 @@ def test_what_a_form_offers_is_what_the_policy_allows_on_each_engine(tmp_path: P
     )
     dispatcher = Dispatcher(Fleet(engines), PolicyAuthorizer(PolicySource(policy)))
     oper = Caller("U0OPER", "T0TEST", "C0OPS", "oper")
-    assert dispatcher.engines_for(oper, "container.run") == ("staging",)
-    assert dispatcher.engines_for(oper) == ("staging", "prod-1", "prod-2")
-    assert dispatcher.engines_for(Caller("U0VIEW", "T0TEST", "C0OPS"), "container.run") == ()
-    assert dispatcher.engines_for(Caller("U0NOBODY", "T0TEST", "C0OPS")) == ()  # no engine named to them
-    assert dispatcher.engines_for(Caller("U0OPER", "T0TEST", "C0ELSEWHERE"), "container.run") == ()
-    assert dispatcher.permits("run nginx:1.25", oper, "staging")
-    assert not dispatcher.permits("run busybox", oper, "staging")  # off the allowlist
-    assert not dispatcher.permits("run nginx", oper, "prod-1")  # a viewer there
-    assert not dispatcher.permits("run", oper, "staging")  # not a command
+    assert dispatcher.pipeline.engines_for(oper, "container.run") == ("staging",)
+    assert dispatcher.pipeline.engines_for(oper) == ("staging", "prod-1", "prod-2")
+    assert dispatcher.pipeline.engines_for(Caller("U0VIEW", "T0TEST", "C0OPS"), "container.run") == ()
+    assert dispatcher.pipeline.engines_for(Caller("U0NOBODY", "T0TEST", "C0OPS")) == ()  # no engine named to them
+    assert dispatcher.pipeline.engines_for(Caller("U0OPER", "T0TEST", "C0ELSEWHERE"), "container.run") == ()
+    assert dispatcher.pipeline.permits("run nginx:1.25", oper, "staging")
+    assert not dispatcher.pipeline.permits("run busybox", oper, "staging")  # off the allowlist
+    assert not dispatcher.pipeline.permits("run nginx", oper, "prod-1")  # a viewer there
+    assert not dispatcher.pipeline.permits("run", oper, "staging")  # not a command
 
 
 # -- against the real server and engine ---------------------------------------------------------------------------

@@ -223,7 +223,7 @@ class Forms:
     def _open_run(self, body: dict, channel_id: str, trigger_id: str) -> None:
         caller = caller_of(body, "")
         caller = replace(caller, channel_id=self._place(caller.user_id, channel_id))
-        engines = self.dispatcher.engines_for(caller, "container.run")
+        engines = self.dispatcher.pipeline.engines_for(caller, "container.run")
         if not engines:
             self._open(trigger_id, forms.notice_form(NO_RUN))
             return
@@ -261,7 +261,7 @@ class Forms:
         def open_form() -> None:
             caller = caller_of(body, "")
             caller = replace(caller, channel_id=self._place(caller.user_id, ""))
-            engines = self.dispatcher.engines_for(caller)
+            engines = self.dispatcher.pipeline.engines_for(caller)
             if not engines:
                 self._open(body.get("trigger_id", ""), forms.notice_form(NO_ROLE))
                 return
@@ -285,7 +285,7 @@ class Forms:
         found = [
             image
             for image in dict.fromkeys(candidates)
-            if typed in image.lower() and self.dispatcher.permits(f"run {shlex.quote(image)}", caller, engine)
+            if typed in image.lower() and self.dispatcher.pipeline.permits(f"run {shlex.quote(image)}", caller, engine)
         ]
         ack(options=forms.options(found))
 
