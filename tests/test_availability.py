@@ -221,9 +221,17 @@ def test_a_change_is_refused_when_the_database_answers_but_cannot_write(
             (database,),
         )
     wait_until(lambda: "started" in text_of(user.answer("/run", "-d --name recorded nginx")), 20, "a change again")
-    outcomes = [(r["command"], r["outcome"]) for r in postgres_rows(url) if "recorded" in str(r["command"])]
+    # The outcome's record is queued after the answer (only a change's `started` record is written before it runs).
+    outcomes = wait_until(
+        lambda: (
+            (found := [(r["command"], r["outcome"]) for r in postgres_rows(url) if "recorded" in str(r["command"])])
+            and ("/run -d --name recorded nginx", "ok") in found
+            and found
+        ),
+        10,
+        "the outcome's record",
+    )
     assert ("/run -d --name recorded nginx", "started") in outcomes
-    assert ("/run -d --name recorded nginx", "ok") in outcomes
 
 
 def test_a_changes_first_record_waits_for_earlier_records_but_not_for_a_slow_sink(tmp_path: Path) -> None:
