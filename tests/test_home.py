@@ -72,7 +72,7 @@ def mrkdwn_texts(value: Any) -> list[str]:
 # -- the view (fast) ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["home everything", "home nothing readable"])
+@pytest.mark.parametrize("name", ["home everything", "home change safety", "home nothing readable"])
 def test_the_home_view_is_valid_block_kit_within_100_blocks(name: str) -> None:
     view = home_view(EXAMPLES[name])
     assert_valid_home(view)

@@ -149,10 +149,12 @@ class Listeners:
         if clicked.ran is not None:
             ran = replace(origin, user_id=clicked.requester, command_line=clicked.line)
             self.delivery.deliver(ran, approved_by(message, clicked.approvers), in_channel=True)
-        elif origin.response_url:
+        elif origin.response_url or _on_home(body):  # from the Home tab: in the clicker's DM with Shipmate
             self.delivery.deliver(origin, message, in_channel=False)
         if clicked.tell_requester is not None:
             self.delivery.direct(clicked.requester, to_message(clicked.tell_requester).payload())
+        if _on_home(body):  # the tab no longer lists what was decided
+            self._publish_home(caller)
 
     def _approval_click(self, body: dict, run: Callable[[Caller], Clicked]) -> "Future[None] | None":
         """An approval click decided on the quick pool; approving runs the command there too (as a Confirm does)."""
@@ -273,6 +275,11 @@ class Listeners:
             self.pools.submit(job, slow=False)
         except ShuttingDown:
             log.warning("home tab not published: shutting down")
+
+
+def _on_home(body: dict) -> bool:
+    """Whether a click came from the Home tab (a view of type home, with no response_url)."""
+    return (body.get("view") or {}).get("type") == "home"
 
 
 def _clicker(body: dict) -> Caller:
