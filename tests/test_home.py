@@ -29,7 +29,8 @@ from tests.private_engine import PrivateEngine
 from tests.signed_client import VERIFICATION_TOKEN, SignedClient, find_button
 from tests.slack_events import app_home_opened, signed_event
 from tests.slack_standin import APP_ID, TEAM_DOMAIN, TEAM_ID, SlackStandin
-from tests.slack_user import audit_records, wait_until
+from tests.slack_user import SlackUser, audit_records, wait_until
+from tests.slack_user import text_of as message_text
 from tests.test_render import EXAMPLES
 
 POLICY = """
@@ -254,3 +255,89 @@ def test_home_over_signed_http_shows_what_each_viewer_may_read_and_refresh_publi
     assert records() == ["U0ALICE", "U0BOB", "U0ALICE"]
     alices = [c for c in slack.calls("views.publish") if c.body.get("user_id") == "U0ALICE"]
     assert len(alices) == 2  # the Home tab and its refresh: opening the Messages tab publishes nothing
+
+
+CHANGE_SAFETY_POLICY = """
+members:
+  U0ALICE: admin
+  U0DAVE: viewer
+  U0BOB: viewer
+approvals:
+  - actions: [container.rm]
+    approvers: [S0LEADS]
+    ttl: 30m
+"""
+
+
+def section_of(view: dict[str, Any], title: str) -> str:
+    """The text of one section of a Home view: from its title to the next divider."""
+    blocks = view["blocks"]
+    starts = [i for i, b in enumerate(blocks) if b.get("text", {}).get("text", "").startswith(f"*{title}*")]
+    if not starts:
+        return ""
+    ends = [i for i, b in enumerate(blocks) if b["type"] == "divider" and i > starts[0]]
+    return json.dumps(blocks[starts[0] : ends[0] if ends else len(blocks)], ensure_ascii=False)
+
+
+def test_home_over_signed_http_lists_approvals_freezes_and_silences_and_approve_there_runs_it(
+    bot_server: Callable[..., BotProcess],
+    clean_engine: PrivateEngine,
+    slack: SlackStandin,
+    signing_secret: str,
+    tmp_path: Path,
+) -> None:
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    (settings / "policy.yml").write_text(CHANGE_SAFETY_POLICY)
+    (settings / "engines.yml").write_text(
+        "default: alpha\nengines:\n"
+        f'  alpha: {{host: "{clean_engine.docker_host}"}}\n  beta: {{host: "{clean_engine.docker_host}"}}\n'
+    )
+    slack.usergroups["S0LEADS"] = ["U0DAVE"]  # Dave approves through the user group, asked at click time
+    bot = bot_server(
+        SHIPMATE_POLICY=str(settings / "policy.yml"),
+        SHIPMATE_AUDIT_DB=str(settings / "audit.db"),
+        SHIPMATE_ENGINES=str(settings / "engines.yml"),
+    )
+    client = SignedClient(bot.url, signing_secret)
+    alice = SlackUser(client, slack, "U0ALICE")
+    api = clean_engine.api()
+    api.start(api.create_container("busybox", ["sleep", "600"], name="doomed")["Id"])
+
+    assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f doomed"))
+    assert "frozen until" in message_text(alice.answer("/docker", 'freeze --context beta 2h "release 4.2"'))
+    silenced = alice.answer("/docker", "silence --context alpha 'web*' 1h \"deploying web\"")
+    assert "silenced until" in message_text(silenced)
+
+    def home_of(user: str, count: int = 1) -> dict[str, Any]:
+        if count == 1:
+            assert client.send(signed_event(signing_secret, app_home_opened(user))).status == 200
+        view = published(slack, user, count)
+        assert_valid_home(view)
+        return view
+
+    dave = home_of("U0DAVE")
+    to_decide = section_of(dave, "Approvals waiting for you")
+    assert "<@U0ALICE> asks to run `/docker rm -f doomed`" in to_decide and "on `alpha`" in to_decide
+    approve, _ = find_button(dave["blocks"], "shipmate_approve")
+    find_button(dave["blocks"], "shipmate_deny")
+    assert "beta" in section_of(dave, "Freezes") and "release 4.2" in section_of(dave, "Freezes")
+    assert "web*" in section_of(dave, "Silences") and "deploying web" in section_of(dave, "Silences")
+    assert not section_of(dave, "Your requests")
+
+    mine = home_of("U0ALICE")
+    assert "/docker rm -f doomed" in section_of(mine, "Your requests")
+    withdraw, _ = find_button(mine["blocks"], "shipmate_withdraw")
+    assert withdraw["value"] == approve["value"] and not section_of(mine, "Approvals waiting for you")
+
+    bob = home_of("U0BOB")  # a viewer, not an approver: nothing to decide
+    assert not section_of(bob, "Approvals waiting for you") and "release 4.2" in section_of(bob, "Freezes")
+
+    assert client.action(click_in_home(dave, "shipmate_approve", "U0DAVE")).status == 200
+    wait_until(lambda: not api.containers(all=True, filters={"name": "doomed"}), 30, "doomed to be removed")
+    again = home_of("U0DAVE", count=2)  # the tab is published again without what was decided
+    assert not section_of(again, "Approvals waiting for you")
+    records = [
+        r for r in audit_records(settings / "audit.db") if r["decision"] == "approved" and r["outcome"] != "started"
+    ]
+    assert [(r["user_id"], r["command"]) for r in records] == [("U0ALICE", "/docker rm -f doomed (approved by U0DAVE)")]
