@@ -266,11 +266,17 @@ approvals:
   - actions: [container.rm]
     approvers: [S0LEADS]
     ttl: 30m
+access:
+  - who: [U0BOB]
+    roles: [operator]
+    engines: [alpha]
+    approvers: [S0LEADS]
+    longest: 2h
 """
 
 
 def section_of(view: dict[str, Any], title: str) -> str:
-    """The text of one section of a Home view: from its title to the next divider."""
+    """The text of one section of a Home view: from its title to the next divider ("" when it is left out)."""
     blocks = view["blocks"]
     starts = [i for i, b in enumerate(blocks) if b.get("text", {}).get("text", "").startswith(f"*{title}*")]
     if not starts:
@@ -279,7 +285,25 @@ def section_of(view: dict[str, Any], title: str) -> str:
     return json.dumps(blocks[starts[0] : ends[0] if ends else len(blocks)], ensure_ascii=False)
 
 
-def test_home_over_signed_http_lists_approvals_freezes_and_silences_and_approve_there_runs_it(
+def values_of(view: dict[str, Any], action_id: str) -> list[str]:
+    """The values of a view's buttons with this action id, top to bottom (an approval button's is its request)."""
+    return [
+        element["value"]
+        for block in view["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == action_id
+    ]
+
+
+def click_request_in_home(view: dict[str, Any], action_id: str, request_id: str, user: str) -> dict[str, Any]:
+    """A Home tab click on the Approve / Deny / Withdraw button of one request."""
+    payload = click_in_home(view, action_id, user)
+    payload["actions"][0]["value"] = request_id
+    assert request_id in values_of(view, action_id)
+    return payload
+
+
+def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_grants_and_acts_on_them(
     bot_server: Callable[..., BotProcess],
     clean_engine: PrivateEngine,
     slack: SlackStandin,
@@ -300,44 +324,77 @@ def test_home_over_signed_http_lists_approvals_freezes_and_silences_and_approve_
         SHIPMATE_ENGINES=str(settings / "engines.yml"),
     )
     client = SignedClient(bot.url, signing_secret)
-    alice = SlackUser(client, slack, "U0ALICE")
+    alice, bob = SlackUser(client, slack, "U0ALICE"), SlackUser(client, slack, "U0BOB")
     api = clean_engine.api()
-    api.start(api.create_container("busybox", ["sleep", "600"], name="doomed")["Id"])
+    for name in ("doomed", "spare"):
+        api.start(api.create_container("busybox", ["sleep", "600"], name=name)["Id"])
+
+    def exists(name: str) -> bool:
+        return bool(api.containers(all=True, filters={"name": f"^/{name}$"}))
 
     assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f doomed"))
+    assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f spare"))
+    assert "Waiting for approval" in message_text(
+        bob.answer("/docker", 'request operator --context alpha 1h "INC-4411"')
+    )
     assert "frozen until" in message_text(alice.answer("/docker", 'freeze --context beta 2h "release 4.2"'))
     silenced = alice.answer("/docker", "silence --context alpha 'web*' 1h \"deploying web\"")
     assert "silenced until" in message_text(silenced)
 
-    def home_of(user: str, count: int = 1) -> dict[str, Any]:
-        if count == 1:
+    def publishes(user: str) -> int:
+        return len([c for c in slack.calls("views.publish") if c.body.get("user_id") == user and c.reply.get("ok")])
+
+    def home_of(user: str, opened: bool = True) -> dict[str, Any]:
+        """The next Home tab published for `user`: after they open it, or (opened=False) after their click."""
+        count = publishes(user) + 1
+        if opened:
             assert client.send(signed_event(signing_secret, app_home_opened(user))).status == 200
         view = published(slack, user, count)
         assert_valid_home(view)
         return view
 
-    dave = home_of("U0DAVE")
+    dave = home_of("U0DAVE")  # an approver through S0LEADS
     to_decide = section_of(dave, "Approvals waiting for you")
     assert "<@U0ALICE> asks to run `/docker rm -f doomed`" in to_decide and "on `alpha`" in to_decide
-    approve, _ = find_button(dave["blocks"], "shipmate_approve")
-    find_button(dave["blocks"], "shipmate_deny")
+    assert "/docker rm -f spare" in to_decide and "<@U0BOB> asks to run" in to_decide
+    doomed, spare, access = values_of(dave, "shipmate_approve")  # oldest first
+    assert values_of(dave, "shipmate_deny") == [doomed, spare, access]
     assert "beta" in section_of(dave, "Freezes") and "release 4.2" in section_of(dave, "Freezes")
     assert "web*" in section_of(dave, "Silences") and "deploying web" in section_of(dave, "Silences")
-    assert not section_of(dave, "Your requests")
+    assert not section_of(dave, "Your requests") and not section_of(dave, "Your temporary access")
 
-    mine = home_of("U0ALICE")
+    mine = home_of("U0ALICE")  # the requester: her own requests, with Withdraw, and nothing to approve
     assert "/docker rm -f doomed" in section_of(mine, "Your requests")
-    withdraw, _ = find_button(mine["blocks"], "shipmate_withdraw")
-    assert withdraw["value"] == approve["value"] and not section_of(mine, "Approvals waiting for you")
+    assert values_of(mine, "shipmate_withdraw") == [doomed, spare]
+    assert not section_of(mine, "Approvals waiting for you")
 
-    bob = home_of("U0BOB")  # a viewer, not an approver: nothing to decide
-    assert not section_of(bob, "Approvals waiting for you") and "release 4.2" in section_of(bob, "Freezes")
+    bobs = home_of("U0BOB")  # a viewer, not an approver
+    assert not section_of(bobs, "Approvals waiting for you") and values_of(bobs, "shipmate_withdraw") == [access]
+    assert "release 4.2" in section_of(bobs, "Freezes") and not section_of(bobs, "Your temporary access")
 
-    assert client.action(click_in_home(dave, "shipmate_approve", "U0DAVE")).status == 200
-    wait_until(lambda: not api.containers(all=True, filters={"name": "doomed"}), 30, "doomed to be removed")
-    again = home_of("U0DAVE", count=2)  # the tab is published again without what was decided
-    assert not section_of(again, "Approvals waiting for you")
-    records = [
-        r for r in audit_records(settings / "audit.db") if r["decision"] == "approved" and r["outcome"] != "started"
+    assert client.action(click_request_in_home(dave, "shipmate_approve", doomed, "U0DAVE")).status == 200
+    again = home_of("U0DAVE", opened=False)  # published again without what was decided
+    assert not exists("doomed")
+    assert values_of(again, "shipmate_approve") == [spare, access]
+
+    assert client.action(click_request_in_home(again, "shipmate_deny", spare, "U0DAVE")).status == 200
+    modal = slack.wait_for(lambda: [c for c in slack.calls("views.open") if c.reply.get("ok")])[0].reply["view"]
+    assert modal["callback_id"] == "shipmate_deny_reason" and modal["private_metadata"] == spare  # why, first
+
+    assert client.action(click_request_in_home(again, "shipmate_approve", access, "U0DAVE")).status == 200
+    assert values_of(home_of("U0DAVE", opened=False), "shipmate_approve") == [spare]
+    bobs = home_of("U0BOB")
+    assert "operator on alpha until" in section_of(bobs, "Your temporary access") and "INC-4411" in text_of(bobs)
+    assert not section_of(bobs, "Your requests")
+
+    assert client.action(click_request_in_home(mine, "shipmate_withdraw", spare, "U0ALICE")).status == 200
+    withdrawn = home_of("U0ALICE", opened=False)
+    assert not section_of(withdrawn, "Your requests") and exists("spare")
+    slack.wait_for(lambda: [c for c in slack.calls("chat.postMessage") if c.body.get("channel") == "D0ALICE"])
+
+    approved = [
+        (r["user_id"], r["command"])
+        for r in audit_records(settings / "audit.db")
+        if r["decision"] == "approved" and r["outcome"] != "started"
     ]
-    assert [(r["user_id"], r["command"]) for r in records] == [("U0ALICE", "/docker rm -f doomed (approved by U0DAVE)")]
+    assert ("U0ALICE", "/docker rm -f doomed (approved by U0DAVE)") in approved and len(approved) == 2
