@@ -203,3 +203,12 @@ def test_the_readmes_images_are_drawn_from_todays_renderers(name: str) -> None:
         for text in block_texts(block):
             for word in expected_words(text):
                 assert word in shown, f"{name}: {word!r} is not drawn"
+
+
+def test_chosen_options_are_drawn_checked() -> None:
+    options = [{"text": {"type": "plain_text", "text": word}, "value": word} for word in ("detach", "tty")]
+    block = {"type": "input", "label": {"type": "plain_text", "text": "Run"}}
+    boxes = {**block, "element": {"type": "checkboxes", "options": options, "initial_options": options[:1]}}
+    radios = {**block, "element": {"type": "radio_buttons", "options": options, "initial_option": options[1]}}
+    shown = shown_text(parsed(blockkit_svg.render({"type": "modal", "blocks": [boxes, radios]})))
+    assert "☑detach☐ttyRun○detach◉tty" in shown
