@@ -5,6 +5,10 @@ Home tab is made of), never checked on the side. Every section is built at once 
 within its own timeout. An engine's probe (version, running/total) is the same for every viewer: one probe per
 engine per `probe_ttl` seconds, claimed in the shared database, serves every user and every replica.
 
+The change-safety sections read what the rest of Shipmate keeps: the pending approval requests (who may decide one
+is asked of the approve flow itself, bot/approve/flow.py, as a click would be), the freezes and silences
+(bot/freezes.py) and the viewer's grants (the policy's grant store).
+
 A section is one builder: a method taking the HomeInputs and returning its Result (None leaves it out), listed in
 `HomeTab.sections`; its Block Kit is one `@home_blocks.register` in bot/render/home.py.
 """

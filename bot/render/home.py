@@ -1,7 +1,9 @@
 """A `Home` result -> the App Home tab's view (`{"type": "home", "blocks": …}`), within Slack's 100 blocks.
 
 Each section draws itself with `home_blocks` (one `@home_blocks.register` per section result), reusing the rows'
-buttons of the replies (container, service and alert buttons act on the row's engine, checked as the clicker).
+buttons of the replies (container, service and alert buttons act on the row's engine, checked as the clicker; an
+approval request is drawn as its message, with the same Approve / Deny, and the requester's as their answer, with
+Withdraw).
 A section cuts its own rows with an "and N more" line naming the command that lists them all; a section that
 does not fit in what is left of the 100 blocks is named in a last line instead.
 
