@@ -164,14 +164,16 @@ class HomeTab:
 
     def approvals_to_decide(self, inputs: HomeInputs) -> Result | None:
         """The requests the viewer may approve or deny now, by the approve flow's own check (named, or in a named
-        user group; never the requester). Left out when there are none."""
+        user group; never the requester), but not those they already said yes to (one of several needed). Left out
+        when there are none."""
         caller = inputs.caller
-        waiting = tuple(
+        decidable = (
             self.approvals._view_of(state)
             for state in self._pending()
             if state.record.requester_user != caller.user_id
             and self.approvals._not_an_approver(state.record, caller) is None
         )
+        waiting = tuple(request for request in decidable if caller.user_id not in request.approved_by)
         return ApprovalsToDecide(waiting) if waiting else None
 
     def pending_requests(self, inputs: HomeInputs) -> Result | None:

@@ -20,9 +20,14 @@ from bot.audit import AuditLog
 from bot.dispatcher import Dispatcher
 from bot.fleet.engines import Fleet
 from bot.home import HomeTab
+from bot.policy.authorize import PolicyAuthorizer
+from bot.policy.source import PolicySource
+from bot.render.blocks import to_message
 from bot.render.home import HOME_REFRESH_ACTION, MAX_HOME_BLOCKS, OPEN_RUN_FORM_ACTION, home_view
-from bot.request import Caller
-from bot.results import EngineStatuses, Home, OwnedContainers
+from bot.render.terminal import to_text
+from bot.request import Caller, Request
+from bot.results import ApprovalsToDecide, ApprovalWaiting, EngineStatuses, Home, OwnedContainers, PendingRequests
+from bot.store.approvals import ApprovalRequests
 from tests.blockkit import block_problems
 from tests.bot_process import BotProcess
 from tests.private_engine import PrivateEngine
@@ -155,6 +160,45 @@ def test_owned_containers_are_the_viewers_own(clean_engine: PrivateEngine, tmp_p
     tab = HomeTab(Dispatcher(Fleet(None, clean_engine.docker_host), audit=AuditLog(tmp_path / "audit.db")))
     (owned,) = [part for part in tab.build(Caller("U0ME")).sections if isinstance(part, OwnedContainers)]
     assert [(row.name, row.engine) for row in owned.rows] == [("mine", "default")]
+
+
+def test_who_said_yes_to_a_request_needing_two_no_longer_has_it_to_decide(
+    clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "members:\n  U0ALICE: admin\napprovals:\n  - actions: [container.rm]\n    approvers: [U0DAVE, U0ERIN]\n"
+        "    needed: 2\n"
+    )
+    audit = AuditLog(tmp_path / "audit.db")
+    dispatcher = Dispatcher(
+        Fleet(None, clean_engine.docker_host),
+        PolicyAuthorizer(PolicySource(policy)),
+        audit=audit,
+        approval_requests=ApprovalRequests(audit.store),
+    )
+    api = clean_engine.api()
+    api.start(api.create_container("busybox", ["sleep", "600"], name="web1")["Id"])
+    alice = Caller("U0ALICE", "T0", "C0OPS", "alice")
+    asked = dispatcher.handle(Request("rm -f web1", "/docker", alice), to_message).result
+    assert isinstance(asked, ApprovalWaiting)
+    tab = HomeTab(dispatcher)
+
+    def sections(user: str) -> dict[type, Any]:
+        return {type(part): part for part in tab.build(Caller(user, "T0")).sections}
+
+    def to_decide(user: str) -> list[str]:
+        found = sections(user).get(ApprovalsToDecide)
+        return [request.id for request in found.requests] if found is not None else []
+
+    assert to_decide("U0DAVE") == to_decide("U0ERIN") == [asked.request.id]
+    assert to_decide("U0ALICE") == [] and to_decide("U0NOBODY") == []
+    mine = sections("U0ALICE")[PendingRequests]
+    assert [waiting.request.id for waiting in mine.waiting] == [asked.request.id]
+
+    assert "1 of 2 approvals" in to_text(dispatcher.approvals.approve(asked.request.id, Caller("U0DAVE", "T0")).answer)
+    assert to_decide("U0DAVE") == [] and to_decide("U0ERIN") == [asked.request.id]
+    assert api.containers(filters={"name": "^/web1$"})  # one yes of two: nothing ran
 
 
 # -- the real server over signed HTTP ----------------------------------------------------------------------
