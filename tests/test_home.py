@@ -33,6 +33,7 @@ from tests.bot_process import BotProcess
 from tests.private_engine import PrivateEngine
 from tests.signed_client import VERIFICATION_TOKEN, SignedClient, find_button
 from tests.slack_events import app_home_opened, signed_event
+from tests.slack_forms import typed, view_submission
 from tests.slack_standin import APP_ID, TEAM_DOMAIN, TEAM_ID, SlackStandin
 from tests.slack_user import SlackUser, audit_records, wait_until
 from tests.slack_user import text_of as message_text
@@ -370,7 +371,7 @@ def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_gra
     client = SignedClient(bot.url, signing_secret)
     alice, bob = SlackUser(client, slack, "U0ALICE"), SlackUser(client, slack, "U0BOB")
     api = clean_engine.api()
-    for name in ("doomed", "spare"):
+    for name in ("doomed", "spare", "keep"):
         api.start(api.create_container("busybox", ["sleep", "600"], name=name)["Id"])
 
     def exists(name: str) -> bool:
@@ -378,6 +379,7 @@ def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_gra
 
     assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f doomed"))
     assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f spare"))
+    assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f keep"))
     assert "Waiting for approval" in message_text(
         bob.answer("/docker", 'request operator --context alpha 1h "INC-4411"')
     )
@@ -388,11 +390,13 @@ def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_gra
     def publishes(user: str) -> int:
         return len([c for c in slack.calls("views.publish") if c.body.get("user_id") == user and c.reply.get("ok")])
 
-    def home_of(user: str, opened: bool = True) -> dict[str, Any]:
-        """The next Home tab published for `user`: after they open it, or (opened=False) after their click."""
-        count = publishes(user) + 1
-        if opened:
+    def home_of(user: str, click: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The next Home tab published for `user`: after they open it, or after their `click` (an action payload)."""
+        count = publishes(user) + 1  # counted before: the tab may be published before the click's ack returns
+        if click is None:
             assert client.send(signed_event(signing_secret, app_home_opened(user))).status == 200
+        else:
+            assert client.action(click).status == 200
         view = published(slack, user, count)
         assert_valid_home(view)
         return view
@@ -401,39 +405,40 @@ def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_gra
     to_decide = section_of(dave, "Approvals waiting for you")
     assert "<@U0ALICE> asks to run `/docker rm -f doomed`" in to_decide and "on `alpha`" in to_decide
     assert "/docker rm -f spare" in to_decide and "<@U0BOB> asks to run" in to_decide
-    doomed, spare, access = values_of(dave, "shipmate_approve")  # oldest first
-    assert values_of(dave, "shipmate_deny") == [doomed, spare, access]
+    doomed, spare, keep, access = values_of(dave, "shipmate_approve")  # oldest first
+    assert values_of(dave, "shipmate_deny") == [doomed, spare, keep, access]
     assert "beta" in section_of(dave, "Freezes") and "release 4.2" in section_of(dave, "Freezes")
     assert "web*" in section_of(dave, "Silences") and "deploying web" in section_of(dave, "Silences")
     assert not section_of(dave, "Your requests") and not section_of(dave, "Your temporary access")
 
     mine = home_of("U0ALICE")  # the requester: her own requests, with Withdraw, and nothing to approve
     assert "/docker rm -f doomed" in section_of(mine, "Your requests")
-    assert values_of(mine, "shipmate_withdraw") == [doomed, spare]
+    assert values_of(mine, "shipmate_withdraw") == [doomed, spare, keep]
     assert not section_of(mine, "Approvals waiting for you")
 
     bobs = home_of("U0BOB")  # a viewer, not an approver
     assert not section_of(bobs, "Approvals waiting for you") and values_of(bobs, "shipmate_withdraw") == [access]
     assert "release 4.2" in section_of(bobs, "Freezes") and not section_of(bobs, "Your temporary access")
 
-    assert client.action(click_request_in_home(dave, "shipmate_approve", doomed, "U0DAVE")).status == 200
-    again = home_of("U0DAVE", opened=False)  # published again without what was decided
+    again = home_of("U0DAVE", click_request_in_home(dave, "shipmate_approve", doomed, "U0DAVE"))  # without it
     assert not exists("doomed")
-    assert values_of(again, "shipmate_approve") == [spare, access]
+    assert values_of(again, "shipmate_approve") == [spare, keep, access]
 
     assert client.action(click_request_in_home(again, "shipmate_deny", spare, "U0DAVE")).status == 200
     modal = slack.wait_for(lambda: [c for c in slack.calls("views.open") if c.reply.get("ok")])[0].reply["view"]
-    assert modal["callback_id"] == "shipmate_deny_reason" and modal["private_metadata"] == spare  # why, first
+    assert modal["callback_id"] == "shipmate_deny_reason" and modal["private_metadata"].startswith(spare)  # why first
+    reason = {"reason": {"reason_text": typed("not during the release")}}
+    denied = home_of("U0DAVE", view_submission(modal, reason, "U0DAVE"))  # drawn again once denied
+    assert values_of(denied, "shipmate_approve") == [keep, access] and exists("spare")
 
-    assert client.action(click_request_in_home(again, "shipmate_approve", access, "U0DAVE")).status == 200
-    assert values_of(home_of("U0DAVE", opened=False), "shipmate_approve") == [spare]
+    granted = home_of("U0DAVE", click_request_in_home(denied, "shipmate_approve", access, "U0DAVE"))
+    assert values_of(granted, "shipmate_approve") == [keep]
     bobs = home_of("U0BOB")
     assert "operator on alpha until" in section_of(bobs, "Your temporary access") and "INC-4411" in text_of(bobs)
     assert not section_of(bobs, "Your requests")
 
-    assert client.action(click_request_in_home(mine, "shipmate_withdraw", spare, "U0ALICE")).status == 200
-    withdrawn = home_of("U0ALICE", opened=False)
-    assert not section_of(withdrawn, "Your requests") and exists("spare")
+    withdrawn = home_of("U0ALICE", click_request_in_home(mine, "shipmate_withdraw", keep, "U0ALICE"))
+    assert not section_of(withdrawn, "Your requests") and exists("keep")
 
     def alices_dms(words: str) -> list[Any]:
         return [
@@ -442,6 +447,7 @@ def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_gra
 
     slack.wait_for(lambda: alices_dms("Withdrawn: nothing ran"))  # the clicker's answer, in her DM
     assert alices_dms("approved by <@U0DAVE>")  # what ran on approval from the Home tab: the requester is told
+    assert alices_dms("not during the release")  # and why her request was denied
 
     approved = [
         (r["user_id"], r["command"])

@@ -29,6 +29,7 @@ ACK_BUDGET_SECONDS = 2.0
 WORKING = "⏳ working on it…"
 INTERRUPTED = "⚠️ Shipmate was restarted before this finished; check `/ps -a` for the state it left"
 RESTARTING = "⚠️ Shipmate is restarting; try again in a moment"
+FROM_HOME = " home"  # after a request id in a deny modal's metadata: Deny was clicked on the Home tab
 
 
 def _notice(text: str) -> Message:
@@ -179,22 +180,25 @@ class Listeners:
     def deny(self, ack: Callable[..., None], body: dict, action: dict) -> None:
         """Deny asks why first: a modal, whose submission (deny_reason) denies."""
         ack()
+        view = deny_reason_view(action.get("value", ""))
+        if _on_home(body):  # the submission says so, to draw the tab again once denied
+            view["private_metadata"] += FROM_HOME
         try:
-            self.delivery.client.views_open(
-                trigger_id=body.get("trigger_id", ""), view=deny_reason_view(action.get("value", ""))
-            )
+            self.delivery.client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
         except (SlackClientError, OSError) as error:
             log.error("views.open for a deny reason failed: %s", type(error).__name__)
 
     def deny_reason(self, ack: Callable[..., None], body: dict, view: dict) -> None:
         """The reason submitted: denied at once when it can be within the ack (a refusal shows in the modal)."""
-        request_id = str(view.get("private_metadata", ""))
+        request_id, from_home, _ = str(view.get("private_metadata", "")).partition(FROM_HOME)
         values = (view.get("state") or {}).get("values") or {}
         reason = str(((values.get(DENY_REASON_BLOCK) or {}).get(DENY_REASON_INPUT) or {}).get("value") or "")
         decided: list[Clicked] = []
 
         def deny(caller: Caller) -> Clicked:
             decided.append(self.dispatcher.approvals.deny(request_id, caller, reason))
+            if from_home:
+                self._publish_home(caller)
             return decided[-1]
 
         future = self._approval_click(body, deny)
