@@ -5,6 +5,10 @@ Home tab is made of), never checked on the side. Every section is built at once 
 within its own timeout. An engine's probe (version, running/total) is the same for every viewer: one probe per
 engine per `probe_ttl` seconds, claimed in the shared database, serves every user and every replica.
 
+The change-safety sections read what the rest of Shipmate keeps: the pending approval requests (who may decide one
+is asked of the approve flow itself, bot/approve/flow.py, as a click would be), the freezes and silences
+(bot/freezes.py) and the viewer's grants (the policy's grant store).
+
 A section is one builder: a method taking the HomeInputs and returning its Result (None leaves it out), listed in
 `HomeTab.sections`; its Block Kit is one `@home_blocks.register` in bot/render/home.py.
 """
@@ -14,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.alerts.alerter import incident_alert
 from bot.dispatcher import Dispatcher
@@ -23,24 +28,33 @@ from bot.fleet.engines import Selection
 from bot.fleet.fanout import run_on_each
 from bot.grammar import Command, parse
 from bot.pipeline import Allowed
+from bot.policy.authorize import grant_line
+from bot.policy.freeze_windows import covers
 from bot.request import Caller
 from bot.results import (
     Alert,
+    ApprovalsToDecide,
+    ApprovalWaiting,
     ContainerTable,
     EngineInfo,
     EngineStatus,
     EngineStatuses,
     FleetAnswer,
+    FreezesAhead,
     Home,
     OpenAlerts,
     OwnedContainers,
     OwnedService,
     OwnedServices,
+    PendingRequests,
     Result,
     ServiceTable,
+    SilenceList,
+    TemporaryAccess,
 )
 from bot.store import StoreRejected, StoreUnavailable
 from bot.store.alerts import AlertState
+from bot.store.approvals import ApprovalState
 from bot.store.audit import ALLOWED
 from bot.store.probes import EngineProbes
 from bot.trail import Trail
@@ -49,6 +63,7 @@ log = logging.getLogger(__name__)
 
 HOME_LINE = "(app home)"  # the audit's command line for a view of the Home tab
 PROBE_WAIT_STEP = 0.05  # how often a viewer waiting for another's probe looks for it
+FREEZES_AHEAD_SECONDS = 24 * 3600  # the Home tab shows the freezes starting within a day
 _SECTIONS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="shipmate-home")
 
 
@@ -68,6 +83,7 @@ SectionBuilder = Callable[[HomeInputs], Result | None]
 class HomeTab:
     def __init__(self, dispatcher: Dispatcher, probe_ttl: float = 10.0) -> None:
         self.pipeline = dispatcher.pipeline
+        self.approvals = dispatcher.approvals
         self.fleet = dispatcher.fleet
         self.audit = dispatcher.audit
         self.probe_ttl = probe_ttl
@@ -76,7 +92,12 @@ class HomeTab:
         self.incidents = AlertState(database) if database is not None else None
         self.sections: tuple[SectionBuilder, ...] = (
             self.engine_statuses,
+            self.approvals_to_decide,
             self.open_alerts,
+            self.freezes_ahead,
+            self.silences_in_force,
+            self.pending_requests,
+            self.temporary_access,
             self.owned_containers,
             self.owned_services,
         )
@@ -141,7 +162,63 @@ class HomeTab:
         rows = tuple(OwnedService(part.engine, row) for part in tables for row in part.result.rows)  # type: ignore[attr-defined]
         return OwnedServices(inputs.owner_filter, rows)
 
+    def approvals_to_decide(self, inputs: HomeInputs) -> Result | None:
+        """The requests the viewer may approve or deny now, by the approve flow's own check (named, or in a named
+        user group; never the requester), but not those they already said yes to (one of several needed). Left out
+        when there are none."""
+        caller = inputs.caller
+        decidable = (
+            self.approvals._view_of(state)
+            for state in self._pending()
+            if state.record.requester_user != caller.user_id
+            and self.approvals._not_an_approver(state.record, caller) is None
+        )
+        waiting = tuple(request for request in decidable if caller.user_id not in request.approved_by)
+        return ApprovalsToDecide(waiting) if waiting else None
+
+    def pending_requests(self, inputs: HomeInputs) -> Result | None:
+        """The viewer's own requests still waiting, with Withdraw. Left out when there are none."""
+        mine = tuple(
+            ApprovalWaiting(self.approvals._view_of(state), state.record.channel)
+            for state in self._pending()
+            if state.record.requester_user == inputs.caller.user_id
+        )
+        return PendingRequests(mine) if mine else None
+
+    def freezes_ahead(self, inputs: HomeInputs) -> Result | None:
+        """The freezes in force and starting within a day on the readable engines (the policy's and typed ones)."""
+        freezes = self.pipeline.freezes
+        if freezes is None:
+            return None
+        now = time.time()
+        horizon = _moment(now + FREEZES_AHEAD_SECONDS)
+        shown = tuple(
+            freeze
+            for freeze in freezes.listing(now)
+            if freeze.starts <= horizon and _on_any(freeze.engines, inputs.engines)
+        )
+        return FreezesAhead(shown, _moment(now))
+
+    def silences_in_force(self, inputs: HomeInputs) -> Result | None:
+        """The silences muting alerts on the readable engines now."""
+        silences = self.pipeline.silences
+        if silences is None:
+            return None
+        now = time.time()
+        shown = tuple(silence for silence in silences.records.active(now) if _on_any(silence.engines, inputs.engines))
+        return SilenceList(shown, _moment(now))
+
+    def temporary_access(self, inputs: HomeInputs) -> Result | None:
+        """The viewer's temporary grants in force, with their end. Left out when they hold none."""
+        grants = self.pipeline.authorizer.grant_store()
+        held = grants.of(inputs.caller.user_id) if grants is not None else ()
+        return TemporaryAccess(tuple(grant_line(grant) for grant in held)) if held else None
+
     # -- helpers -------------------------------------------------------------------------------
+
+    def _pending(self) -> tuple[ApprovalState, ...]:
+        store = self.approvals.store
+        return store.pending(time.time()) if store is not None else ()
 
     def _fan_out(self, inputs: HomeInputs, verb: str) -> FleetAnswer | None:
         """The viewer's own `verb` on every readable engine, decided per engine by the policy."""
@@ -207,6 +284,15 @@ def _guarded(section: SectionBuilder, inputs: HomeInputs) -> Result | None:
     except Exception:
         log.exception("home: the section %s failed", getattr(section, "__name__", section))
         return None
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _on_any(engines: str, readable: tuple[str, ...]) -> bool:
+    """Whether a freeze's or silence's engines (a name, glob or comma list) cover an engine the viewer may read."""
+    return any(covers(engines, engine) for engine in readable)
 
 
 def _owner_filter(caller: Caller) -> str:

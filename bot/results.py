@@ -1017,3 +1017,35 @@ class SilenceList(Result):
 
     silences: tuple[Silence, ...]
     now: datetime
+
+
+# -- the Home tab's change-safety sections ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalsToDecide(Result):
+    """The unexpired approval requests the viewer may approve or deny now (an approver, never the requester)."""
+
+    requests: tuple[ApprovalRequest, ...]
+
+
+@dataclass(frozen=True)
+class PendingRequests(Result):
+    """The viewer's own approval requests still waiting, each with Withdraw."""
+
+    waiting: tuple[ApprovalWaiting, ...]
+
+
+@dataclass(frozen=True)
+class FreezesAhead(Result):
+    """The freezes in force, and starting within a day, on the engines the viewer may read; soonest first."""
+
+    freezes: tuple[Freeze, ...]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class TemporaryAccess(Result):
+    """The viewer's temporary grants in force, a line each with its end (bot/policy/authorize.py grant_line)."""
+
+    grants: tuple[str, ...]

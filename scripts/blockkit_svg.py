@@ -407,8 +407,14 @@ def _input(canvas: Canvas, block: dict) -> None:
     element = block.get("element") or {}
     kind = element.get("type", "")
     if kind in ("checkboxes", "radio_buttons"):
+        initial = [
+            *element.get("initial_options", []),
+            *([element["initial_option"]] if "initial_option" in element else []),
+        ]
+        chosen = {option.get("value") for option in initial}
         for option in element.get("options", []):
-            mark = "☐" if kind == "checkboxes" else "○"
+            marks = ("☐", "☑") if kind == "checkboxes" else ("○", "◉")
+            mark = marks[option.get("value") in chosen]
             canvas.text(canvas.left, canvas.y + 16, f"{mark}  {_plain(option)}", size=15)
             canvas.y += 24
     elif kind.endswith("select") or kind in ("datepicker", "timepicker"):

@@ -1,5 +1,6 @@
 """scripts/blockkit_svg.py: every block Shipmate sends becomes well-formed SVG with its texts (escaped), and the
-README's docs/workflow-steps.svg is what the script draws from today's manifest.yml."""
+README's images are what the script draws today: docs/workflow-steps.svg from manifest.yml, docs/home-tab.svg,
+docs/run-form.svg and docs/approval-request.svg from the renderers (tests/docs_images.py)."""
 
 import importlib.util
 import json
@@ -11,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from bot.render.blocks import to_message
+from tests import docs_images
 from tests.test_render import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +191,24 @@ def test_a_file_that_is_not_json_is_one_line(tmp_path: Path, capsys: pytest.Capt
     source.write_text(json.dumps([{"type": "divider"}]))  # a bare list of blocks is a message
     assert blockkit_svg.main([str(source), str(tmp_path / "out.svg")]) == 0
     parsed((tmp_path / "out.svg").read_text())
+
+
+@pytest.mark.parametrize("name", list(docs_images.documents()))
+def test_the_readmes_images_are_drawn_from_todays_renderers(name: str) -> None:
+    document = docs_images.documents()[name]
+    drawn = blockkit_svg.render(document)
+    assert drawn == (ROOT / "docs" / name).read_text(), f"docs/{name} is out of date: python3 -m tests.docs_images"
+    shown = shown_text(parsed(drawn))
+    for block in document["blocks"]:
+        for text in block_texts(block):
+            for word in expected_words(text):
+                assert word in shown, f"{name}: {word!r} is not drawn"
+
+
+def test_chosen_options_are_drawn_checked() -> None:
+    options = [{"text": {"type": "plain_text", "text": word}, "value": word} for word in ("detach", "tty")]
+    block = {"type": "input", "label": {"type": "plain_text", "text": "Run"}}
+    boxes = {**block, "element": {"type": "checkboxes", "options": options, "initial_options": options[:1]}}
+    radios = {**block, "element": {"type": "radio_buttons", "options": options, "initial_option": options[1]}}
+    shown = shown_text(parsed(blockkit_svg.render({"type": "modal", "blocks": [boxes, radios]})))
+    assert "☑detach☐ttyRun○detach◉tty" in shown

@@ -20,16 +20,23 @@ from bot.audit import AuditLog
 from bot.dispatcher import Dispatcher
 from bot.fleet.engines import Fleet
 from bot.home import HomeTab
+from bot.policy.authorize import PolicyAuthorizer
+from bot.policy.source import PolicySource
+from bot.render.blocks import to_message
 from bot.render.home import HOME_REFRESH_ACTION, MAX_HOME_BLOCKS, OPEN_RUN_FORM_ACTION, home_view
-from bot.request import Caller
-from bot.results import EngineStatuses, Home, OwnedContainers
+from bot.render.terminal import to_text
+from bot.request import Caller, Request
+from bot.results import ApprovalsToDecide, ApprovalWaiting, EngineStatuses, Home, OwnedContainers, PendingRequests
+from bot.store.approvals import ApprovalRequests
 from tests.blockkit import block_problems
 from tests.bot_process import BotProcess
 from tests.private_engine import PrivateEngine
 from tests.signed_client import VERIFICATION_TOKEN, SignedClient, find_button
 from tests.slack_events import app_home_opened, signed_event
+from tests.slack_forms import typed, view_submission
 from tests.slack_standin import APP_ID, TEAM_DOMAIN, TEAM_ID, SlackStandin
-from tests.slack_user import audit_records, wait_until
+from tests.slack_user import SlackUser, audit_records, wait_until
+from tests.slack_user import text_of as message_text
 from tests.test_render import EXAMPLES
 
 POLICY = """
@@ -72,7 +79,7 @@ def mrkdwn_texts(value: Any) -> list[str]:
 # -- the view (fast) ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["home everything", "home nothing readable"])
+@pytest.mark.parametrize("name", ["home everything", "home change safety", "home nothing readable"])
 def test_the_home_view_is_valid_block_kit_within_100_blocks(name: str) -> None:
     view = home_view(EXAMPLES[name])
     assert_valid_home(view)
@@ -154,6 +161,45 @@ def test_owned_containers_are_the_viewers_own(clean_engine: PrivateEngine, tmp_p
     tab = HomeTab(Dispatcher(Fleet(None, clean_engine.docker_host), audit=AuditLog(tmp_path / "audit.db")))
     (owned,) = [part for part in tab.build(Caller("U0ME")).sections if isinstance(part, OwnedContainers)]
     assert [(row.name, row.engine) for row in owned.rows] == [("mine", "default")]
+
+
+def test_who_said_yes_to_a_request_needing_two_no_longer_has_it_to_decide(
+    clean_engine: PrivateEngine, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "members:\n  U0ALICE: admin\napprovals:\n  - actions: [container.rm]\n    approvers: [U0DAVE, U0ERIN]\n"
+        "    needed: 2\n"
+    )
+    audit = AuditLog(tmp_path / "audit.db")
+    dispatcher = Dispatcher(
+        Fleet(None, clean_engine.docker_host),
+        PolicyAuthorizer(PolicySource(policy)),
+        audit=audit,
+        approval_requests=ApprovalRequests(audit.store),
+    )
+    api = clean_engine.api()
+    api.start(api.create_container("busybox", ["sleep", "600"], name="web1")["Id"])
+    alice = Caller("U0ALICE", "T0", "C0OPS", "alice")
+    asked = dispatcher.handle(Request("rm -f web1", "/docker", alice), to_message).result
+    assert isinstance(asked, ApprovalWaiting)
+    tab = HomeTab(dispatcher)
+
+    def sections(user: str) -> dict[type, Any]:
+        return {type(part): part for part in tab.build(Caller(user, "T0")).sections}
+
+    def to_decide(user: str) -> list[str]:
+        found = sections(user).get(ApprovalsToDecide)
+        return [request.id for request in found.requests] if found is not None else []
+
+    assert to_decide("U0DAVE") == to_decide("U0ERIN") == [asked.request.id]
+    assert to_decide("U0ALICE") == [] and to_decide("U0NOBODY") == []
+    mine = sections("U0ALICE")[PendingRequests]
+    assert [waiting.request.id for waiting in mine.waiting] == [asked.request.id]
+
+    assert "1 of 2 approvals" in to_text(dispatcher.approvals.approve(asked.request.id, Caller("U0DAVE", "T0")).answer)
+    assert to_decide("U0DAVE") == [] and to_decide("U0ERIN") == [asked.request.id]
+    assert api.containers(filters={"name": "^/web1$"})  # one yes of two: nothing ran
 
 
 # -- the real server over signed HTTP ----------------------------------------------------------------------
@@ -254,3 +300,158 @@ def test_home_over_signed_http_shows_what_each_viewer_may_read_and_refresh_publi
     assert records() == ["U0ALICE", "U0BOB", "U0ALICE"]
     alices = [c for c in slack.calls("views.publish") if c.body.get("user_id") == "U0ALICE"]
     assert len(alices) == 2  # the Home tab and its refresh: opening the Messages tab publishes nothing
+
+
+CHANGE_SAFETY_POLICY = """
+members:
+  U0ALICE: admin
+  U0DAVE: viewer
+  U0BOB: viewer
+approvals:
+  - actions: [container.rm]
+    approvers: [S0LEADS]
+    ttl: 30m
+access:
+  - who: [U0BOB]
+    roles: [operator]
+    engines: [alpha]
+    approvers: [S0LEADS]
+    longest: 2h
+"""
+
+
+def section_of(view: dict[str, Any], title: str) -> str:
+    """The text of one section of a Home view: from its title to the next divider ("" when it is left out)."""
+    blocks = view["blocks"]
+    starts = [i for i, b in enumerate(blocks) if b.get("text", {}).get("text", "").startswith(f"*{title}*")]
+    if not starts:
+        return ""
+    ends = [i for i, b in enumerate(blocks) if b["type"] == "divider" and i > starts[0]]
+    return json.dumps(blocks[starts[0] : ends[0] if ends else len(blocks)], ensure_ascii=False)
+
+
+def values_of(view: dict[str, Any], action_id: str) -> list[str]:
+    """The values of a view's buttons with this action id, top to bottom (an approval button's is its request)."""
+    return [
+        element["value"]
+        for block in view["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == action_id
+    ]
+
+
+def click_request_in_home(view: dict[str, Any], action_id: str, request_id: str, user: str) -> dict[str, Any]:
+    """A Home tab click on the Approve / Deny / Withdraw button of one request."""
+    payload = click_in_home(view, action_id, user)
+    payload["actions"][0]["value"] = request_id
+    assert request_id in values_of(view, action_id)
+    return payload
+
+
+def test_home_over_signed_http_lists_approvals_requests_freezes_silences_and_grants_and_acts_on_them(
+    bot_server: Callable[..., BotProcess],
+    clean_engine: PrivateEngine,
+    slack: SlackStandin,
+    signing_secret: str,
+    tmp_path: Path,
+) -> None:
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    (settings / "policy.yml").write_text(CHANGE_SAFETY_POLICY)
+    (settings / "engines.yml").write_text(
+        "default: alpha\nengines:\n"
+        f'  alpha: {{host: "{clean_engine.docker_host}"}}\n  beta: {{host: "{clean_engine.docker_host}"}}\n'
+    )
+    slack.usergroups["S0LEADS"] = ["U0DAVE"]  # Dave approves through the user group, asked at click time
+    bot = bot_server(
+        SHIPMATE_POLICY=str(settings / "policy.yml"),
+        SHIPMATE_AUDIT_DB=str(settings / "audit.db"),
+        SHIPMATE_ENGINES=str(settings / "engines.yml"),
+    )
+    client = SignedClient(bot.url, signing_secret)
+    alice, bob = SlackUser(client, slack, "U0ALICE"), SlackUser(client, slack, "U0BOB")
+    api = clean_engine.api()
+    for name in ("doomed", "spare", "keep"):
+        api.start(api.create_container("busybox", ["sleep", "600"], name=name)["Id"])
+
+    def exists(name: str) -> bool:
+        return bool(api.containers(all=True, filters={"name": f"^/{name}$"}))
+
+    assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f doomed"))
+    assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f spare"))
+    assert "Waiting for approval" in message_text(alice.answer("/docker", "rm -f keep"))
+    assert "Waiting for approval" in message_text(
+        bob.answer("/docker", 'request operator --context alpha 1h "INC-4411"')
+    )
+    assert "frozen until" in message_text(alice.answer("/docker", 'freeze --context beta 2h "release 4.2"'))
+    silenced = alice.answer("/docker", "silence --context alpha 'web*' 1h \"deploying web\"")
+    assert "silenced until" in message_text(silenced)
+
+    def publishes(user: str) -> int:
+        return len([c for c in slack.calls("views.publish") if c.body.get("user_id") == user and c.reply.get("ok")])
+
+    def home_of(user: str, click: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The next Home tab published for `user`: after they open it, or after their `click` (an action payload)."""
+        count = publishes(user) + 1  # counted before: the tab may be published before the click's ack returns
+        if click is None:
+            assert client.send(signed_event(signing_secret, app_home_opened(user))).status == 200
+        else:
+            assert client.action(click).status == 200
+        view = published(slack, user, count)
+        assert_valid_home(view)
+        return view
+
+    dave = home_of("U0DAVE")  # an approver through S0LEADS
+    to_decide = section_of(dave, "Approvals waiting for you")
+    assert "<@U0ALICE> asks to run `/docker rm -f doomed`" in to_decide and "on `alpha`" in to_decide
+    assert "/docker rm -f spare" in to_decide and "<@U0BOB> asks to run" in to_decide
+    doomed, spare, keep, access = values_of(dave, "shipmate_approve")  # oldest first
+    assert values_of(dave, "shipmate_deny") == [doomed, spare, keep, access]
+    assert "beta" in section_of(dave, "Freezes") and "release 4.2" in section_of(dave, "Freezes")
+    assert "web*" in section_of(dave, "Silences") and "deploying web" in section_of(dave, "Silences")
+    assert not section_of(dave, "Your requests") and not section_of(dave, "Your temporary access")
+
+    mine = home_of("U0ALICE")  # the requester: her own requests, with Withdraw, and nothing to approve
+    assert "/docker rm -f doomed" in section_of(mine, "Your requests")
+    assert values_of(mine, "shipmate_withdraw") == [doomed, spare, keep]
+    assert not section_of(mine, "Approvals waiting for you")
+
+    bobs = home_of("U0BOB")  # a viewer, not an approver
+    assert not section_of(bobs, "Approvals waiting for you") and values_of(bobs, "shipmate_withdraw") == [access]
+    assert "release 4.2" in section_of(bobs, "Freezes") and not section_of(bobs, "Your temporary access")
+
+    again = home_of("U0DAVE", click_request_in_home(dave, "shipmate_approve", doomed, "U0DAVE"))  # without it
+    assert not exists("doomed")
+    assert values_of(again, "shipmate_approve") == [spare, keep, access]
+
+    assert client.action(click_request_in_home(again, "shipmate_deny", spare, "U0DAVE")).status == 200
+    modal = slack.wait_for(lambda: [c for c in slack.calls("views.open") if c.reply.get("ok")])[0].reply["view"]
+    assert modal["callback_id"] == "shipmate_deny_reason" and modal["private_metadata"].startswith(spare)  # why first
+    reason = {"reason": {"reason_text": typed("not during the release")}}
+    denied = home_of("U0DAVE", view_submission(modal, reason, "U0DAVE"))  # drawn again once denied
+    assert values_of(denied, "shipmate_approve") == [keep, access] and exists("spare")
+
+    granted = home_of("U0DAVE", click_request_in_home(denied, "shipmate_approve", access, "U0DAVE"))
+    assert values_of(granted, "shipmate_approve") == [keep]
+    bobs = home_of("U0BOB")
+    assert "operator on alpha until" in section_of(bobs, "Your temporary access") and "INC-4411" in text_of(bobs)
+    assert not section_of(bobs, "Your requests")
+
+    withdrawn = home_of("U0ALICE", click_request_in_home(mine, "shipmate_withdraw", keep, "U0ALICE"))
+    assert not section_of(withdrawn, "Your requests") and exists("keep")
+
+    def alices_dms(words: str) -> list[Any]:
+        return [
+            c for c in slack.calls("chat.postMessage") if c.body.get("channel") == "D0ALICE" and words in str(c.body)
+        ]
+
+    slack.wait_for(lambda: alices_dms("Withdrawn: nothing ran"))  # the clicker's answer, in her DM
+    assert alices_dms("approved by <@U0DAVE>")  # what ran on approval from the Home tab: the requester is told
+    assert alices_dms("not during the release")  # and why her request was denied
+
+    approved = [
+        (r["user_id"], r["command"])
+        for r in audit_records(settings / "audit.db")
+        if r["decision"] == "approved" and r["outcome"] != "started"
+    ]
+    assert ("U0ALICE", "/docker rm -f doomed (approved by U0DAVE)") in approved and len(approved) == 2

@@ -876,7 +876,19 @@ EXAMPLES.update(FREEZE_EXAMPLES)
 def _home_examples() -> dict[str, Result]:
     """The Home tab's sections, at their biggest and most hostile, and the whole tab."""
     from bot.render import home  # noqa: F401  (registers the Home tab's renderers)
-    from bot.results import EngineStatus, EngineStatuses, Home, OpenAlerts, OwnedContainers, OwnedService, OwnedServices
+    from bot.results import (
+        ApprovalsToDecide,
+        EngineStatus,
+        EngineStatuses,
+        FreezesAhead,
+        Home,
+        OpenAlerts,
+        OwnedContainers,
+        OwnedService,
+        OwnedServices,
+        PendingRequests,
+        TemporaryAccess,
+    )
 
     owner = "label=io.shipmate.user=U0ALICE"
     engines = EngineStatuses(
@@ -895,7 +907,35 @@ def _home_examples() -> dict[str, Result]:
             for i in range(60)
         ),
     )
+    to_decide = ApprovalsToDecide(
+        tuple(replace(EXAMPLES["approval request hostile"], id=f"req{i}", requester="U0BOB") for i in range(8))
+    )
+    pending = PendingRequests(
+        tuple(ApprovalWaiting(replace(APPROVAL_REQUEST, id=f"mine{i}"), "C0OPS") for i in range(7))
+    )
+    freezes = FreezesAhead(FREEZE_EXAMPLES["freezes hostile"].freezes, NOW)  # type: ignore[attr-defined]
+    grant = "operator on prod-1 until 2026-12-06 14:05:00 UTC (grant 3f2a9c1d: INC-4411, approved by U0BOB)"
+    access = TemporaryAccess((grant, HOSTILE))
     return {
+        "home approvals 8 hostile": to_decide,
+        "home approvals none": ApprovalsToDecide(()),
+        "home requests 7": pending,
+        "home requests none": PendingRequests(()),
+        "home freezes 399 hostile": freezes,
+        "home freezes none": FreezesAhead((), NOW),
+        "home temporary access": access,
+        "home temporary access none": TemporaryAccess(()),
+        "home change safety": Home(
+            "U0ALICE",
+            (
+                EngineStatuses(engines.rows[:3]),
+                to_decide,
+                freezes,
+                FREEZE_EXAMPLES["silences hostile"],
+                pending,
+                access,
+            ),
+        ),
         "home engines 500 hostile": engines,
         "home engines none": EngineStatuses(()),
         "home alerts 40 hostile": alerts,

@@ -1,5 +1,5 @@
 """The shared store on both backends — SQLite and a private PostgreSQL — through the one interface: claims once,
-audit, schema upgrade from the version before versioning, a newer database refused, and a database that goes away
+audit, the pending approval requests, schema upgrade from the version before versioning, a newer database refused, and a database that goes away
 and comes back."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from bot.config import ConfigError
 from bot.secrets import mask_values
 from bot.store import Claim, Store, StoreUnavailable, open_store
+from bot.store.approvals import ApprovalRecord, ApprovalRequests
 from bot.store.schema import VERSION
 from tests.private_postgres import PrivatePostgres
 
@@ -105,6 +106,28 @@ def test_audit_rows_are_shared_and_newest_first(backend: Backend, store: Store) 
     assert [row[2] for row in store.latest_audit(None, 10)] == ["U0YOU", "U0ME"]
     assert [row[2] for row in other.latest_audit("U0ME", 10)] == ["U0ME"]
     other.close()
+
+
+def test_pending_approval_requests_are_the_unended_unexpired_ones_oldest_first(backend: Backend, store: Store) -> None:
+    requests, other = ApprovalRequests(store), ApprovalRequests(open_store(backend.url))
+    now = time.time()
+
+    def asked(request_id: str, created: float, ttl: float) -> None:
+        record = ApprovalRecord(
+            request_id, "U0ME", "T0", "C0OPS", "me", "/docker", f"rm -f {request_id}", "default", "container.rm",
+            ("S0LEADS",), 1, ttl, "C0OPS", "approvals rule 1", "remove it", (), created, created + ttl,
+        )  # fmt: skip
+        requests.add(record, {})
+
+    asked("later", now - 10, 600)
+    asked("first", now - 20, 600)
+    asked("ended", now - 30, 600)
+    asked("expired", now - 40, 30)
+    assert other.end("ended", "withdrawn", "U0ME") is None
+    pending = other.pending(now)  # another replica sees the same
+    assert [state.record.id for state in pending] == ["first", "later"]
+    assert pending[0].record.approvers == ("S0LEADS",) and pending[0].state == "pending"
+    other.database.close()
 
 
 def test_the_schema_before_versioning_is_upgraded_and_kept(backend: Backend) -> None:

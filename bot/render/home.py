@@ -1,31 +1,42 @@
 """A `Home` result -> the App Home tab's view (`{"type": "home", "blocks": …}`), within Slack's 100 blocks.
 
 Each section draws itself with `home_blocks` (one `@home_blocks.register` per section result), reusing the rows'
-buttons of the replies (container, service and alert buttons act on the row's engine, checked as the clicker).
+buttons of the replies (container, service and alert buttons act on the row's engine, checked as the clicker; an
+approval request is drawn as its message, with the same Approve / Deny, and the requester's as their answer, with
+Withdraw).
 A section cuts its own rows with an "and N more" line naming the command that lists them all; a section that
 does not fit in what is left of the 100 blocks is named in a last line instead.
 
 Every section result also renders as a message and as text, like every result (`to_message`, `to_text`).
 """
 
+from datetime import datetime
 from functools import singledispatch
 
 from bot.render import kit
 from bot.render.blocks import ALERT_EMOJI, alert_buttons, container_buttons, on_engine, service_buttons, to_message
 from bot.render.format import shorten, state_emoji
+from bot.render.freeze_lines import by_text, until_text
 from bot.render.kit import Message, context, divider, escape, header, section
 from bot.render.lines import alert_headline
 from bot.render.terminal import to_text
 from bot.results import (
     Alert,
+    ApprovalsToDecide,
     ContainerRow,
     EngineStatus,
     EngineStatuses,
+    Freeze,
+    FreezesAhead,
     Home,
     OpenAlerts,
     OwnedContainers,
     OwnedServices,
+    PendingRequests,
     Result,
+    Silence,
+    SilenceList,
+    TemporaryAccess,
 )
 
 HOME_REFRESH_ACTION = "shipmate_home_refresh"
@@ -35,6 +46,10 @@ MAX_ENGINE_SECTIONS = 5  # engine lines, up to 3000 characters each
 MAX_HOME_ALERTS = 10  # two blocks each (line + buttons)
 MAX_HOME_CONTAINERS = 15
 MAX_HOME_SERVICES = 10
+MAX_HOME_APPROVALS = 5  # up to 5 blocks each: the request message's own
+MAX_HOME_REQUESTS = 5  # 3 blocks each
+MAX_LISTED_LINES = 10  # freezes, silences, grants: one section of up to 10 lines of 290 characters
+MAX_LINE = 290
 MAX_CELL = 40
 
 
@@ -208,6 +223,124 @@ def _services_message(result: OwnedServices) -> Message:
 def _services_text(result: OwnedServices) -> str:
     lines = [_service_line(o.engine, o.row.name, o.row.replicas, o.row.image) for o in result.rows]
     return "\n".join(lines) or "no services of yours"
+
+
+# -- change safety: approvals, freezes, silences, temporary access ------------------------------------
+
+
+@home_blocks.register
+def _to_decide(result: ApprovalsToDecide) -> list[dict]:
+    """Each request as its message in the channel shows it, with the same Approve / Deny buttons."""
+    blocks = [_title("Approvals waiting for you", len(result.requests))]
+    if not result.requests:
+        return [*blocks, context("nothing waits for your approval")]
+    for request in result.requests[:MAX_HOME_APPROVALS]:
+        blocks += to_message(request).blocks
+    hidden = len(result.requests) - MAX_HOME_APPROVALS
+    if hidden > 0:
+        blocks.append(context(f"… and {hidden} more — their messages are in the approval channels"))
+    return blocks
+
+
+@to_message.register
+def _to_decide_message(result: ApprovalsToDecide) -> Message:
+    return Message(
+        text=f"{len(result.requests)} approvals waiting for you", blocks=_to_decide(result)[: kit.MAX_BLOCKS]
+    )
+
+
+@to_text.register
+def _to_decide_text(result: ApprovalsToDecide) -> str:
+    return "\n\n".join(to_text(request) for request in result.requests) or "nothing waits for your approval"
+
+
+@home_blocks.register
+def _pending(result: PendingRequests) -> list[dict]:
+    """Each of the viewer's requests as the answer they got when they asked, with its Withdraw button."""
+    blocks = [_title("Your requests", len(result.waiting))]
+    if not result.waiting:
+        return [*blocks, context("none of yours waits for approval")]
+    for waiting in result.waiting[:MAX_HOME_REQUESTS]:
+        blocks += to_message(waiting).blocks
+    hidden = len(result.waiting) - MAX_HOME_REQUESTS
+    if hidden > 0:
+        blocks.append(context(f"… and {hidden} more waiting"))
+    return blocks
+
+
+@to_message.register
+def _pending_message(result: PendingRequests) -> Message:
+    return Message(text=f"{len(result.waiting)} requests of yours waiting", blocks=_pending(result)[: kit.MAX_BLOCKS])
+
+
+@to_text.register
+def _pending_text(result: PendingRequests) -> str:
+    return "\n\n".join(to_text(waiting) for waiting in result.waiting) or "none of yours waits for approval"
+
+
+def _listed(title: str, lines: list[str], none: str) -> list[dict]:
+    """A title and one section of up to MAX_LISTED_LINES escaped lines, the rest counted."""
+    blocks = [_title(title, len(lines))]
+    if not lines:
+        return [*blocks, context(none)]
+    blocks.append(section("\n".join(escape(shorten(line, MAX_LINE)) for line in lines[:MAX_LISTED_LINES])))
+    if len(lines) > MAX_LISTED_LINES:
+        blocks.append(context(f"… and {len(lines) - MAX_LISTED_LINES} more"))
+    return blocks
+
+
+def freeze_line(freeze: Freeze, now: datetime) -> str:
+    """`🧊 prod-* · now until 18:00 UTC · release 4.2 · @U0ALICE`."""
+    start = "now" if freeze.starts <= now else f"from {until_text(freeze.starts, now)}"
+    return (
+        f"🧊 {freeze.engines} · {start} until {until_text(freeze.ends, now)} · {freeze.reason} · {by_text(freeze.by)}"
+    )
+
+
+@home_blocks.register
+def _freezes(result: FreezesAhead) -> list[dict]:
+    lines = [freeze_line(freeze, result.now) for freeze in result.freezes]
+    return _listed("Freezes", lines, "no freeze on your engines today: changes may go ahead")
+
+
+@to_message.register
+def _freezes_message(result: FreezesAhead) -> Message:
+    return Message(text=f"{len(result.freezes)} freezes", blocks=_freezes(result))
+
+
+@to_text.register
+def _freezes_text(result: FreezesAhead) -> str:
+    return "\n".join(freeze_line(freeze, result.now) for freeze in result.freezes) or "no freeze on your engines today"
+
+
+def silence_line(silence: Silence, now: datetime) -> str:
+    """`🔕 web-* on prod-1 until 18:00 UTC · deploying · @U0ALICE`."""
+    where = "every engine" if silence.engines == "*" else silence.engines
+    return (
+        f"🔕 {silence.containers} on {where} until {until_text(silence.ends, now)} · {silence.reason}"
+        f" · {by_text(silence.by)}"
+    )
+
+
+@home_blocks.register
+def _silences(result: SilenceList) -> list[dict]:
+    lines = [silence_line(silence, result.now) for silence in result.silences]
+    return _listed("Silences", lines, "no silences: every alert is posted")
+
+
+@home_blocks.register
+def _access(result: TemporaryAccess) -> list[dict]:
+    return _listed("Your temporary access", [f"⏳ {line}" for line in result.grants], "no temporary grants")
+
+
+@to_message.register
+def _access_message(result: TemporaryAccess) -> Message:
+    return Message(text=f"{len(result.grants)} temporary grants", blocks=_access(result))
+
+
+@to_text.register
+def _access_text(result: TemporaryAccess) -> str:
+    return "\n".join(result.grants) or "no temporary grants"
 
 
 # -- the whole tab as a message and as text ---------------------------------------------------------

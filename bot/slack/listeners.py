@@ -29,6 +29,7 @@ ACK_BUDGET_SECONDS = 2.0
 WORKING = "⏳ working on it…"
 INTERRUPTED = "⚠️ Shipmate was restarted before this finished; check `/ps -a` for the state it left"
 RESTARTING = "⚠️ Shipmate is restarting; try again in a moment"
+FROM_HOME = " home"  # after a request id in a deny modal's metadata: Deny was clicked on the Home tab
 
 
 def _notice(text: str) -> Message:
@@ -149,10 +150,12 @@ class Listeners:
         if clicked.ran is not None:
             ran = replace(origin, user_id=clicked.requester, command_line=clicked.line)
             self.delivery.deliver(ran, approved_by(message, clicked.approvers), in_channel=True)
-        elif origin.response_url:
+        elif origin.response_url or _on_home(body):  # from the Home tab: in the clicker's DM with Shipmate
             self.delivery.deliver(origin, message, in_channel=False)
         if clicked.tell_requester is not None:
             self.delivery.direct(clicked.requester, to_message(clicked.tell_requester).payload())
+        if _on_home(body):  # the tab no longer lists what was decided
+            self._publish_home(caller)
 
     def _approval_click(self, body: dict, run: Callable[[Caller], Clicked]) -> "Future[None] | None":
         """An approval click decided on the quick pool; approving runs the command there too (as a Confirm does)."""
@@ -177,22 +180,25 @@ class Listeners:
     def deny(self, ack: Callable[..., None], body: dict, action: dict) -> None:
         """Deny asks why first: a modal, whose submission (deny_reason) denies."""
         ack()
+        view = deny_reason_view(action.get("value", ""))
+        if _on_home(body):  # the submission says so, to draw the tab again once denied
+            view["private_metadata"] += FROM_HOME
         try:
-            self.delivery.client.views_open(
-                trigger_id=body.get("trigger_id", ""), view=deny_reason_view(action.get("value", ""))
-            )
+            self.delivery.client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
         except (SlackClientError, OSError) as error:
             log.error("views.open for a deny reason failed: %s", type(error).__name__)
 
     def deny_reason(self, ack: Callable[..., None], body: dict, view: dict) -> None:
         """The reason submitted: denied at once when it can be within the ack (a refusal shows in the modal)."""
-        request_id = str(view.get("private_metadata", ""))
+        request_id, from_home, _ = str(view.get("private_metadata", "")).partition(FROM_HOME)
         values = (view.get("state") or {}).get("values") or {}
         reason = str(((values.get(DENY_REASON_BLOCK) or {}).get(DENY_REASON_INPUT) or {}).get("value") or "")
         decided: list[Clicked] = []
 
         def deny(caller: Caller) -> Clicked:
             decided.append(self.dispatcher.approvals.deny(request_id, caller, reason))
+            if from_home:
+                self._publish_home(caller)
             return decided[-1]
 
         future = self._approval_click(body, deny)
@@ -273,6 +279,11 @@ class Listeners:
             self.pools.submit(job, slow=False)
         except ShuttingDown:
             log.warning("home tab not published: shutting down")
+
+
+def _on_home(body: dict) -> bool:
+    """Whether a click came from the Home tab (a view of type home, with no response_url)."""
+    return (body.get("view") or {}).get("type") == "home"
 
 
 def _clicker(body: dict) -> Caller:

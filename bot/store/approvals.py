@@ -58,6 +58,24 @@ class ApprovalState:
     message_ts: str
 
 
+_STATE_COLUMNS = "request, fingerprint, state, decided_by, reason, message_channel, message_ts"
+
+
+def _state(row: tuple[object, ...]) -> ApprovalState:
+    request, fingerprint, state, decided_by, reason, channel, ts = row
+    fields = json.loads(str(request))
+    fields["approvers"], fields["details"] = tuple(fields["approvers"]), tuple(fields["details"])
+    return ApprovalState(
+        ApprovalRecord(**fields),
+        json.loads(str(fingerprint)),
+        str(state),
+        str(decided_by),
+        str(reason),
+        str(channel),
+        str(ts),
+    )
+
+
 class ApprovalRequests:
     def __init__(self, database: Store) -> None:
         self.database = database
@@ -77,25 +95,16 @@ class ApprovalRequests:
         )
 
     def get(self, request_id: str) -> ApprovalState | None:
+        rows = self.database.run(f"SELECT {_STATE_COLUMNS} FROM approval_requests WHERE id = ?", (request_id,))
+        return _state(rows[0]) if rows else None
+
+    def pending(self, now: float) -> tuple[ApprovalState, ...]:
+        """The requests still waiting and not expired at `now`, oldest first (the Home tab lists them)."""
         rows = self.database.run(
-            "SELECT request, fingerprint, state, decided_by, reason, message_channel, message_ts"
-            " FROM approval_requests WHERE id = ?",
-            (request_id,),
+            f"SELECT {_STATE_COLUMNS} FROM approval_requests WHERE state = ? AND expires_at > ? ORDER BY created_at",
+            (PENDING, now),
         )
-        if not rows:
-            return None
-        request, fingerprint, state, decided_by, reason, channel, ts = rows[0]
-        fields = json.loads(str(request))
-        fields["approvers"], fields["details"] = tuple(fields["approvers"]), tuple(fields["details"])
-        return ApprovalState(
-            ApprovalRecord(**fields),
-            json.loads(str(fingerprint)),
-            str(state),
-            str(decided_by),
-            str(reason),
-            str(channel),
-            str(ts),
-        )
+        return tuple(_state(row) for row in rows)
 
     def posted(self, request_id: str, channel: str, ts: str) -> None:
         """Where the request message is, so any replica can update it."""
