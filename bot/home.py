@@ -168,10 +168,10 @@ class HomeTab:
         when there are none."""
         caller = inputs.caller
         decidable = (
-            self.approvals._view_of(state)
+            self.approvals.view_of(state)
             for state in self._pending()
             if state.record.requester_user != caller.user_id
-            and self.approvals._not_an_approver(state.record, caller) is None
+            and self.approvals.not_an_approver(state.record, caller) is None
         )
         waiting = tuple(request for request in decidable if caller.user_id not in request.approved_by)
         return ApprovalsToDecide(waiting) if waiting else None
@@ -179,7 +179,7 @@ class HomeTab:
     def pending_requests(self, inputs: HomeInputs) -> Result | None:
         """The viewer's own requests still waiting, with Withdraw. Left out when there are none."""
         mine = tuple(
-            ApprovalWaiting(self.approvals._view_of(state), state.record.channel)
+            ApprovalWaiting(self.approvals.view_of(state), state.record.channel)
             for state in self._pending()
             if state.record.requester_user == inputs.caller.user_id
         )

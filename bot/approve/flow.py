@@ -132,7 +132,7 @@ class Approvals:
         if caller.user_id == record.requester_user:
             refusal = Failure(f"you asked for this, so someone else must approve it ({_named(record.approvers)})")
             return self._refuse(trail, command, REJECTED, refusal, state)
-        refusal = self._not_an_approver(record, caller)
+        refusal = self.not_an_approver(record, caller)
         if refusal is not None:
             return self._refuse(trail, command, REJECTED, refusal, state)
         selection = self._selection(command, record)
@@ -181,7 +181,7 @@ class Approvals:
         if caller.user_id == record.requester_user:
             refusal = Failure("you asked for this: withdraw it instead of denying it")
             return self._refuse(trail, command, REJECTED, refusal, state)
-        refusal = self._not_an_approver(record, caller, "deny")
+        refusal = self.not_an_approver(record, caller, "deny")
         if refusal is not None:
             return self._refuse(trail, command, REJECTED, refusal, state)
         reason = " ".join(reason.split()) or "no reason given"
@@ -247,7 +247,7 @@ class Approvals:
             return self._refuse(trail, command, REJECTED, taken, state)
         return state, trail, command
 
-    def _not_an_approver(self, record: ApprovalRecord, caller: Caller, verb: str = "approve") -> Failure | None:
+    def not_an_approver(self, record: ApprovalRecord, caller: Caller, verb: str = "approve") -> Failure | None:
         """None when the clicker is an approver now: named, or in a named user group (asked at click time)."""
         if caller.user_id in record.approvers:
             return None
@@ -303,7 +303,7 @@ class Approvals:
     ) -> Clicked:
         """The click does nothing; the request message shows how the request ended when it has."""
         trail.record(command, decision, refusal)
-        ended = self._view_of(state) if state.state != PENDING else None
+        ended = self.view_of(state) if state.state != PENDING else None
         return Clicked(refusal, ended, self._where(state) if ended else None)
 
     @staticmethod
@@ -315,7 +315,7 @@ class Approvals:
     def _where(state: ApprovalState) -> tuple[str, str] | None:
         return (state.message_channel, state.message_ts) if state.message_ts else None
 
-    def _view_of(self, state: ApprovalState) -> ApprovalRequest:
+    def view_of(self, state: ApprovalState) -> ApprovalRequest:
         return self._view(state.record, self._votes(state.record), state.state, state.decided_by, state.reason)
 
     @staticmethod
