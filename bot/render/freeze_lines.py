@@ -4,7 +4,7 @@
 from datetime import UTC, datetime
 
 from bot.render.format import aligned
-from bot.results import FreezeList, SilenceList
+from bot.results import FreezeList, Silence, SilenceList
 
 
 def until_text(moment: datetime, now: datetime) -> str:
@@ -18,6 +18,11 @@ def until_text(moment: datetime, now: datetime) -> str:
 def by_text(by: str) -> str:
     """`@U0123` for a person; the policy file's name as it is."""
     return f"@{by}" if by[:1] in ("U", "W") and by.isalnum() else by
+
+
+def engines_text(silence: Silence) -> str:
+    """The engines a silence covers: `*` reads as every engine."""
+    return "every engine" if silence.engines == "*" else silence.engines
 
 
 def freeze_lines(result: FreezeList) -> list[str]:
@@ -47,7 +52,7 @@ def silence_lines(result: SilenceList) -> list[str]:
     rows = [
         (
             silence.id,
-            "every engine" if silence.engines == "*" else silence.engines,
+            engines_text(silence),
             silence.containers,
             until_text(silence.ends, result.now),
             by_text(silence.by),

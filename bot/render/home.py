@@ -10,13 +10,14 @@ does not fit in what is left of the 100 blocks is named in a last line instead.
 Every section result also renders as a message and as text, like every result (`to_message`, `to_text`).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatch
 
 from bot.render import kit
 from bot.render.blocks import ALERT_EMOJI, alert_buttons, container_buttons, on_engine, service_buttons, to_message
 from bot.render.format import shorten, state_emoji
-from bot.render.freeze_lines import by_text, until_text
+from bot.render.freeze_lines import by_text, engines_text, until_text
 from bot.render.kit import Message, context, divider, escape, header, section
 from bot.render.lines import alert_headline
 from bot.render.terminal import to_text
@@ -228,18 +229,29 @@ def _services_text(result: OwnedServices) -> str:
 # -- change safety: approvals, freezes, silences, temporary access ------------------------------------
 
 
+def _messages(title: str, results: Sequence[Result], shown: int, none: str, more: str) -> list[dict]:
+    """A title and the first `shown` results as their own messages draw them (their buttons too), the rest counted."""
+    blocks = [_title(title, len(results))]
+    if not results:
+        return [*blocks, context(none)]
+    for result in results[:shown]:
+        blocks += to_message(result).blocks
+    hidden = len(results) - shown
+    if hidden > 0:
+        blocks.append(context(f"… and {hidden} more{more}"))
+    return blocks
+
+
 @home_blocks.register
 def _to_decide(result: ApprovalsToDecide) -> list[dict]:
     """Each request as its message in the channel shows it, with the same Approve / Deny buttons."""
-    blocks = [_title("Approvals waiting for you", len(result.requests))]
-    if not result.requests:
-        return [*blocks, context("nothing waits for your approval")]
-    for request in result.requests[:MAX_HOME_APPROVALS]:
-        blocks += to_message(request).blocks
-    hidden = len(result.requests) - MAX_HOME_APPROVALS
-    if hidden > 0:
-        blocks.append(context(f"… and {hidden} more — their messages are in the approval channels"))
-    return blocks
+    return _messages(
+        "Approvals waiting for you",
+        result.requests,
+        MAX_HOME_APPROVALS,
+        "nothing waits for your approval",
+        " — their messages are in the approval channels",
+    )
 
 
 @to_message.register
@@ -257,15 +269,7 @@ def _to_decide_text(result: ApprovalsToDecide) -> str:
 @home_blocks.register
 def _pending(result: PendingRequests) -> list[dict]:
     """Each of the viewer's requests as the answer they got when they asked, with its Withdraw button."""
-    blocks = [_title("Your requests", len(result.waiting))]
-    if not result.waiting:
-        return [*blocks, context("none of yours waits for approval")]
-    for waiting in result.waiting[:MAX_HOME_REQUESTS]:
-        blocks += to_message(waiting).blocks
-    hidden = len(result.waiting) - MAX_HOME_REQUESTS
-    if hidden > 0:
-        blocks.append(context(f"… and {hidden} more waiting"))
-    return blocks
+    return _messages("Your requests", result.waiting, MAX_HOME_REQUESTS, "none of yours waits for approval", " waiting")
 
 
 @to_message.register
@@ -315,9 +319,8 @@ def _freezes_text(result: FreezesAhead) -> str:
 
 def silence_line(silence: Silence, now: datetime) -> str:
     """`🔕 web-* on prod-1 until 18:00 UTC · deploying · @U0ALICE`."""
-    where = "every engine" if silence.engines == "*" else silence.engines
     return (
-        f"🔕 {silence.containers} on {where} until {until_text(silence.ends, now)} · {silence.reason}"
+        f"🔕 {silence.containers} on {engines_text(silence)} until {until_text(silence.ends, now)} · {silence.reason}"
         f" · {by_text(silence.by)}"
     )
 
