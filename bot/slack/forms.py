@@ -35,6 +35,7 @@ from bot.render.kit import Message, section
 from bot.results import Failure, FromEngine, ImageTable, Progress, Result
 from bot.secrets import mask_text
 from bot.slack.delivery import Delivery, LiveMessage, Origin
+from bot.slack.listeners import caller_of
 from bot.slack.work import Interrupted, Job, ShuttingDown, WorkPools
 
 log = logging.getLogger(__name__)
@@ -53,17 +54,6 @@ NO_ROLE = "you have no Shipmate role here: `/docker whoami` says how an admin gr
 
 def _notice(text: str) -> Message:
     return Message(text=text, blocks=[section(text)], is_error=True)
-
-
-def caller_of(body: dict, channel_id: str) -> Caller:
-    """Who sent an interaction (a click, a submission, a shortcut), placed in `channel_id`."""
-    user = body.get("user") or {}
-    return Caller(
-        user_id=user.get("id", ""),
-        team_id=(body.get("team") or {}).get("id", "") or user.get("team_id", ""),
-        channel_id=channel_id,
-        user_name=user.get("username", "") or user.get("name", ""),
-    )
 
 
 def _failure(reply: Reply[Message]) -> Failure | None:

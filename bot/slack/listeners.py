@@ -144,7 +144,7 @@ class Listeners:
         ran, the channel) gets the answer; a denied requester gets a direct message."""
         if clicked.request is not None and clicked.where is not None:
             self.delivery.update_in(*clicked.where, to_message(clicked.request).payload())
-        caller = _clicker(body)
+        caller = caller_of(body)
         origin = Origin(caller.user_id, caller.channel_id, body.get("response_url"), clicked.line)
         message = to_message(clicked.answer)
         if clicked.ran is not None:
@@ -159,11 +159,11 @@ class Listeners:
 
     def _approval_click(self, body: dict, run: Callable[[Caller], Clicked]) -> "Future[None] | None":
         """An approval click decided on the quick pool; approving runs the command there too (as a Confirm does)."""
-        job = Job(work=lambda: self._clicked(body, run(_clicker(body))), interrupted=lambda: None)
+        job = Job(work=lambda: self._clicked(body, run(caller_of(body))), interrupted=lambda: None)
         try:
             return self.pools.submit(job, slow=False)
         except ShuttingDown:
-            origin = Origin(_clicker(body).user_id, "", body.get("response_url"), "")
+            origin = Origin(caller_of(body).user_id, "", body.get("response_url"), "")
             self.delivery.deliver(origin, _notice(RESTARTING), in_channel=False)
             return None
 
@@ -215,7 +215,7 @@ class Listeners:
     def _click(
         self, body: dict, run: Callable[[Request], Reply[Message]], text: str, replace: bool, slow: bool = False
     ) -> None:
-        caller = _clicker(body)
+        caller = caller_of(body)
         request = Request(text=text, slash="/docker", caller=caller)
         origin = Origin(caller.user_id, caller.channel_id, body.get("response_url"), f"/docker {text}")
         # Decided on the quick pool (Confirm, Cancel, Stop following): never queued behind long follows or pulls,
@@ -263,9 +263,7 @@ class Listeners:
 
     def home_refresh(self, ack: Callable[..., None], body: dict) -> None:
         ack()
-        user = body.get("user") or {}
-        team_id = (body.get("team") or {}).get("id", "") or user.get("team_id", "")
-        self._publish_home(Caller(user_id=user.get("id", ""), team_id=team_id, user_name=user.get("username", "")))
+        self._publish_home(caller_of(body, ""))
 
     def _publish_home(self, caller: Caller) -> None:
         home = self.home
@@ -286,12 +284,13 @@ def _on_home(body: dict) -> bool:
     return (body.get("view") or {}).get("type") == "home"
 
 
-def _clicker(body: dict) -> Caller:
-    """Who clicked (a button or a modal's submit), and where."""
+def caller_of(body: dict, channel_id: str | None = None) -> Caller:
+    """Who sent an interaction (a click, a submission, a shortcut), and where: the payload's channel unless
+    `channel_id` places it (a form remembers where it was opened)."""
     user = body.get("user") or {}
     return Caller(
         user_id=user.get("id", ""),
         team_id=(body.get("team") or {}).get("id", "") or user.get("team_id", ""),
-        channel_id=(body.get("channel") or {}).get("id", ""),
+        channel_id=(body.get("channel") or {}).get("id", "") if channel_id is None else channel_id,
         user_name=user.get("username", "") or user.get("name", ""),
     )

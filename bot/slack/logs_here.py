@@ -17,7 +17,7 @@ from bot.grammar import Command, ParseError, parse
 from bot.render.blocks import BUTTON_ACTION_PREFIX, to_message
 from bot.render.kit import Message, escape, section
 from bot.slack.delivery import Delivery, Origin
-from bot.slack.forms import caller_of
+from bot.slack.listeners import caller_of
 from bot.slack.work import Job, ShuttingDown, WorkPools
 
 log = logging.getLogger(__name__)
